@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Stops the local lab and removes its state (pid files, etcd data). Keeps built binaries,
+# certificates and logs in $AIRFLOW_LAB_CACHE.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+if lab_external; then lab_log "AIRFLOW_LAB_KUBECONFIG is set: the lab did not start that cluster, nothing to stop"; exit 0; fi
+T0=$(lab_now)
+stopped=""
+# reverse start order
+for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
+  f="$LAB_RUN/$name.pid"
+  [ -f "$f" ] || continue
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then lab_log "$name (pid $pid) did not stop on TERM: sending KILL"; kill -9 "$pid" 2>/dev/null || true; fi
+    stopped="$stopped $name"
+  fi
+  rm -f "$f"
+done
+rm -rf "$LAB_RUN"
+lab_log "lab down in $(lab_elapsed "$T0")s (stopped:${stopped:- nothing was running}; state removed, binaries kept in $LAB_BIN)"
