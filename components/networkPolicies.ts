@@ -1,0 +1,101 @@
+// Default-deny NetworkPolicies for the namespace, then one allow per real conversation:
+// DNS for everyone, the UI to the API server, Airflow processes to Postgres and to the execution API,
+// the scheduler to the Kubernetes API, git-sync to the git host, tasks and triggers to the outside.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { labels } from "./podParts";
+
+type Rule = k8s.types.input.networking.v1.NetworkPolicySpec;
+
+export interface NetworkPoliciesArgs {
+    namespace: pulumi.Input<string>;
+    instance: string;
+    /** Port the API server container listens on. */
+    apiPort: number;
+    /** CIDRs allowed to reach the UI. */
+    uiCidrs: string[];
+    /** `production` (one pod per component) or `standalone` (one pod). */
+    architecture: "production" | "standalone";
+    /** Postgres runs in this namespace (internal database). */
+    internalDatabase: boolean;
+}
+
+const component = (name: string) => ({ matchLabels: { "app.kubernetes.io/component": name } });
+const anyOf = (names: string[]) => ({
+    matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: names }],
+});
+const everywhere = [{ ipBlock: { cidr: "0.0.0.0/0" } }];
+const dnsPorts = [
+    { protocol: "UDP", port: 53 },
+    { protocol: "TCP", port: 53 },
+];
+
+export class NetworkPolicies extends pulumi.ComponentResource {
+    constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("airflow:index:NetworkPolicies", name, {}, opts);
+        const policy = (suffix: string, spec: Rule) =>
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-${suffix}`,
+                { metadata: { name: `${name}-${suffix}`, namespace: args.namespace, labels: labels(args.instance, "network-policy") }, spec },
+                { parent: this },
+            );
+        const uiFrom = args.uiCidrs.map((cidr) => ({ ipBlock: { cidr } }));
+
+        policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+        policy("allow-dns", { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: dnsPorts }] });
+
+        if (args.architecture === "standalone") {
+            policy("allow-ui", {
+                podSelector: component("standalone"),
+                policyTypes: ["Ingress", "Egress"],
+                ingress: [{ from: uiFrom, ports: [{ protocol: "TCP", port: args.apiPort }] }],
+                // Tasks run in this pod and reach whatever they work on.
+                egress: [{ to: everywhere }],
+            });
+            this.registerOutputs({});
+            return;
+        }
+
+        const airflowProcesses = ["scheduler", "api-server", "dag-processor", "triggerer", "migrate", "worker"];
+        policy("allow-api-server", {
+            podSelector: component("api-server"),
+            policyTypes: ["Ingress"],
+            ingress: [
+                { from: uiFrom, ports: [{ protocol: "TCP", port: args.apiPort }] },
+                // Execution API: workers, scheduler, dag-processor and triggerer report back here.
+                { from: [{ podSelector: anyOf(["worker", "scheduler", "dag-processor", "triggerer"]) }], ports: [{ protocol: "TCP", port: args.apiPort }] },
+            ],
+        });
+        policy("allow-execution-api", {
+            podSelector: anyOf(["worker", "scheduler", "dag-processor", "triggerer"]),
+            policyTypes: ["Egress"],
+            egress: [{ to: [{ podSelector: component("api-server") }], ports: [{ protocol: "TCP", port: args.apiPort }] }],
+        });
+        if (args.internalDatabase) {
+            policy("allow-postgres", {
+                podSelector: component("postgres"),
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [{ podSelector: anyOf(airflowProcesses) }], ports: [{ protocol: "TCP", port: 5432 }] }],
+            });
+        }
+        policy("allow-database-egress", {
+            podSelector: anyOf(airflowProcesses.filter((p) => p !== "worker")),
+            policyTypes: ["Egress"],
+            // An external database may live anywhere; an internal one is matched by the allow above.
+            egress: [{ to: args.internalDatabase ? [{ podSelector: component("postgres") }] : everywhere, ports: [{ protocol: "TCP", port: 5432 }] }],
+        });
+        policy("allow-kubernetes-api", {
+            podSelector: component("scheduler"),
+            policyTypes: ["Egress"],
+            // The API server's address is cluster-specific; its ports are not.
+            egress: [{ to: everywhere, ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }],
+        });
+        policy("allow-task-egress", {
+            podSelector: anyOf(["worker", "triggerer", "git-sync"]),
+            policyTypes: ["Egress"],
+            // Tasks, triggers and git-sync talk to systems outside the cluster (and to the git host).
+            egress: [{ to: everywhere }],
+        });
+        this.registerOutputs({});
+    }
+}

@@ -1,0 +1,110 @@
+// Pod pieces shared by every workload: labels, security contexts, resources, env, probes.
+// Built here once so no pod spec spells them out twice.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { PlacementSettings, ResourceSettings } from "./config";
+
+type Container = k8s.types.input.core.v1.Container;
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+type Probe = k8s.types.input.core.v1.Probe;
+type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
+
+/** The official Airflow image runs as uid 50000 with gid 0. */
+export const AIRFLOW_UID = 50000;
+export const AIRFLOW_GID = 0;
+/** The official Postgres image's postgres user. */
+export const POSTGRES_UID = 999;
+/** git-sync's image user (nobody-like, non-root); it writes DAGs readable by gid 0. */
+export const GIT_SYNC_UID = 65533;
+
+export const PART_OF = "airflow";
+
+/** Labels that select a component's pods: stable for the life of the Deployment. */
+export function selectorLabels(instance: string, component: string): Record<string, string> {
+    return {
+        "app.kubernetes.io/name": "airflow",
+        "app.kubernetes.io/instance": instance,
+        "app.kubernetes.io/component": component,
+    };
+}
+
+/** The full recommended label set, on every object. */
+export function labels(instance: string, component: string): Record<string, string> {
+    return {
+        ...selectorLabels(instance, component),
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    };
+}
+
+export function podSecurityContext(uid: number, gid: number, fsGroup: number = gid): PodSecurityContext {
+    return {
+        runAsUser: uid,
+        runAsGroup: gid,
+        fsGroup,
+        runAsNonRoot: true,
+        seccompProfile: { type: "RuntimeDefault" },
+    };
+}
+
+/** Locked-down container: no privilege escalation, no capabilities, read-only root filesystem. */
+export const restrictedContainerSecurityContext: k8s.types.input.core.v1.SecurityContext = {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ["ALL"] },
+};
+
+export function resourceRequirements(r: ResourceSettings): k8s.types.input.core.v1.ResourceRequirements {
+    return {
+        requests: { cpu: r.requests.cpu, memory: r.requests.memory },
+        limits: { cpu: r.limits.cpu, memory: r.limits.memory },
+    };
+}
+
+/** Plain env vars from a name -> value map, in a stable (sorted) order so previews stay quiet. */
+export function plainEnv(values: Record<string, pulumi.Input<string>>): EnvVar[] {
+    return Object.keys(values)
+        .sort()
+        .map((name) => ({ name, value: values[name] }));
+}
+
+/** An env var read from a Kubernetes Secret: the value never appears in the pod spec. */
+export function secretEnv(name: string, secretName: pulumi.Input<string>, key: string): EnvVar {
+    return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
+}
+
+/** Later entries win; keeps first-seen order so the rendered spec is stable. */
+export function mergeEnv(...lists: EnvVar[][]): EnvVar[] {
+    const byName = new Map<string, EnvVar>();
+    for (const list of lists) {
+        for (const env of list) {
+            byName.set(env.name as string, env);
+        }
+    }
+    return [...byName.values()];
+}
+
+export function httpProbe(path: string, port: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 5): Probe {
+    return { httpGet: { path, port }, periodSeconds, failureThreshold, timeoutSeconds };
+}
+
+export function execProbe(command: string[], periodSeconds: number, failureThreshold: number, timeoutSeconds: number): Probe {
+    return { exec: { command }, periodSeconds, failureThreshold, timeoutSeconds };
+}
+
+export function emptyDir(name: string, sizeLimit = "1Gi"): k8s.types.input.core.v1.Volume {
+    return { name, emptyDir: { sizeLimit } };
+}
+
+/** nodeSelector + tolerations in pod-spec form; undefined when empty so specs carry no noise. */
+export function placement(p: Pick<PlacementSettings, "nodeSelector" | "tolerations">): Pick<k8s.types.input.core.v1.PodSpec, "nodeSelector" | "tolerations"> {
+    return {
+        ...(Object.keys(p.nodeSelector).length ? { nodeSelector: p.nodeSelector } : {}),
+        ...(p.tolerations.length ? { tolerations: p.tolerations } : {}),
+    };
+}
+
+/** Container with the restricted security context and resources applied. */
+export function restrictedContainer(c: Container & { name: string }, resources: ResourceSettings): Container {
+    return { ...c, securityContext: restrictedContainerSecurityContext, resources: resourceRequirements(resources) };
+}

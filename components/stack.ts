@@ -1,0 +1,215 @@
+// Composition of the whole stack, in the order data flows:
+// config -> cluster provider -> images -> storage -> database -> keys -> airflow (env + pod template)
+// -> workloads -> outputs. index.ts calls this with the validated stack config.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { Airflow } from "./airflow";
+import { AirflowKeys } from "./airflowKeys";
+import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
+import { parseStackConfig, StackConfig } from "./config";
+import { MetadataDatabase } from "./metadataDatabase";
+import { NetworkPolicies } from "./networkPolicies";
+import { labels } from "./podParts";
+import { StandaloneAirflow } from "./standalone";
+import { SharedStorage } from "./storage";
+
+/** Name of every top-level component and the `app.kubernetes.io/instance` label. */
+export const INSTANCE = "airflow";
+
+export interface StackOutputs {
+    namespace: pulumi.Output<string>;
+    architecture: string;
+    uiServiceName: pulumi.Output<string>;
+    uiUrl: pulumi.Output<string>;
+    /** Claim holding DAG files (undefined when DAGs are in the image or synced by a sidecar). */
+    dagsClaimName?: pulumi.Output<string>;
+    logsClaimName?: pulumi.Output<string>;
+    metadataSecretName: pulumi.Output<string>;
+    airflowImage: pulumi.Output<string>;
+    migrationJobName?: pulumi.Output<string>;
+    adminUsername?: string;
+    adminPassword?: pulumi.Output<string>;
+}
+
+/** Reads the project's config namespace once (everything but secret keys) and validates it. */
+export function readStackConfig(): StackConfig {
+    const configNamespace = new pulumi.Config().name;
+    const prefix = `${configNamespace}:`;
+    const raw: Record<string, string> = {};
+    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
+        if (key.startsWith(prefix)) {
+            raw[key.slice(prefix.length)] = value;
+        }
+    }
+    return parseStackConfig(raw, configNamespace);
+}
+
+/** Where the Airflow processes find DAG files. */
+export function dagsFolderFor(c: StackConfig): string {
+    if (c.gitSync.enabled) {
+        // git-sync publishes each checkout atomically as the `repo` link.
+        return [DAGS_MOUNT, "repo", c.gitSync.subPath].filter(Boolean).join("/");
+    }
+    if (c.dagsInImage || c.images.build.enabled || c.architecture === "standalone") {
+        return IMAGE_DAGS_FOLDER;
+    }
+    return DAGS_MOUNT;
+}
+
+export function deployAirflow(c: StackConfig): StackOutputs {
+    // --- cluster: from another stack when named, else the ambient kubeconfig ---
+    const provider = c.infrastructure
+        ? new k8s.Provider("cluster", {
+              kubeconfig: new pulumi.StackReference(c.infrastructure.stack).requireOutput(c.infrastructure.kubeconfigOutput).apply(String),
+          })
+        : undefined;
+    const opts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
+
+    // --- images ---
+    const airflowImage = pulumi.output(c.images.airflow ?? `apache/airflow:${c.airflowVersion}`);
+
+    // --- namespace ---
+    const namespace = c.createNamespace
+        ? new k8s.core.v1.Namespace(
+              "namespace",
+              { metadata: { name: c.namespace, labels: labels(INSTANCE, "namespace") } },
+              provider ? { provider } : {},
+          ).metadata.name
+        : pulumi.output(c.namespace);
+
+    const dagsFolder = dagsFolderFor(c);
+    const ui = c.ui;
+    const keys = new AirflowKeys(`${INSTANCE}-keys`, { namespace, instance: INSTANCE, adminPassword: ui.authManager === "fab" }, opts);
+
+    if (c.networkPolicies) {
+        new NetworkPolicies(
+            INSTANCE,
+            {
+                namespace,
+                instance: INSTANCE,
+                apiPort: API_PORT,
+                uiCidrs: ui.allowedCidrs,
+                architecture: c.architecture,
+                internalDatabase: c.database.mode === "internal",
+            },
+            opts,
+        );
+    }
+
+    const common = {
+        namespace,
+        airflowImage,
+        adminUsername: ui.authManager === "fab" ? ui.adminUsername : undefined,
+        adminPassword: keys.adminPassword,
+    };
+
+    if (c.architecture === "standalone") {
+        const standalone = new StandaloneAirflow(
+            INSTANCE,
+            {
+                namespace,
+                instance: INSTANCE,
+                image: airflowImage,
+                postgresImage: c.images.postgres,
+                imagePullPolicy: c.images.pullPolicy,
+                keysSecretName: keys.secretName,
+                dagsFolder,
+                storageSize: c.standalone.storageSize,
+                storageClassName: c.standalone.storageClassName,
+                parallelism: c.standalone.parallelism,
+                airflowResources: c.standalone.resources,
+                postgresResources: c.database.resources,
+                ui,
+                extraEnv: c.extraEnv,
+            },
+            opts,
+        );
+        return {
+            ...common,
+            architecture: c.architecture,
+            uiServiceName: standalone.serviceName,
+            uiUrl: standalone.uiUrl,
+            metadataSecretName: standalone.metadataSecretName,
+        };
+    }
+
+    // --- storage ---
+    const needsDagsClaim = dagsFolder.startsWith(DAGS_MOUNT) && !(c.gitSync.enabled && c.gitSync.mode === "sidecar");
+    const needsLogs = c.logging.remoteBaseLogFolder === undefined || c.storage.logsClaimName !== undefined;
+    const storage = new SharedStorage(
+        `${INSTANCE}-storage`,
+        {
+            namespace,
+            instance: INSTANCE,
+            mode: c.storage.mode,
+            storageClassName: c.storage.storageClassName,
+            dagsSize: c.storage.dagsSize,
+            logsSize: c.storage.logsSize,
+            dagsClaimName: c.storage.dagsClaimName,
+            logsClaimName: c.storage.logsClaimName,
+            singleShare: c.storage.singleShare,
+            needsDags: needsDagsClaim,
+            needsLogs,
+        },
+        opts,
+    );
+
+    // --- database ---
+    const database = new MetadataDatabase(
+        `${INSTANCE}-postgres`,
+        {
+            namespace,
+            instance: INSTANCE,
+            mode: c.database.mode,
+            image: c.images.postgres,
+            imagePullPolicy: c.images.pullPolicy,
+            storageSize: c.database.storageSize,
+            storageClassName: c.database.storageClassName,
+            resources: c.database.resources,
+            externalSecretName: c.database.externalSecretName,
+            externalSecretKey: c.database.externalSecretKey,
+        },
+        opts,
+    );
+
+    // --- airflow control plane and workers ---
+    const airflow = new Airflow(
+        INSTANCE,
+        {
+            namespace,
+            instance: INSTANCE,
+            airflowVersion: c.airflowVersion,
+            image: airflowImage,
+            imagePullPolicy: c.images.pullPolicy,
+            metadataSecretName: database.connectionSecretName,
+            metadataSecretKey: database.connectionSecretKey,
+            keysSecretName: keys.secretName,
+            dagsFolder,
+            dagsClaimName: storage.dagsClaimName,
+            dagsSubPath: storage.dagsSubPath,
+            logsClaimName: storage.logsClaimName,
+            logsSubPath: storage.logsSubPath,
+            remoteBaseLogFolder: c.logging.remoteBaseLogFolder,
+            remoteConnId: c.logging.remoteConnId,
+            scheduler: c.scheduler,
+            apiServer: c.apiServer,
+            dagProcessor: c.dagProcessor,
+            triggerer: c.triggerer,
+            workers: c.workers,
+            ui,
+            extraEnv: c.extraEnv,
+        },
+        { ...opts, dependsOn: database.statefulSet ? [database.statefulSet] : [] },
+    );
+
+    return {
+        ...common,
+        architecture: c.architecture,
+        uiServiceName: airflow.apiServiceName,
+        uiUrl: airflow.uiUrl,
+        dagsClaimName: storage.dagsClaimName,
+        logsClaimName: storage.logsClaimName,
+        metadataSecretName: database.connectionSecretName,
+        migrationJobName: airflow.migrationJobName,
+    };
+}
