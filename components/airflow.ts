@@ -174,7 +174,7 @@ export class Airflow extends pulumi.ComponentResource {
         const workerPod = {
             apiVersion: "v1",
             kind: "Pod",
-            metadata: { name: "placeholder-name", labels: labels(args.instance, "worker") },
+            metadata: { labels: labels(args.instance, "worker") },
             spec: factory.podSpec({
                 component: "worker",
                 containerName: "base",

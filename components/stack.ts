@@ -56,14 +56,15 @@ export function dagsFolderFor(c: StackConfig): string {
     return DAGS_MOUNT;
 }
 
-export function deployAirflow(c: StackConfig): StackOutputs {
+/** `extraOpts` (e.g. transformations) reach every component; the program passes none. */
+export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourceOptions = {}): StackOutputs {
     // --- cluster: from another stack when named, else the ambient kubeconfig ---
     const provider = c.infrastructure
         ? new k8s.Provider("cluster", {
               kubeconfig: new pulumi.StackReference(c.infrastructure.stack).requireOutput(c.infrastructure.kubeconfigOutput).apply(String),
           })
         : undefined;
-    const opts: pulumi.ComponentResourceOptions = provider ? { providers: [provider] } : {};
+    const opts: pulumi.ComponentResourceOptions = { ...extraOpts, ...(provider ? { providers: [provider] } : {}) };
 
     // --- images ---
     const airflowImage = pulumi.output(c.images.airflow ?? `apache/airflow:${c.airflowVersion}`);
@@ -73,7 +74,7 @@ export function deployAirflow(c: StackConfig): StackOutputs {
         ? new k8s.core.v1.Namespace(
               "namespace",
               { metadata: { name: c.namespace, labels: labels(INSTANCE, "namespace") } },
-              provider ? { provider } : {},
+              { ...extraOpts, ...(provider ? { provider } : {}) },
           ).metadata.name
         : pulumi.output(c.namespace);
 

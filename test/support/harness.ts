@@ -1,0 +1,193 @@
+// Runs the program (or one component) under Pulumi mocks and records every resource it registers.
+// Mocks stand in for the engine and providers only; the program code under test is the real one.
+import * as crypto from "crypto";
+import * as pulumi from "@pulumi/pulumi";
+import * as yaml from "js-yaml";
+import { parseStackConfig, StackConfigInput } from "../../components/config";
+import { deployAirflow, StackOutputs } from "../../components/stack";
+import { K8sObject } from "./k8sSchema";
+
+// Internal to the SDK but exported from its settings module: resolves once every registration is done.
+// eslint-disable-next-line @typescript-eslint/no-var-requires
+const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+
+export interface RecordedResource {
+    type: string;
+    name: string;
+    inputs: any;
+    state: any;
+    provider?: string;
+}
+
+export interface Rendered {
+    resources: RecordedResource[];
+    /** Kubernetes objects as the provider would send them to the API server. */
+    objects: K8sObject[];
+    outputs: Record<string, unknown>;
+    /** Names of outputs that are Pulumi secrets. */
+    secretOutputs: Set<string>;
+}
+
+export const MOCK_DIGEST = "sha256:" + "ab".repeat(32);
+
+function hash(text: string, length = 8): string {
+    return crypto.createHash("sha256").update(text).digest("hex").slice(0, length);
+}
+
+/** The value the mocks generate for a random resource: recognisable, so tests can look for leaks. */
+export function mockSecretValue(resourceName: string): string {
+    return `MOCKSECRET${hash(resourceName, 16)}`;
+}
+
+let recorded: RecordedResource[] = [];
+
+/** Installs mocks that record resources; returns the live list. */
+export function installMocks(stackOutputs: Record<string, unknown> = {}): RecordedResource[] {
+    recorded = [];
+    pulumi.runtime.setMocks(
+        {
+            newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
+                const state = mockState(args, stackOutputs);
+                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state, provider: args.provider });
+                return { id: `${args.name}-id`, state };
+            },
+            call(args: pulumi.runtime.MockCallArgs) {
+                return args.inputs;
+            },
+        },
+        "airflow",
+        "test",
+        false,
+    );
+    return recorded;
+}
+
+function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<string, unknown>): Record<string, any> {
+    const inputs = args.inputs;
+    if (args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:index")) {
+        // The provider auto-names objects without metadata.name as <resource name>-<suffix>.
+        const name = inputs.metadata?.name ?? `${args.name}-${hash(args.name)}`;
+        return { ...inputs, metadata: { ...inputs.metadata, name } };
+    }
+    switch (args.type) {
+        case "random:index/randomPassword:RandomPassword":
+            return { ...inputs, result: mockSecretValue(args.name) };
+        case "random:index/randomBytes:RandomBytes": {
+            // 32 bytes whose standard base64 contains '+' and '/', to exercise the URL-safe conversion.
+            const bytes = Buffer.alloc(inputs.length ?? 32, 0xfb);
+            crypto.createHash("sha256").update(args.name).digest().copy(bytes, 0, 0, 8);
+            return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
+        }
+        case "pulumi:pulumi:StackReference":
+            return { ...inputs, name: inputs.name, outputs: stackOutputs };
+        default:
+            return { ...inputs };
+    }
+}
+
+/** Pulumi's marker for a secret value in serialized resource inputs. */
+export const SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d";
+
+/** Replaces secret envelopes by their values (what the provider sends to the API server). */
+export function unwrapSecrets(value: any): any {
+    if (Array.isArray(value)) return value.map(unwrapSecrets);
+    if (value === null || typeof value !== "object") return value;
+    if (SECRET_SIG_KEY in value) return unwrapSecrets(value.value);
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, unwrapSecrets(v)]));
+}
+
+/** True if the value is, or contains, a Pulumi secret envelope. */
+export function isSecretEnvelope(value: any): boolean {
+    return value !== null && typeof value === "object" && SECRET_SIG_KEY in value;
+}
+
+/** Kubernetes objects among the recorded resources (providers excluded). */
+export function kubernetesObjects(resources: RecordedResource[]): K8sObject[] {
+    return resources
+        .filter((r) => r.type.startsWith("kubernetes:") && !r.type.startsWith("pulumi:providers:") && r.state.kind)
+        .map((r) => unwrapSecrets(JSON.parse(JSON.stringify(r.state))) as K8sObject);
+}
+
+/** Resolves a value that may be an Output (or contain none), reporting whether it is secret. */
+export async function resolve(value: unknown): Promise<{ value: unknown; secret: boolean }> {
+    if (!pulumi.Output.isInstance(value)) {
+        return { value, secret: false };
+    }
+    const output = value as pulumi.Output<unknown>;
+    const secret = await (output as any).isSecret;
+    const resolved = await new Promise((r) => output.apply((v) => r(v)));
+    return { value: resolved, secret };
+}
+
+/** Raw Pulumi config strings (structured values as JSON), as `pulumi config` stores them. */
+export function rawConfig(config: StackConfigInput | Record<string, unknown>): Record<string, string> {
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
+}
+
+/** Renders the whole stack for a config, as `pulumi up` would register it. */
+export async function renderStack(config: StackConfigInput, stackOutputs: Record<string, unknown> = {}): Promise<Rendered> {
+    const resources = installMocks(stackOutputs);
+    const stack: StackOutputs = deployAirflow(parseStackConfig(rawConfig(config)));
+    await waitForRPCs();
+    return collect(resources, stack as unknown as Record<string, unknown>);
+}
+
+export async function collect(resources: RecordedResource[], outputs: Record<string, unknown>): Promise<Rendered> {
+    const resolved: Record<string, unknown> = {};
+    const secretOutputs = new Set<string>();
+    for (const [key, value] of Object.entries(outputs)) {
+        const r = await resolve(value);
+        resolved[key] = r.value;
+        if (r.secret) secretOutputs.add(key);
+    }
+    await waitForRPCs();
+    return { resources: [...resources], objects: kubernetesObjects(resources), outputs: resolved, secretOutputs };
+}
+
+/** Waits until every pending registration has reached the mocks. */
+export async function settle(): Promise<void> {
+    await waitForRPCs();
+}
+
+// ---- small query helpers used across the tests ----
+
+export function find(objects: K8sObject[], kind: string, name: string): any {
+    const found = objects.find((o) => o.kind === kind && o.metadata?.name === name);
+    if (!found) {
+        throw new Error(`no ${kind} ${name}; have: ${objects.map((o) => `${o.kind}/${o.metadata?.name}`).join(", ")}`);
+    }
+    return found;
+}
+
+export function ofKind(objects: K8sObject[], kind: string): any[] {
+    return objects.filter((o) => o.kind === kind);
+}
+
+export function container(podSpec: any, name: string): any {
+    const found = [...(podSpec.containers ?? []), ...(podSpec.initContainers ?? [])].find((c: any) => c.name === name);
+    if (!found) throw new Error(`no container ${name}`);
+    return found;
+}
+
+export function envOf(c: any): Record<string, any> {
+    return Object.fromEntries((c.env ?? []).map((e: any) => [e.name, e.valueFrom ?? e.value]));
+}
+
+/** Every pod spec in an object: workloads, Jobs, CronJobs, and pod templates inside ConfigMaps. */
+export function podSpecs(obj: K8sObject): { where: string; spec: any }[] {
+    const o = obj as any;
+    const name = `${obj.kind}/${obj.metadata?.name}`;
+    if (o.spec?.template?.spec) return [{ where: name, spec: o.spec.template.spec }];
+    if (o.spec?.jobTemplate?.spec?.template?.spec) return [{ where: name, spec: o.spec.jobTemplate.spec.template.spec }];
+    if (obj.kind === "ConfigMap" && o.data?.["pod_template.yaml"]) {
+        return [{ where: `${name} pod_template.yaml`, spec: (yaml.load(o.data["pod_template.yaml"]) as any).spec }];
+    }
+    return [];
+}
+
+/** The worker pod template rendered into the pod-template ConfigMap, parsed. */
+export function workerPodTemplate(objects: K8sObject[]): K8sObject {
+    const cm = objects.find((o) => o.kind === "ConfigMap" && (o as any).data?.["pod_template.yaml"]) as any;
+    if (!cm) throw new Error("no pod template ConfigMap");
+    return yaml.load(cm.data["pod_template.yaml"]) as K8sObject;
+}
