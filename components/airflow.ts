@@ -223,7 +223,8 @@ export class Airflow extends pulumi.ComponentResource {
                 },
             },
             // A new name means a new Job (Job templates are immutable); the old one is deleted after.
-            parent,
+            // It waits for whatever the component waits for (the database).
+            { parent: this, dependsOn: opts?.dependsOn },
         );
         this.migrationJobName = migration.metadata.name;
         const afterMigration = { parent: this, dependsOn: [migration] };

@@ -368,7 +368,9 @@ function describeIssue(issue: z.core.$ZodIssue, configNamespace: string): string
     // Show the offending value when it is a scalar or short list; a whole object only adds noise.
     const input = "input" in issue ? issue.input : undefined;
     const got = input !== undefined && (typeof input !== "object" || JSON.stringify(input).length <= 80) ? ` (got ${JSON.stringify(input)})` : "";
-    return `${key}: ${issue.message}${got}`;
+    // A bad record key (e.g. an env var name) carries the key's own problem one level down.
+    const message = issue.code === "invalid_key" ? issue.issues.map((i) => i.message).join("; ") : issue.message;
+    return `${key}: ${message}${got}`;
 }
 
 /** The object shape at a path of the schema, to list the allowed keys next to an unknown one. */

@@ -26,6 +26,8 @@ export interface Rendered {
     outputs: Record<string, unknown>;
     /** Names of outputs that are Pulumi secrets. */
     secretOutputs: Set<string>;
+    /** Resource name -> names of the resources it explicitly depends on. */
+    dependsOn: Map<string, string[]>;
 }
 
 export const MOCK_DIGEST = "sha256:" + "ab".repeat(32);
@@ -127,12 +129,24 @@ export function rawConfig(config: StackConfigInput | Record<string, unknown>): R
 /** Renders the whole stack for a config, as `pulumi up` would register it. */
 export async function renderStack(config: StackConfigInput, stackOutputs: Record<string, unknown> = {}): Promise<Rendered> {
     const resources = installMocks(stackOutputs);
-    const stack: StackOutputs = deployAirflow(parseStackConfig(rawConfig(config)));
+    const dependsOn = new Map<string, string[]>();
+    const stack: StackOutputs = deployAirflow(parseStackConfig(rawConfig(config)), { transformations: [recordDependencies(dependsOn)] });
     await waitForRPCs();
-    return collect(resources, stack as unknown as Record<string, unknown>);
+    return collect(resources, stack as unknown as Record<string, unknown>, dependsOn);
 }
 
-export async function collect(resources: RecordedResource[], outputs: Record<string, unknown>): Promise<Rendered> {
+/** A transformation that notes each resource's explicit dependsOn (mocks do not see options). */
+export function recordDependencies(into: Map<string, string[]>): pulumi.ResourceTransformation {
+    return (args) => {
+        const deps = args.opts.dependsOn;
+        const list = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
+        // Names can repeat across types (a Deployment and its Service): merge.
+        into.set(args.name, [...(into.get(args.name) ?? []), ...list.map((d) => (d as any).__name as string)]);
+        return undefined;
+    };
+}
+
+export async function collect(resources: RecordedResource[], outputs: Record<string, unknown>, dependsOn = new Map<string, string[]>()): Promise<Rendered> {
     const resolved: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
     for (const [key, value] of Object.entries(outputs)) {
@@ -141,7 +155,7 @@ export async function collect(resources: RecordedResource[], outputs: Record<str
         if (r.secret) secretOutputs.add(key);
     }
     await waitForRPCs();
-    return { resources: [...resources], objects: kubernetesObjects(resources), outputs: resolved, secretOutputs };
+    return { resources: [...resources], objects: kubernetesObjects(resources), outputs: resolved, secretOutputs, dependsOn };
 }
 
 /** Waits until every pending registration has reached the mocks. */
