@@ -230,7 +230,13 @@ export class Airflow extends pulumi.ComponentResource {
         const afterMigration = { parent: this, dependsOn: [migration] };
 
         // --- the long-running processes ---
-        const deployment = (component: string, w: WorkloadSettings, spec: k8s.types.input.core.v1.PodSpec, extra: pulumi.CustomResourceOptions = {}) =>
+        const deployment = (
+            component: string,
+            w: WorkloadSettings,
+            spec: k8s.types.input.core.v1.PodSpec,
+            extra: pulumi.CustomResourceOptions = {},
+            annotations?: Record<string, pulumi.Input<string>>,
+        ) =>
             new k8s.apps.v1.Deployment(
                 `${name}-${component}`,
                 {
@@ -238,7 +244,7 @@ export class Airflow extends pulumi.ComponentResource {
                     spec: {
                         replicas: w.replicas,
                         selector: { matchLabels: selectorLabels(args.instance, component) },
-                        template: { metadata: { labels: labels(args.instance, component) }, spec },
+                        template: { metadata: { labels: labels(args.instance, component), annotations }, spec },
                     },
                 },
                 { ...afterMigration, ...extra, dependsOn: [migration, ...((extra.dependsOn as pulumi.Resource[]) ?? [])] },
@@ -273,6 +279,8 @@ export class Airflow extends pulumi.ComponentResource {
                 extraMounts: [{ name: "pod-template", mountPath: POD_TEMPLATE_DIR, readOnly: true }],
             }),
             { dependsOn: [executorBinding] },
+            // The executor reads the template at start-up: a changed template restarts the scheduler.
+            { "airflow.apache.org/pod-template-sha256": this.podTemplateYaml.apply((t) => crypto.createHash("sha256").update(t).digest("hex")) },
         );
 
         const healthPath = "/api/v2/monitor/health";

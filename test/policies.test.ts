@@ -1,0 +1,115 @@
+// Security and operability rules, checked over everything each architecture renders.
+import * as assert from "assert";
+import { StackConfigInput } from "../components/config";
+import { podSpecs, Rendered, renderStack } from "./support/harness";
+
+const configs: Record<string, StackConfigInput> = {
+    production: {},
+    "production, scaled, external database": {
+        scheduler: { replicas: 2 },
+        apiServer: { replicas: 2 },
+        database: { mode: "external", externalSecretName: "db" },
+    },
+    standalone: { architecture: "standalone" },
+};
+
+const SECRETISH = /(PASSWORD|SECRET|TOKEN|FERNET|SQL_ALCHEMY_CONN|_KEY)$/;
+
+for (const [label, config] of Object.entries(configs)) {
+    describe(`policies: ${label}`, () => {
+        let r: Rendered;
+        before(async () => {
+            r = await renderStack(config);
+        });
+        const pods = () => r.objects.flatMap(podSpecs);
+        const containers = () => pods().flatMap(({ where, spec }) => [...spec.containers, ...(spec.initContainers ?? [])].map((c: any) => ({ where: `${where} ${c.name}`, c, spec })));
+
+        it("labels every object with the app.kubernetes.io set", () => {
+            for (const o of r.objects) {
+                const l = o.metadata?.labels as Record<string, string>;
+                for (const key of ["name", "instance", "component", "part-of", "managed-by"]) {
+                    assert.ok(l?.[`app.kubernetes.io/${key}`], `${o.kind}/${o.metadata?.name} lacks app.kubernetes.io/${key}`);
+                }
+            }
+        });
+
+        it("runs every pod as non-root with the RuntimeDefault seccomp profile", () => {
+            for (const { where, spec } of pods()) {
+                assert.strictEqual(spec.securityContext?.runAsNonRoot, true, where);
+                assert.strictEqual(spec.securityContext?.seccompProfile?.type, "RuntimeDefault", where);
+                assert.notStrictEqual(spec.securityContext?.runAsUser, 0, where);
+            }
+        });
+
+        it("locks down every container: no escalation, no capabilities, read-only root", () => {
+            for (const { where, c } of containers()) {
+                assert.strictEqual(c.securityContext?.allowPrivilegeEscalation, false, where);
+                assert.deepStrictEqual(c.securityContext?.capabilities?.drop, ["ALL"], where);
+                assert.strictEqual(c.securityContext?.readOnlyRootFilesystem, true, where);
+                assert.ok(!c.securityContext?.privileged, where);
+            }
+        });
+
+        it("sets requests and limits for cpu and memory on every container", () => {
+            for (const { where, c } of containers()) {
+                for (const kind of ["requests", "limits"]) {
+                    assert.ok(c.resources?.[kind]?.cpu && c.resources?.[kind]?.memory, `${where} ${kind}`);
+                }
+            }
+        });
+
+        it("mounts a ServiceAccount token only where the Kubernetes API is called", () => {
+            for (const { where, spec } of pods()) {
+                const expected = where.startsWith("Deployment/airflow-scheduler");
+                assert.strictEqual(spec.automountServiceAccountToken === true, expected, where);
+            }
+        });
+
+        it("never puts a secret-looking value in a plain env literal", () => {
+            for (const { where, c } of containers()) {
+                for (const e of c.env ?? []) {
+                    if (SECRETISH.test(e.name)) {
+                        assert.ok(e.valueFrom?.secretKeyRef && e.value === undefined, `${where} env ${e.name} must come from a Secret`);
+                    }
+                }
+            }
+        });
+
+        it("denies all traffic by default and allows DNS", () => {
+            const policies = r.objects.filter((o) => o.kind === "NetworkPolicy") as any[];
+            const deny = policies.find((p) => p.metadata.name === "airflow-default-deny");
+            assert.deepStrictEqual(deny.spec, { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
+            const dns = policies.find((p) => p.metadata.name === "airflow-allow-dns");
+            assert.deepStrictEqual(dns.spec.egress[0].ports.map((p: any) => `${p.protocol}/${p.port}`), ["UDP/53", "TCP/53"]);
+        });
+
+        it("gives multi-replica serving components a disruption budget", () => {
+            const budgets = r.objects.filter((o) => o.kind === "PodDisruptionBudget").map((o) => o.metadata?.name);
+            for (const d of r.objects.filter((o) => o.kind === "Deployment") as any[]) {
+                const serving = ["airflow-api-server", "airflow-scheduler"].includes(d.metadata.name);
+                assert.strictEqual(budgets.includes(d.metadata.name), serving && d.spec.replicas > 1, d.metadata.name);
+            }
+        });
+    });
+}
+
+describe("policies: network allows for the production conversations", () => {
+    it("lets workers reach the execution API and the control plane reach Postgres", async () => {
+        const r = await renderStack({});
+        const policy = (name: string) => r.objects.find((o) => o.kind === "NetworkPolicy" && o.metadata?.name === `airflow-${name}`) as any;
+        const api = policy("allow-api-server").spec;
+        assert.deepStrictEqual(api.podSelector, { matchLabels: { "app.kubernetes.io/component": "api-server" } });
+        assert.ok(api.ingress[1].from[0].podSelector.matchExpressions[0].values.includes("worker"));
+        assert.deepStrictEqual(api.ingress[1].ports, [{ protocol: "TCP", port: 8080 }]);
+        const pg = policy("allow-postgres").spec;
+        assert.deepStrictEqual(pg.ingress[0].ports, [{ protocol: "TCP", port: 5432 }]);
+        assert.ok(pg.ingress[0].from[0].podSelector.matchExpressions[0].values.includes("scheduler"));
+        const kube = policy("allow-kubernetes-api").spec;
+        assert.deepStrictEqual(kube.podSelector, { matchLabels: { "app.kubernetes.io/component": "scheduler" } });
+    });
+
+    it("renders no policies when they are turned off", async () => {
+        const r = await renderStack({ networkPolicies: false });
+        assert.strictEqual(r.objects.filter((o) => o.kind === "NetworkPolicy").length, 0);
+    });
+});

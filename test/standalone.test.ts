@@ -1,0 +1,66 @@
+import * as assert from "assert";
+import { container, envOf, find, ofKind, Rendered, renderStack } from "./support/harness";
+import { assertValidObjects } from "./support/k8sSchema";
+
+describe("standalone architecture (one pod, LocalExecutor)", () => {
+    let r: Rendered;
+    before(async () => {
+        r = await renderStack({ architecture: "standalone", namespace: "solo", standalone: { storageSize: "20Gi", parallelism: 8 } });
+    });
+
+    it("renders one StatefulSet, one Service and no control-plane Deployments", () => {
+        const kinds = r.objects.map((o) => o.kind).sort();
+        assert.deepStrictEqual(kinds.filter((k) => !["NetworkPolicy"].includes(k)), ["Namespace", "Secret", "Secret", "Service", "StatefulSet"]);
+        assert.strictEqual(ofKind(r.objects, "Deployment").length + ofKind(r.objects, "Job").length + ofKind(r.objects, "Role").length, 0);
+    });
+
+    it("is accepted by the Kubernetes schema", async () => {
+        await assertValidObjects(r.objects);
+    });
+
+    it("runs postgres and airflow containers in one pod, with Postgres data on a claim template", () => {
+        const sts = find(r.objects, "StatefulSet", "airflow");
+        assert.strictEqual(sts.spec.replicas, 1);
+        const spec = sts.spec.template.spec;
+        assert.deepStrictEqual(spec.containers.map((c: any) => c.name), ["postgres", "airflow"]);
+        const claims = Object.fromEntries(sts.spec.volumeClaimTemplates.map((t: any) => [t.metadata.name, t.spec.resources.requests.storage]));
+        assert.deepStrictEqual(claims, { data: "20Gi", logs: "20Gi" });
+        assert.deepStrictEqual(container(spec, "postgres").volumeMounts.find((m: any) => m.name === "data"), { name: "data", mountPath: "/var/lib/postgresql/data" });
+        assert.strictEqual(container(spec, "postgres").securityContext.runAsUser, 999);
+        assert.strictEqual(spec.automountServiceAccountToken, false);
+    });
+
+    it("migrates, then supervises the API server, scheduler, dag-processor and triggerer", () => {
+        const airflow = container(find(r.objects, "StatefulSet", "airflow").spec.template.spec, "airflow");
+        assert.deepStrictEqual(airflow.command, ["bash", "-c"]);
+        const script: string = airflow.args[0];
+        const order = ["airflow db check", "airflow db migrate", "airflow users create", "airflow api-server &", "airflow scheduler &", "airflow dag-processor &", "airflow triggerer &", "wait -n", "exit 1"];
+        let at = -1;
+        for (const step of order) {
+            const next = script.indexOf(step);
+            assert.ok(next > at, `"${step}" must come after the previous step in:\n${script}`);
+            at = next;
+        }
+    });
+
+    it("uses the LocalExecutor against Postgres on localhost, secrets by reference", () => {
+        const env = envOf(container(find(r.objects, "StatefulSet", "airflow").spec.template.spec, "airflow"));
+        assert.strictEqual(env.AIRFLOW__CORE__EXECUTOR, "LocalExecutor");
+        assert.strictEqual(env.AIRFLOW__CORE__PARALLELISM, "8");
+        assert.strictEqual(env.AIRFLOW__CORE__EXECUTION_API_SERVER_URL, "http://127.0.0.1:8080/execution/");
+        assert.deepStrictEqual(env.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, { secretKeyRef: { name: "airflow-postgres-credentials", key: "connection" } });
+        assert.deepStrictEqual(env.AIRFLOW__API_AUTH__JWT_SECRET, { secretKeyRef: { name: "airflow-keys", key: "jwt-secret" } });
+        assert.match(find(r.objects, "Secret", "airflow-postgres-credentials").stringData.connection, /@127\.0\.0\.1:5432\/airflow$/);
+        assert.strictEqual(env.AIRFLOW__CORE__DAGS_FOLDER, "/opt/dags");
+    });
+
+    it("serves the UI through a Service with health probes", () => {
+        const service = find(r.objects, "Service", "airflow");
+        assert.deepStrictEqual(service.spec.ports, [{ name: "http", port: 8080, targetPort: "http" }]);
+        assert.strictEqual(service.spec.selector["app.kubernetes.io/component"], "standalone");
+        const airflow = container(find(r.objects, "StatefulSet", "airflow").spec.template.spec, "airflow");
+        assert.strictEqual(airflow.readinessProbe.httpGet.path, "/api/v2/monitor/health");
+        assert.strictEqual(r.outputs.uiUrl, "http://airflow.solo.svc:8080/");
+        assert.strictEqual(r.outputs.uiServiceName, "airflow");
+    });
+});
