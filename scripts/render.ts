@@ -1,0 +1,39 @@
+// Prints the Kubernetes objects a stack config renders, as a JSON array (Namespace first), by running
+// the real program under Pulumi mocks. The lab feeds this to a real API server.
+//   npx ts-node scripts/render.ts --config Pulumi.local.yaml [--set architecture=standalone]
+import * as fs from "fs";
+import * as yaml from "js-yaml";
+import { renderStack } from "../test/support/harness";
+
+async function main(): Promise<void> {
+    const args = process.argv.slice(2);
+    const file = args[args.indexOf("--config") + 1];
+    if (args.indexOf("--config") < 0 || !file) {
+        throw new Error("usage: render.ts --config Pulumi.<stack>.yaml [--set key=value ...]");
+    }
+    const doc = (yaml.load(fs.readFileSync(file, "utf8")) as { config?: Record<string, unknown> }) ?? {};
+    const config: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(doc.config ?? {})) {
+        if (key.startsWith("airflow:")) config[key.slice("airflow:".length)] = value;
+    }
+    args.forEach((arg, i) => {
+        if (arg === "--set") {
+            const [key, ...rest] = args[i + 1].split("=");
+            const text = rest.join("=");
+            try {
+                config[key] = JSON.parse(text);
+            } catch {
+                config[key] = text;
+            }
+        }
+    });
+    const rendered = await renderStack(config);
+    const order = (kind: string) => (kind === "Namespace" ? 0 : 1);
+    const objects = [...rendered.objects].sort((a, b) => order(a.kind) - order(b.kind));
+    process.stdout.write(JSON.stringify(objects, null, 2) + "\n");
+}
+
+main().catch((e) => {
+    process.stderr.write(`${(e as Error).message}\n`);
+    process.exit(1);
+});
