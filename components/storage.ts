@@ -1,9 +1,29 @@
 // Shared storage for DAGs and task logs: ReadWriteMany claims that the scheduler, dag-processor,
 // triggerer, API server, git-sync and every worker pod mount.
+//
+// Modes:
+// - `pvc`: new RWX claims on a StorageClass (the class must support ReadWriteMany: an NFS/CSI
+//   provisioner, Filestore CSI, CephFS, Azure Files...; block-storage classes do not).
+// - `existing`: claims created elsewhere, by name.
+// - `filestore`: one GCP Filestore instance with one share, exposed as a static NFS PersistentVolume
+//   and one RWX claim bound to it; DAGs and logs live in the `dags/` and `logs/` sub-paths. One instance,
+//   not two: the smallest Filestore instance is 1 TiB (BASIC_HDD), billed whether used or not.
+//   A one-shot Job creates the two sub-directories group-writable for gid 0 (the share's root belongs
+//   to root), because NFS volumes ignore fsGroup.
+import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "./config";
-import { labels } from "./podParts";
+import { AIRFLOW_GID, labels } from "./podParts";
+
+/** Sub-paths of the single share (filestore mode, or singleShare). */
+export const DAGS_SUBPATH = "dags";
+export const LOGS_SUBPATH = "logs";
+/** NFS options for Filestore: NFSv3 is served by every tier; hard mounts retry instead of failing reads. */
+export const FILESTORE_MOUNT_OPTIONS = ["nfsvers=3", "hard", "timeo=600", "retrans=3"];
+export const DEFAULT_SETUP_IMAGE = "busybox:1.37.0";
+/** Annotation on a Job whose pod must run as uid 0, with the reason. */
+export const ROOT_REASON_ANNOTATION = "airflow.pulumi.com/runs-as-root";
 
 export interface SharedStorageArgs {
     namespace: pulumi.Input<string>;
@@ -25,6 +45,36 @@ export interface SharedStorageArgs {
     needsDags: boolean;
     /** False with remote logging only: no log volume is made. */
     needsLogs: boolean;
+    /** filestore mode: GCP project of the instance; the provider's project when omitted. */
+    filestoreProject?: string;
+    /** filestore mode: zone (BASIC_*, ZONAL) or region (REGIONAL, ENTERPRISE) of the instance. */
+    filestoreLocation?: string;
+    /**
+     * filestore mode: service tier.
+     * @default "BASIC_HDD"
+     */
+    filestoreTier?: string;
+    /**
+     * filestore mode: share capacity in GiB (the tier's minimum or more; BASIC_HDD: 1024).
+     * @default 1024
+     */
+    filestoreCapacityGb?: number;
+    /**
+     * filestore mode: VPC network the instance is reachable from (the cluster's network).
+     * @default "default"
+     */
+    filestoreNetwork?: string;
+    /**
+     * filestore mode: name of the file share (the NFS export path is `/<name>`).
+     * @default "airflow"
+     */
+    filestoreShareName?: string;
+    /**
+     * filestore mode: image of the one-shot Job that prepares the share's sub-directories (needs `sh`,
+     * `mkdir`, `chmod`). Give a mirrored image on clusters without access to Docker Hub.
+     * @default "busybox:1.37.0"
+     */
+    setupImage?: string;
 }
 
 /** DAG and log volumes as claim names (and sub-paths) for the workloads. */
@@ -33,13 +83,17 @@ export class SharedStorage extends pulumi.ComponentResource {
     readonly dagsSubPath?: string;
     readonly logsClaimName?: pulumi.Output<string>;
     readonly logsSubPath?: string;
+    /** filestore mode: IP address of the Filestore instance (the NFS server). */
+    readonly filestoreIp?: pulumi.Output<string>;
+    /** filestore mode: name of the PersistentVolume bound to the claim. */
+    readonly persistentVolumeName?: pulumi.Output<string>;
 
     constructor(name: string, args: SharedStorageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:index:SharedStorage", name, {}, opts);
 
-        if (args.singleShare) {
-            this.dagsSubPath = args.needsDags ? "dags" : undefined;
-            this.logsSubPath = args.needsLogs ? "logs" : undefined;
+        if (args.singleShare || args.mode === "filestore") {
+            this.dagsSubPath = args.needsDags ? DAGS_SUBPATH : undefined;
+            this.logsSubPath = args.needsLogs ? LOGS_SUBPATH : undefined;
         }
 
         if (args.mode === "existing") {
@@ -71,10 +125,135 @@ export class SharedStorage extends pulumi.ComponentResource {
                 this.dagsClaimName = args.needsDags ? claim("dags", args.dagsSize).metadata.name : undefined;
                 this.logsClaimName = args.needsLogs ? claim("logs", args.logsSize).metadata.name : undefined;
             }
+        } else if (args.mode === "filestore") {
+            if (args.needsDags || args.needsLogs) {
+                const share = this.filestore(name, args);
+                this.filestoreIp = share.ip;
+                this.persistentVolumeName = share.volumeName;
+                this.dagsClaimName = args.needsDags ? share.claimName : undefined;
+                this.logsClaimName = args.needsLogs ? share.claimName : undefined;
+            }
         } else {
-            throw new pulumi.ResourceError(`storage mode ${args.mode} is not available yet`, this);
+            throw new pulumi.ResourceError(`unknown storage mode ${args.mode}`, this);
         }
 
-        this.registerOutputs({ dagsClaimName: this.dagsClaimName, logsClaimName: this.logsClaimName });
+        this.registerOutputs({
+            dagsClaimName: this.dagsClaimName,
+            logsClaimName: this.logsClaimName,
+            filestoreIp: this.filestoreIp,
+            persistentVolumeName: this.persistentVolumeName,
+        });
+    }
+
+    /** One Filestore instance -> a static NFS PersistentVolume -> one RWX claim, plus the share setup Job. */
+    private filestore(name: string, args: SharedStorageArgs): { ip: pulumi.Output<string>; volumeName: pulumi.Output<string>; claimName: pulumi.Output<string> } {
+        if (!args.filestoreLocation) {
+            throw new pulumi.ResourceError("filestoreLocation is required in filestore mode (config storage.filestore.location)", this);
+        }
+        const capacityGb = args.filestoreCapacityGb ?? 1024;
+        const shareName = args.filestoreShareName ?? "airflow";
+        const parent = { parent: this };
+
+        const instance = new gcp.filestore.Instance(
+            `${name}-filestore`,
+            {
+                project: args.filestoreProject,
+                location: args.filestoreLocation,
+                tier: args.filestoreTier ?? "BASIC_HDD",
+                description: "Airflow DAGs and task logs",
+                fileShares: { name: shareName, capacityGb },
+                networks: [{ network: args.filestoreNetwork ?? "default", modes: ["MODE_IPV4"] }],
+                labels: { "app-kubernetes-io-part-of": "airflow", "app-kubernetes-io-instance": args.instance },
+            },
+            parent,
+        );
+        const ip = instance.networks.apply((networks) => {
+            const address = networks?.[0]?.ipAddresses?.[0];
+            if (!address) {
+                throw new pulumi.ResourceError("the Filestore instance reports no IP address", this);
+            }
+            return address;
+        });
+
+        const claimName = `${name}-shared`;
+        const capacity = `${capacityGb}Gi`;
+        // Cluster-scoped and auto-named (no clash between stacks); pre-bound to our claim by claimRef so
+        // no other claim in the cluster can take it.
+        const volume = new k8s.core.v1.PersistentVolume(
+            `${name}-filestore`,
+            {
+                metadata: { labels: labels(args.instance, "storage") },
+                spec: {
+                    capacity: { storage: capacity },
+                    accessModes: ["ReadWriteMany"],
+                    // Deleting the claim must never delete the DAGs and logs; the instance owns the data.
+                    persistentVolumeReclaimPolicy: "Retain",
+                    // Empty class: static binding only, no dynamic provisioner takes part.
+                    storageClassName: "",
+                    volumeMode: "Filesystem",
+                    mountOptions: FILESTORE_MOUNT_OPTIONS,
+                    nfs: { server: ip, path: `/${shareName}` },
+                    claimRef: { namespace: args.namespace, name: claimName },
+                },
+            },
+            parent,
+        );
+        const claim = new k8s.core.v1.PersistentVolumeClaim(
+            claimName,
+            {
+                metadata: { name: claimName, namespace: args.namespace, labels: labels(args.instance, "storage") },
+                spec: {
+                    accessModes: ["ReadWriteMany"],
+                    storageClassName: "",
+                    volumeName: volume.metadata.name,
+                    resources: { requests: { storage: capacity } },
+                },
+            },
+            parent,
+        );
+
+        // NFS volumes ignore fsGroup and the share's root is root:root 0755. This Job runs as uid 0 with
+        // every capability dropped: enough to create and chmod directories in a directory root owns,
+        // nothing more. setgid keeps new files in group 0; group write lets Airflow (50000:0) and
+        // git-sync (65533:0) write. Idempotent, so re-running it is harmless.
+        const dirs = [DAGS_SUBPATH, LOGS_SUBPATH].map((d) => `/share/${d}`).join(" ");
+        new k8s.batch.v1.Job(
+            `${name}-prepare-share`,
+            {
+                metadata: {
+                    namespace: args.namespace,
+                    labels: labels(args.instance, "storage"),
+                    // The only pod of the deployment that runs as uid 0; policies can key their exception on this.
+                    annotations: { [ROOT_REASON_ANNOTATION]: "NFS ignores fsGroup: creates group-writable dags/ and logs/ in the root-owned share" },
+                },
+                spec: {
+                    backoffLimit: 4,
+                    activeDeadlineSeconds: 600,
+                    template: {
+                        metadata: { labels: labels(args.instance, "storage") },
+                        spec: {
+                            restartPolicy: "OnFailure",
+                            automountServiceAccountToken: false,
+                            enableServiceLinks: false,
+                            securityContext: { runAsUser: 0, runAsGroup: AIRFLOW_GID, runAsNonRoot: false, seccompProfile: { type: "RuntimeDefault" } },
+                            containers: [
+                                {
+                                    name: "prepare-share",
+                                    image: args.setupImage ?? DEFAULT_SETUP_IMAGE,
+                                    command: ["sh", "-c", `set -eu; mkdir -p ${dirs}; chmod 2775 ${dirs}; ls -ld ${dirs}`],
+                                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                                    resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                                    volumeMounts: [{ name: "share", mountPath: "/share" }],
+                                },
+                            ],
+                            volumes: [{ name: "share", persistentVolumeClaim: { claimName: claim.metadata.name } }],
+                        },
+                    },
+                },
+            },
+            parent,
+        );
+
+        return { ip, volumeName: volume.metadata.name, claimName: claim.metadata.name };
     }
 }
