@@ -1,0 +1,278 @@
+// git-sync v4 copies the DAG repository onto the DAG volume.
+//
+// Each sync checks out the wanted commit into a new worktree under --root and then swaps the `repo`
+// symlink to it in one rename, so readers see either the old tree or the new one, never a half-
+// written mix (the problem of plain copies onto network file systems). Airflow reads
+// `<DAGS_MOUNT>/repo/<subPath>`.
+//
+// Two modes:
+// - `GitSync` (cronjob): a CronJob syncs once per schedule onto the shared RWX claim that every
+//   Airflow pod mounts read-only. One clone per interval, whatever the number of pods.
+// - `gitSyncSidecar()` (sidecar): a container in each DAG-reading pod syncs continuously into an
+//   emptyDir named `dags`. No shared storage needed, but one clone per pod.
+//
+// Permissions without chmod hacks: git-sync runs as uid 65533 with gid 0 and --group-write, so what
+// it writes is group 0 and group-writable; Airflow (uid 50000, gid 0) reads it through the group.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { ResourceSettings } from "./config";
+import { DAGS_MOUNT } from "./airflowPod";
+import { emptyDir, GIT_SYNC_UID, labels, podSecurityContext, restrictedContainer } from "./podParts";
+
+type Container = k8s.types.input.core.v1.Container;
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+type Volume = k8s.types.input.core.v1.Volume;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
+
+export const DEFAULT_GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2";
+/** Name of the link git-sync publishes under --root; Airflow's DAG folder is `<DAGS_MOUNT>/<link>/<subPath>`. */
+export const GIT_SYNC_LINK = "repo";
+/** Where the credentials Secret is mounted in SSH mode (git-sync's own default directory). */
+export const GIT_SECRET_DIR = "/etc/git-secret";
+/** Group git-sync writes as: Airflow's gid, so Airflow reads the checkout through the group. */
+export const GIT_SYNC_GID = 0;
+/** Port of git-sync's HTTP endpoint in sidecar mode: `/` answers 200 once the first sync is done. */
+export const GIT_SYNC_HTTP_PORT = 8071;
+
+/** How git-sync authenticates to the repository. */
+export type GitAuth = "none" | "https" | "ssh";
+
+/** Settings shared by the CronJob and the sidecar. */
+export interface GitSyncSettings {
+    /** Repository URL: https://, ssh://, git@host:path or file://. */
+    repo: string;
+    /**
+     * Branch, tag or commit to check out.
+     * @default "main"
+     */
+    ref?: string;
+    /**
+     * `https`: Secret keys `username` + `password` (a token). `ssh`: Secret keys `ssh` (private key) and
+     * `known_hosts`. `none`: a public repository.
+     * @default "none"
+     */
+    auth?: GitAuth;
+    /** Secret holding the credentials; required unless auth is `none`. */
+    credentialsSecretName?: pulumi.Input<string>;
+    /** @default "registry.k8s.io/git-sync/git-sync:v4.4.2" */
+    image?: string;
+    /** @default "IfNotPresent" */
+    imagePullPolicy?: string;
+    /** Requests and limits of the git-sync container. */
+    resources: ResourceSettings;
+    /**
+     * Commits of history to fetch; 1 is a shallow clone of just the wanted commit.
+     * @default 1
+     */
+    depth?: number;
+    /**
+     * Time allowed for one sync (fetch + checkout + link swap).
+     * @default "120s"
+     */
+    syncTimeout?: string;
+}
+
+export interface GitSyncArgs extends GitSyncSettings {
+    namespace: pulumi.Input<string>;
+    /** Instance label (`app.kubernetes.io/instance`). */
+    instance: string;
+    /** Claim of the shared DAG volume the CronJob writes to (read-only in Airflow pods). */
+    dagsClaimName: pulumi.Input<string>;
+    /** Sub-path of the DAG files inside the claim (single-share layouts). */
+    dagsSubPath?: string;
+    /**
+     * Cron schedule of the sync.
+     * @default "*\/5 * * * *"
+     */
+    schedule?: string;
+    /**
+     * How long a replaced worktree stays on disk, so a dag-processor or task that resolved the old
+     * link while a sync ran keeps reading complete files.
+     * @default "30m"
+     */
+    staleWorktreeTimeout?: string;
+    /** Node selector of the sync pods. */
+    nodeSelector?: Record<string, string>;
+    /** Tolerations of the sync pods. */
+    tolerations?: k8s.types.input.core.v1.Toleration[];
+}
+
+/** Flags, env, volumes and mounts common to both modes. */
+function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env: EnvVar[]; volumes: Volume[]; mounts: VolumeMount[] } {
+    const auth = s.auth ?? "none";
+    if (auth !== "none" && s.credentialsSecretName === undefined) {
+        throw new Error(`${where}: credentialsSecretName is required when auth is ${auth} (config gitSync.credentialsSecretName)`);
+    }
+    if (auth === "ssh" && /^https?:\/\//.test(s.repo)) {
+        throw new Error(`${where}: auth ssh needs an ssh:// or git@ repository URL, got ${s.repo} (config gitSync.repo)`);
+    }
+    if (auth === "https" && !/^https:\/\//.test(s.repo)) {
+        throw new Error(`${where}: auth https needs an https:// repository URL, got ${s.repo} (config gitSync.repo)`);
+    }
+    const args = [
+        `--repo=${s.repo}`,
+        `--ref=${s.ref ?? "main"}`,
+        `--root=${DAGS_MOUNT}`,
+        `--link=${GIT_SYNC_LINK}`,
+        `--depth=${s.depth ?? 1}`,
+        `--sync-timeout=${s.syncTimeout ?? "120s"}`,
+        // Everything written (objects, worktrees, link) is group-writable: readable by Airflow's gid 0.
+        "--group-write",
+        "--submodules=off",
+    ];
+    const env: EnvVar[] = [
+        // The root filesystem is read-only; git writes its global config under $HOME.
+        { name: "HOME", value: "/tmp" },
+    ];
+    const volumes: Volume[] = [emptyDir("git-sync-tmp", "256Mi")];
+    const mounts: VolumeMount[] = [{ name: "git-sync-tmp", mountPath: "/tmp" }];
+    if (auth === "https") {
+        // Read from the Secret by the kubelet: the token never appears in the pod spec or in args.
+        env.push(
+            { name: "GITSYNC_USERNAME", valueFrom: { secretKeyRef: { name: s.credentialsSecretName!, key: "username" } } },
+            { name: "GITSYNC_PASSWORD", valueFrom: { secretKeyRef: { name: s.credentialsSecretName!, key: "password" } } },
+        );
+    } else if (auth === "ssh") {
+        args.push("--ssh", `--ssh-key-file=${GIT_SECRET_DIR}/ssh`, "--ssh-known-hosts=true", `--ssh-known-hosts-file=${GIT_SECRET_DIR}/known_hosts`);
+        volumes.push({
+            name: "git-secret",
+            secret: {
+                secretName: s.credentialsSecretName!,
+                // 0400; with the pod's fsGroup 0 the kubelet adds group read, so uid 65533 (gid 0) can
+                // read the key, and ssh accepts it because the file is not owned by the caller.
+                defaultMode: 0o400,
+                items: [
+                    { key: "ssh", path: "ssh" },
+                    { key: "known_hosts", path: "known_hosts" },
+                ],
+            },
+        });
+        mounts.push({ name: "git-secret", mountPath: GIT_SECRET_DIR, readOnly: true });
+    }
+    return { args, env, volumes, mounts };
+}
+
+/** Container-level identity of git-sync: its own uid, Airflow's gid. */
+function gitSyncContainer(s: GitSyncSettings, c: Omit<Container, "image" | "resources"> & { name: string }): Container {
+    const base = restrictedContainer({ ...c, image: s.image ?? DEFAULT_GIT_SYNC_IMAGE, imagePullPolicy: s.imagePullPolicy ?? "IfNotPresent" }, s.resources);
+    return {
+        ...base,
+        securityContext: {
+            ...(base.securityContext as object),
+            runAsUser: GIT_SYNC_UID,
+            runAsGroup: GIT_SYNC_GID,
+            runAsNonRoot: true,
+        },
+    };
+}
+
+/** git-sync as a CronJob: one sync per schedule onto the shared DAG claim. */
+export class GitSync extends pulumi.ComponentResource {
+    /** Name of the CronJob. */
+    readonly cronJobName: pulumi.Output<string>;
+
+    constructor(name: string, args: GitSyncArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("airflow:index:GitSync", name, {}, opts);
+
+        let pieces: ReturnType<typeof gitSyncPieces>;
+        try {
+            pieces = gitSyncPieces(args, name);
+        } catch (e) {
+            throw new pulumi.ResourceError((e as Error).message, this);
+        }
+        const container = gitSyncContainer(args, {
+            name: "git-sync",
+            args: [...pieces.args, "--one-time", `--stale-worktree-timeout=${args.staleWorktreeTimeout ?? "30m"}`],
+            env: pieces.env,
+            volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT, ...(args.dagsSubPath ? { subPath: args.dagsSubPath } : {}) }, ...pieces.mounts],
+        });
+        const podLabels = labels(args.instance, "git-sync");
+
+        const cronJob = new k8s.batch.v1.CronJob(
+            name,
+            {
+                metadata: { name, namespace: args.namespace, labels: podLabels },
+                spec: {
+                    schedule: args.schedule ?? "*/5 * * * *",
+                    // A slow sync is never overlapped by the next one writing to the same root.
+                    concurrencyPolicy: "Forbid",
+                    // A run missed by more than this (controller down, cluster upgrade) is skipped, not queued.
+                    startingDeadlineSeconds: 120,
+                    successfulJobsHistoryLimit: 1,
+                    failedJobsHistoryLimit: 3,
+                    jobTemplate: {
+                        metadata: { labels: podLabels },
+                        spec: {
+                            backoffLimit: 2,
+                            activeDeadlineSeconds: 600,
+                            ttlSecondsAfterFinished: 3600,
+                            template: {
+                                metadata: { labels: podLabels },
+                                spec: {
+                                    restartPolicy: "Never",
+                                    automountServiceAccountToken: false,
+                                    enableServiceLinks: false,
+                                    // fsGroup 0: volumes that support ownership management are group 0, as Airflow expects.
+                                    securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_GID, GIT_SYNC_GID),
+                                    ...(args.nodeSelector && Object.keys(args.nodeSelector).length ? { nodeSelector: args.nodeSelector } : {}),
+                                    ...(args.tolerations?.length ? { tolerations: args.tolerations } : {}),
+                                    containers: [container],
+                                    volumes: [{ name: "dags", persistentVolumeClaim: { claimName: args.dagsClaimName } }, ...pieces.volumes],
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            { parent: this },
+        );
+
+        this.cronJobName = cronJob.metadata.name;
+        this.registerOutputs({ cronJobName: this.cronJobName });
+    }
+}
+
+export interface GitSyncSidecarArgs extends GitSyncSettings {
+    /**
+     * Time between syncs.
+     * @default "60s"
+     */
+    period?: string;
+}
+
+/**
+ * git-sync as a sidecar of every DAG-reading pod, syncing continuously into an emptyDir named `dags`
+ * (the Airflow containers mount it read-only at DAGS_MOUNT).
+ *
+ * The containers are *native sidecars* (`restartPolicy: Always`, Kubernetes 1.29 or later): put them
+ * in the pod's `initContainers`. Their startup probe passes once the first sync is done, so the
+ * Airflow container starts with the DAGs in place, and a worker pod still completes when its task
+ * ends (a sidecar in `containers` would keep a KubernetesExecutor worker pod running forever).
+ */
+export function gitSyncSidecar(args: GitSyncSidecarArgs): { containers: Container[]; volumes: Volume[] } {
+    const pieces = gitSyncPieces(args, "git-sync sidecar");
+    const container: Container = {
+        ...gitSyncContainer(args, {
+            name: "git-sync",
+            args: [
+                ...pieces.args,
+                `--period=${args.period ?? "60s"}`,
+                // Keep retrying after the first sync: a git host outage must not restart Airflow pods.
+                "--max-failures=-1",
+                `--http-bind=:${GIT_SYNC_HTTP_PORT}`,
+            ],
+            env: pieces.env,
+            ports: [{ name: "git-sync", containerPort: GIT_SYNC_HTTP_PORT }],
+            volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT }, ...pieces.mounts],
+            startupProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 2, failureThreshold: 150, timeoutSeconds: 2 },
+            livenessProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 30, failureThreshold: 5, timeoutSeconds: 5 },
+        }),
+        restartPolicy: "Always",
+    };
+    return { containers: [container], volumes: [emptyDir("dags", "1Gi"), ...pieces.volumes] };
+}
+
+/** Airflow's DAG folder when DAGs come from git-sync. */
+export function gitSyncDagsFolder(subPath: string | undefined): string {
+    return [DAGS_MOUNT, GIT_SYNC_LINK, subPath].filter(Boolean).join("/");
+}

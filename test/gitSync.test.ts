@@ -1,0 +1,180 @@
+import * as assert from "assert";
+import * as pulumi from "@pulumi/pulumi";
+import { DAGS_MOUNT } from "../components/airflowPod";
+import { GIT_SYNC_HTTP_PORT, GitSync, GitSyncArgs, gitSyncDagsFolder, gitSyncSidecar } from "../components/gitSync";
+import { GIT_SYNC_UID } from "../components/podParts";
+import { installComponentMocks, recorded } from "./componentMocks";
+import { envOf, kubernetesObjects } from "./support/harness";
+import { assertValidObjects } from "./support/k8sSchema";
+
+const resources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+const base: GitSyncArgs = {
+    namespace: "data",
+    instance: "airflow",
+    repo: "https://git.example.com/team/dags.git",
+    ref: "release",
+    dagsClaimName: "airflow-storage-shared",
+    dagsSubPath: "dags",
+    resources,
+};
+
+async function renderCronJob(args: GitSyncArgs): Promise<any> {
+    const rec = installComponentMocks();
+    new GitSync("airflow-git-sync", args);
+    const objects = kubernetesObjects(await recorded(rec));
+    assert.deepStrictEqual(objects.map((o) => o.kind), ["CronJob"]);
+    return objects[0];
+}
+
+const podOf = (cronJob: any) => cronJob.spec.jobTemplate.spec.template;
+const argsOf = (cronJob: any) => podOf(cronJob).spec.containers[0].args as string[];
+
+describe("GitSync (CronJob mode)", () => {
+    let cj: any;
+    before(async () => (cj = await renderCronJob({ ...base, schedule: "*/10 * * * *" })));
+
+    it("runs on the schedule, never two syncs at once, with short history", () => {
+        assert.strictEqual(cj.metadata.name, "airflow-git-sync");
+        assert.strictEqual(cj.metadata.namespace, "data");
+        assert.strictEqual(cj.spec.schedule, "*/10 * * * *");
+        assert.strictEqual(cj.spec.concurrencyPolicy, "Forbid");
+        assert.ok(cj.spec.startingDeadlineSeconds > 0);
+        assert.ok(cj.spec.successfulJobsHistoryLimit <= 3 && cj.spec.failedJobsHistoryLimit <= 3);
+        assert.strictEqual(podOf(cj).spec.restartPolicy, "Never");
+    });
+
+    it("syncs once per run into the DAG mount and publishes the checkout atomically as the repo link", () => {
+        const args = argsOf(cj);
+        for (const flag of [
+            "--repo=https://git.example.com/team/dags.git",
+            "--ref=release",
+            `--root=${DAGS_MOUNT}`,
+            "--link=repo",
+            "--depth=1",
+            "--one-time",
+            "--group-write",
+        ]) {
+            assert.ok(args.includes(flag), `missing ${flag} in ${args.join(" ")}`);
+        }
+        assert.ok(args.some((a) => a.startsWith("--stale-worktree-timeout=")), "old worktrees outlive readers of the previous link");
+        assert.ok(!args.includes("--ssh"));
+        assert.strictEqual(gitSyncDagsFolder("dags/prod"), `${DAGS_MOUNT}/repo/dags/prod`);
+    });
+
+    it("mounts the DAG claim read-write at the DAG mount, with its sub-path", () => {
+        const pod = podOf(cj).spec;
+        const claim = pod.volumes.find((v: any) => v.name === "dags");
+        assert.deepStrictEqual(claim.persistentVolumeClaim, { claimName: "airflow-storage-shared" });
+        const mount = pod.containers[0].volumeMounts.find((m: any) => m.name === "dags");
+        assert.deepStrictEqual(mount, { name: "dags", mountPath: DAGS_MOUNT, subPath: "dags" });
+    });
+
+    it("runs as git-sync's uid with Airflow's gid 0, locked down, no ServiceAccount token", () => {
+        const pod = podOf(cj);
+        assert.strictEqual(pod.metadata.labels["app.kubernetes.io/component"], "git-sync", "NetworkPolicies allow git-sync egress by this label");
+        assert.strictEqual(pod.spec.automountServiceAccountToken, false);
+        assert.deepStrictEqual(pod.spec.securityContext, {
+            runAsUser: GIT_SYNC_UID,
+            runAsGroup: 0,
+            fsGroup: 0,
+            runAsNonRoot: true,
+            seccompProfile: { type: "RuntimeDefault" },
+        });
+        const c = pod.spec.containers[0];
+        assert.strictEqual(c.securityContext.runAsUser, GIT_SYNC_UID);
+        assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
+        assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true);
+        assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] });
+        assert.deepStrictEqual(c.resources, resources);
+        assert.strictEqual(envOf(c).HOME, "/tmp");
+        const tmp = c.volumeMounts.find((m: any) => m.mountPath === "/tmp");
+        assert.ok(pod.spec.volumes.find((v: any) => v.name === tmp.name).emptyDir, "writable /tmp and HOME");
+    });
+
+    it("is accepted by the Kubernetes schema", async () => {
+        await assertValidObjects([cj]);
+    });
+
+    it("reads an https token from the Secret by reference", async () => {
+        const https = await renderCronJob({ ...base, auth: "https", credentialsSecretName: "git-creds" });
+        const env = envOf(podOf(https).spec.containers[0]);
+        assert.deepStrictEqual(env.GITSYNC_USERNAME, { secretKeyRef: { name: "git-creds", key: "username" } });
+        assert.deepStrictEqual(env.GITSYNC_PASSWORD, { secretKeyRef: { name: "git-creds", key: "password" } });
+        assert.ok(!JSON.stringify(https).includes("--password"), "no password flag");
+        await assertValidObjects([https]);
+    });
+
+    it("uses the SSH key and known_hosts from the Secret, mounted 0400", async () => {
+        const ssh = await renderCronJob({ ...base, repo: "git@git.example.com:team/dags.git", auth: "ssh", credentialsSecretName: "git-ssh" });
+        const pod = podOf(ssh).spec;
+        const args = pod.containers[0].args as string[];
+        for (const flag of ["--ssh", "--ssh-key-file=/etc/git-secret/ssh", "--ssh-known-hosts=true", "--ssh-known-hosts-file=/etc/git-secret/known_hosts"]) {
+            assert.ok(args.includes(flag), `missing ${flag}`);
+        }
+        const secret = pod.volumes.find((v: any) => v.secret).secret;
+        assert.strictEqual(secret.secretName, "git-ssh");
+        assert.strictEqual(secret.defaultMode, 0o400);
+        assert.deepStrictEqual(secret.items.map((i: any) => i.key), ["ssh", "known_hosts"]);
+        const mount = pod.containers[0].volumeMounts.find((m: any) => m.mountPath === "/etc/git-secret");
+        assert.strictEqual(mount.readOnly, true);
+        await assertValidObjects([ssh]);
+    });
+
+    it("rejects credentials that do not fit the repository", () => {
+        const cases: [Partial<GitSyncArgs>, RegExp][] = [
+            [{ auth: "https" }, /credentialsSecretName/],
+            [{ auth: "ssh", credentialsSecretName: "s" }, /ssh:\/\/ or git@/],
+            [{ auth: "https", credentialsSecretName: "s", repo: "git@host:x.git" }, /https:\/\//],
+        ];
+        for (const [extra, message] of cases) {
+            installComponentMocks();
+            assert.throws(
+                () => new GitSync("g", { ...base, ...extra }),
+                (e: Error) => pulumi.ResourceError.isInstance(e) && message.test(e.message),
+                JSON.stringify(extra),
+            );
+        }
+    });
+});
+
+describe("gitSyncSidecar (sidecar mode)", () => {
+    const sidecar = gitSyncSidecar({ repo: "https://git.example.com/team/dags.git", period: "30s", resources, auth: "https", credentialsSecretName: "git-creds" });
+
+    it("syncs continuously into an emptyDir named dags", () => {
+        assert.strictEqual(sidecar.containers.length, 1);
+        const c: any = sidecar.containers[0];
+        const args = c.args as string[];
+        assert.ok(args.includes("--period=30s"));
+        assert.ok(!args.includes("--one-time"));
+        assert.ok(args.includes(`--root=${DAGS_MOUNT}`) && args.includes("--link=repo") && args.includes("--group-write"));
+        const dags: any = sidecar.volumes.find((v) => v.name === "dags");
+        assert.ok(dags.emptyDir);
+        assert.deepStrictEqual(
+            c.volumeMounts.find((m: any) => m.name === "dags"),
+            { name: "dags", mountPath: DAGS_MOUNT },
+        );
+        assert.strictEqual(c.securityContext.runAsUser, GIT_SYNC_UID);
+        assert.strictEqual(c.securityContext.runAsGroup, 0);
+    });
+
+    it("is a native sidecar whose startup probe waits for the first sync", () => {
+        const c: any = sidecar.containers[0];
+        assert.strictEqual(c.restartPolicy, "Always");
+        assert.strictEqual(c.startupProbe.httpGet.port, GIT_SYNC_HTTP_PORT);
+        assert.ok((c.args as string[]).includes(`--http-bind=:${GIT_SYNC_HTTP_PORT}`));
+    });
+
+    it("fits a pod spec accepted by the Kubernetes schema (as an init container)", async () => {
+        const pod = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "reader" },
+            spec: {
+                initContainers: sidecar.containers,
+                containers: [{ name: "airflow", image: "apache/airflow:3.3.2", volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT, readOnly: true }] }],
+                volumes: sidecar.volumes,
+            },
+        };
+        await assertValidObjects([JSON.parse(JSON.stringify(pod))]);
+    });
+});
