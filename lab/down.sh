@@ -7,18 +7,33 @@ set -euo pipefail
 if lab_external; then lab_log "AIRFLOW_LAB_KUBECONFIG is set: the lab did not start that cluster, nothing to stop"; exit 0; fi
 T0=$(lab_now)
 stopped=""
-# reverse start order
-for name in kwok kube-scheduler kube-controller-manager kube-apiserver etcd; do
-  f="$LAB_RUN/$name.pid"
-  [ -f "$f" ] || continue
-  pid=$(cat "$f")
-  if kill -0 "$pid" 2>/dev/null; then
-    kill "$pid" 2>/dev/null || true
+
+stop_all() { # NAME... : TERM all, wait up to 10s, then KILL the stragglers
+  local name pid pids=()
+  for name in "$@"; do
+    [ -f "$LAB_RUN/$name.pid" ] || continue
+    pid=$(cat "$LAB_RUN/$name.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      pids+=("$name:$pid")
+      stopped="$stopped $name"
+    fi
+    rm -f "$LAB_RUN/$name.pid"
+  done
+  local entry
+  for entry in "${pids[@]}"; do
+    pid=${entry#*:}
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    if kill -0 "$pid" 2>/dev/null; then lab_log "$name (pid $pid) did not stop on TERM: sending KILL"; kill -9 "$pid" 2>/dev/null || true; fi
-    stopped="$stopped $name"
-  fi
-  rm -f "$f"
-done
+    if kill -0 "$pid" 2>/dev/null; then
+      lab_log "${entry%%:*} (pid $pid) did not stop on TERM: sending KILL"
+      kill -9 "$pid" 2>/dev/null || true
+    fi
+  done
+}
+
+# clients first, then the API server, then its storage
+stop_all kwok kube-scheduler kube-controller-manager
+stop_all kube-apiserver
+stop_all etcd
 rm -rf "$LAB_RUN"
 lab_log "lab down in $(lab_elapsed "$T0")s (stopped:${stopped:- nothing was running}; state removed, binaries kept in $LAB_BIN)"

@@ -4,6 +4,8 @@
 # --- pinned versions -------------------------------------------------------
 # Kubernetes control plane built from source via the Go module proxy.
 LAB_K8S_VERSION="${LAB_K8S_VERSION:-v1.34.2}"
+# etcd, built from go.etcd.io/etcd/server/v3 (the version Kubernetes 1.34 pins in its go.mod).
+LAB_ETCD_VERSION="${LAB_ETCD_VERSION:-v3.6.4}"
 # kwok (fake nodes / pod lifecycle simulation).
 LAB_KWOK_VERSION="${LAB_KWOK_VERSION:-v0.8.0}"
 
@@ -41,10 +43,9 @@ lab_kubeconfig() {
   if lab_external; then printf '%s\n' "$AIRFLOW_LAB_KUBECONFIG"; else printf '%s\n' "$LAB_KUBECONFIG"; fi
 }
 
-# Locate etcd: a built one in the cache wins, else the system one (Debian etcd-server).
+# etcd built by toolchain.sh.
 lab_etcd_bin() {
   if [ -x "$LAB_BIN/etcd" ]; then printf '%s\n' "$LAB_BIN/etcd"; return; fi
-  if command -v etcd >/dev/null 2>&1; then command -v etcd; return; fi
   return 1
 }
 

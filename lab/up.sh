@@ -51,6 +51,19 @@ gen_cert admin airflow-lab-admin system:masters client
 gen_cert controller-manager system:kube-controller-manager "" client
 gen_cert scheduler system:kube-scheduler "" client
 gen_cert kwok airflow-lab-kwok system:masters client
+# front-proxy (request header) CA, so delegated authentication in the controller-manager and
+# scheduler finds a complete configuration
+if [ ! -f "$PKI/front-proxy-ca.crt" ]; then
+  openssl req -x509 -new -nodes -newkey rsa:2048 -keyout "$PKI/front-proxy-ca.key" -out "$PKI/front-proxy-ca.crt" \
+    -days 3650 -sha256 -subj "/CN=airflow-lab-front-proxy-ca" 2>/dev/null
+fi
+if [ ! -f "$PKI/front-proxy-client.crt" ]; then
+  openssl req -new -nodes -newkey rsa:2048 -keyout "$PKI/front-proxy-client.key" -out "$PKI/front-proxy-client.csr" -subj "/CN=front-proxy-client" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=clientAuth\n' >"$PKI/front-proxy-client.ext"
+  openssl x509 -req -in "$PKI/front-proxy-client.csr" -CA "$PKI/front-proxy-ca.crt" -CAkey "$PKI/front-proxy-ca.key" -CAcreateserial \
+    -out "$PKI/front-proxy-client.crt" -days 3650 -sha256 -extfile "$PKI/front-proxy-client.ext" 2>/dev/null
+  rm -f "$PKI/front-proxy-client.csr" "$PKI/front-proxy-client.ext"
+fi
 if [ ! -f "$PKI/sa.key" ]; then
   openssl genrsa -out "$PKI/sa.key" 2048 2>/dev/null
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
@@ -77,7 +90,7 @@ start() { # NAME CMD...
   local name=$1; shift
   if lab_pid_alive "$name"; then lab_log "$name already running (pid $(cat "$LAB_RUN/$name.pid"))"; return 0; fi
   lab_log "starting $name (log: $LAB_LOGS/$name.log)"
-  nohup "$@" >>"$LAB_LOGS/$name.log" 2>&1 </dev/null &
+  nohup "$@" >"$LAB_LOGS/$name.log" 2>&1 </dev/null &
   echo $! >"$LAB_RUN/$name.pid"
   STARTED="$STARTED $name"
 }
@@ -115,6 +128,10 @@ start kube-apiserver "$LAB_BIN/kube-apiserver" \
   --endpoint-reconciler-type none \
   --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
   --client-ca-file "$PKI/ca.crt" \
+  --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
   --service-cluster-ip-range 10.96.0.0/16 \
