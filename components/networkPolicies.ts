@@ -18,6 +18,8 @@ export interface NetworkPoliciesArgs {
     architecture: "production" | "standalone";
     /** Postgres runs in this namespace (internal database). */
     internalDatabase: boolean;
+    /** Task logs go to a bucket: the control plane needs HTTPS egress to read and write them. */
+    remoteLogging: boolean;
 }
 
 const component = (name: string) => ({ matchLabels: { "app.kubernetes.io/component": name } });
@@ -90,6 +92,13 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             // The API server's address is cluster-specific; its ports are not.
             egress: [{ to: everywhere, ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }],
         });
+        if (args.remoteLogging) {
+            policy("allow-remote-logs", {
+                podSelector: anyOf(["scheduler", "api-server", "dag-processor"]),
+                policyTypes: ["Egress"],
+                egress: [{ to: everywhere, ports: [{ protocol: "TCP", port: 443 }] }],
+            });
+        }
         policy("allow-task-egress", {
             podSelector: anyOf(["worker", "triggerer", "git-sync"]),
             policyTypes: ["Egress"],

@@ -92,6 +92,7 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
                 uiCidrs: ui.allowedCidrs,
                 architecture: c.architecture,
                 internalDatabase: c.database.mode === "internal",
+                remoteLogging: c.logging.remoteBaseLogFolder !== undefined,
             },
             opts,
         );

@@ -280,6 +280,8 @@ describe("production architecture (KubernetesExecutor)", () => {
         assert.strictEqual(worker.AIRFLOW__LOGGING__REMOTE_LOGGING, "True");
         assert.strictEqual(worker.AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER, "gs://team-airflow-logs/prod");
         assert.strictEqual(remote.outputs.logsClaimName, undefined);
+        const egress = remote.objects.find((o) => o.kind === "NetworkPolicy" && o.metadata?.name === "airflow-allow-remote-logs") as any;
+        assert.deepStrictEqual(egress.spec.egress[0].ports, [{ protocol: "TCP", port: 443 }]);
     });
 
     it("exposes the UI as configured and without a namespace when the platform owns it", async () => {
