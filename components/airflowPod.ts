@@ -172,14 +172,17 @@ export class AirflowPodFactory {
                   },
               ]
             : undefined;
+        const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...(initContainers ?? [])];
         return {
             serviceAccountName: o.serviceAccountName,
             automountServiceAccountToken: o.automountServiceAccountToken ?? false,
             restartPolicy: o.restartPolicy,
             securityContext: podSecurityContext(AIRFLOW_UID, AIRFLOW_GID),
             ...placement(o.settings),
-            initContainers,
-            containers: [main, ...(o.readsDags ? this.s.dagReaderSidecars ?? [] : [])],
+            // git-sync sidecars are native sidecars (init containers that keep running), so a worker pod
+            // still completes when its task ends.
+            initContainers: initAndSidecars.length ? initAndSidecars : undefined,
+            containers: [main],
             volumes: [...this.volumes(o.readsDags), ...(o.extraVolumes ?? [])],
         };
     }

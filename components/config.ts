@@ -297,11 +297,11 @@ export const stackConfigSchema = z
         if (c.gitSync.enabled && c.architecture === "production" && c.gitSync.mode === "cronjob" && c.storage.mode === "existing" && c.storage.dagsClaimName === undefined) {
             ctx.addIssue({ code: "custom", path: ["storage", "dagsClaimName"], message: "is required for the git-sync CronJob to write DAGs to" });
         }
-        if (c.images.build.enabled && c.registry.server === undefined && c.registry.artifactRegistry === undefined && c.infrastructure?.registryOutput === undefined) {
+        if ((c.images.build.enabled || Object.keys(c.images.tasks).length > 0) && c.registry.server === undefined && c.registry.artifactRegistry === undefined && c.infrastructure?.registryOutput === undefined) {
             ctx.addIssue({
                 code: "custom",
                 path: ["registry", "server"],
-                message: "is required when images.build.enabled (or set registry.artifactRegistry or infrastructure.registryOutput)",
+                message: "is required when images.build.enabled or images.tasks is set (or set registry.artifactRegistry or infrastructure.registryOutput)",
             });
         }
     });

@@ -20,6 +20,8 @@ export interface NetworkPoliciesArgs {
     internalDatabase: boolean;
     /** Task logs go to a bucket: the control plane needs HTTPS egress to read and write them. */
     remoteLogging: boolean;
+    /** git-sync runs as a sidecar in DAG-reading pods, which then reach the git host themselves. */
+    gitSidecars: boolean;
 }
 
 const component = (name: string) => ({ matchLabels: { "app.kubernetes.io/component": name } });
@@ -92,6 +94,13 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             // The API server's address is cluster-specific; its ports are not.
             egress: [{ to: everywhere, ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }],
         });
+        if (args.gitSidecars) {
+            policy("allow-git-sidecars", {
+                podSelector: anyOf(["scheduler", "dag-processor"]),
+                policyTypes: ["Egress"],
+                egress: [{ to: everywhere }],
+            });
+        }
         if (args.remoteLogging) {
             policy("allow-remote-logs", {
                 podSelector: anyOf(["scheduler", "api-server", "dag-processor"]),

@@ -6,6 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { Airflow } from "./airflow";
 import { AirflowKeys } from "./airflowKeys";
 import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
+import { GitSync, gitSyncSidecar } from "./gitSync";
+import { AirflowImages } from "./images";
 import { parseStackConfig, StackConfig } from "./config";
 import { MetadataDatabase } from "./metadataDatabase";
 import { NetworkPolicies } from "./networkPolicies";
@@ -59,15 +61,38 @@ export function dagsFolderFor(c: StackConfig): string {
 /** `extraOpts` (e.g. transformations) reach every component; the program passes none. */
 export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourceOptions = {}): StackOutputs {
     // --- cluster: from another stack when named, else the ambient kubeconfig ---
-    const provider = c.infrastructure
-        ? new k8s.Provider("cluster", {
-              kubeconfig: new pulumi.StackReference(c.infrastructure.stack).requireOutput(c.infrastructure.kubeconfigOutput).apply(String),
-          })
-        : undefined;
+    const infra = c.infrastructure ? new pulumi.StackReference(c.infrastructure.stack) : undefined;
+    const provider =
+        infra && c.infrastructure
+            ? new k8s.Provider("cluster", { kubeconfig: infra.requireOutput(c.infrastructure.kubeconfigOutput).apply(String) })
+            : undefined;
     const opts: pulumi.ComponentResourceOptions = { ...extraOpts, ...(provider ? { providers: [provider] } : {}) };
 
     // --- images ---
-    const airflowImage = pulumi.output(c.images.airflow ?? `apache/airflow:${c.airflowVersion}`);
+    const registryOutput = c.infrastructure?.registryOutput;
+    const images = new AirflowImages(
+        `${INSTANCE}-images`,
+        {
+            airflowVersion: c.airflowVersion,
+            build: c.images.build.enabled,
+            prebuiltImage: c.images.airflow,
+            baseContext: c.images.build.baseContext,
+            baseFromImage: c.images.build.baseImage,
+            dagsContext: c.images.build.dagsContext,
+            platform: c.images.build.platform,
+            taskContexts: Object.fromEntries(Object.entries(c.images.tasks).map(([task, t]) => [task, t.context])),
+            taskDockerfiles: Object.fromEntries(Object.entries(c.images.tasks).flatMap(([task, t]) => (t.dockerfile ? [[task, t.dockerfile]] : []))),
+            registryServer: c.registry.server ?? (infra && registryOutput ? infra.requireOutput(registryOutput).apply(String) : undefined),
+            registryUsername: c.registry.username,
+            registryPassword: c.registry.username !== undefined ? new pulumi.Config().requireSecret("registryPassword") : undefined,
+            artifactRegistryProject: c.registry.artifactRegistry?.project,
+            artifactRegistryLocation: c.registry.artifactRegistry?.location,
+            artifactRegistryRepositoryId: c.registry.artifactRegistry?.repositoryId,
+        },
+        opts,
+    );
+    const airflowImage = images.airflowImage;
+    const taskImages = Object.keys(c.images.tasks).length ? images.taskImages : undefined;
 
     // --- namespace ---
     const namespace = c.createNamespace
@@ -93,6 +118,7 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
                 architecture: c.architecture,
                 internalDatabase: c.database.mode === "internal",
                 remoteLogging: c.logging.remoteBaseLogFolder !== undefined,
+                gitSidecars: c.gitSync.enabled && (c.gitSync.mode === "sidecar" || c.architecture === "standalone"),
             },
             opts,
         );
@@ -104,6 +130,21 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
         adminUsername: ui.authManager === "fab" ? ui.adminUsername : undefined,
         adminPassword: keys.adminPassword,
     };
+
+    // --- DAGs from git: a CronJob onto the shared claim, or a sidecar in every DAG-reading pod ---
+    const git = c.gitSync.enabled && c.gitSync.repo
+        ? {
+              repo: c.gitSync.repo,
+              ref: c.gitSync.ref,
+              auth: c.gitSync.auth,
+              credentialsSecretName: c.gitSync.credentialsSecretName,
+              image: c.images.gitSync,
+              imagePullPolicy: c.images.pullPolicy,
+              resources: c.gitSync.resources,
+          }
+        : undefined;
+    // The standalone pod has no shared claim: it always syncs with a sidecar.
+    const sidecar = git && (c.gitSync.mode === "sidecar" || c.architecture === "standalone") ? gitSyncSidecar({ ...git, period: c.gitSync.period }) : undefined;
 
     if (c.architecture === "standalone") {
         const standalone = new StandaloneAirflow(
@@ -123,6 +164,8 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
                 postgresResources: c.database.resources,
                 ui,
                 extraEnv: c.extraEnv,
+                dagReaderSidecars: sidecar?.containers,
+                dagReaderVolumes: sidecar?.volumes,
             },
             opts,
         );
@@ -136,7 +179,7 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
     }
 
     // --- storage ---
-    const needsDagsClaim = dagsFolder.startsWith(DAGS_MOUNT) && !(c.gitSync.enabled && c.gitSync.mode === "sidecar");
+    const needsDagsClaim = dagsFolder.startsWith(DAGS_MOUNT) && sidecar === undefined;
     const needsLogs = c.logging.remoteBaseLogFolder === undefined || c.storage.logsClaimName !== undefined;
     const storage = new SharedStorage(
         `${INSTANCE}-storage`,
@@ -152,10 +195,24 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             singleShare: c.storage.singleShare,
             needsDags: needsDagsClaim,
             needsLogs,
+            filestoreProject: c.storage.filestore?.project,
+            filestoreLocation: c.storage.filestore?.location,
+            filestoreTier: c.storage.filestore?.tier,
+            filestoreCapacityGb: c.storage.filestore?.capacityGb,
+            filestoreNetwork: c.storage.filestore?.network,
+            filestoreShareName: c.storage.filestore?.shareName,
         },
         opts,
     );
 
+
+    if (git && c.gitSync.mode === "cronjob" && storage.dagsClaimName) {
+        new GitSync(
+            `${INSTANCE}-git-sync`,
+            { ...git, namespace, instance: INSTANCE, dagsClaimName: storage.dagsClaimName, dagsSubPath: storage.dagsSubPath, schedule: c.gitSync.schedule },
+            { ...opts, dependsOn: [storage] },
+        );
+    }
     // --- database ---
     const database = new MetadataDatabase(
         `${INSTANCE}-postgres`,
@@ -200,8 +257,12 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             workers: c.workers,
             ui,
             extraEnv: c.extraEnv,
+            taskImages,
+            dagReaderSidecars: sidecar?.containers,
+            dagReaderVolumes: sidecar?.volumes,
         },
-        { ...opts, dependsOn: database.statefulSet ? [database.statefulSet] : [] },
+        // Pods start after the database is up and the shared storage is prepared.
+        { ...opts, dependsOn: [storage, ...(database.statefulSet ? [database.statefulSet] : [])] },
     );
 
     return {

@@ -31,6 +31,9 @@ export interface StandaloneAirflowArgs {
     postgresResources: ResourceSettings;
     ui: StackConfig["ui"];
     extraEnv: Record<string, string>;
+    /** git-sync sidecar and its `dags` volume, when DAGs come from git. */
+    dagReaderSidecars?: k8s.types.input.core.v1.Container[];
+    dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
 }
 
 export class StandaloneAirflow extends pulumi.ComponentResource {
@@ -59,6 +62,8 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             dagsFolder: args.dagsFolder,
             dagsClaimName: args.dagsClaimName,
             dagsSubPath: args.dagsSubPath,
+            dagReaderSidecars: args.dagReaderSidecars,
+            dagReaderVolumes: args.dagReaderVolumes,
             commonEnv: {
                 AIRFLOW__CORE__EXECUTOR: "LocalExecutor",
                 AIRFLOW__CORE__PARALLELISM: String(args.parallelism),

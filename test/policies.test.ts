@@ -1,6 +1,7 @@
 // Security and operability rules, checked over everything each architecture renders.
 import * as assert from "assert";
 import { StackConfigInput } from "../components/config";
+import { ROOT_REASON_ANNOTATION } from "../components/storage";
 import { podSpecs, Rendered, renderStack } from "./support/harness";
 
 const configs: Record<string, StackConfigInput> = {
@@ -11,6 +12,14 @@ const configs: Record<string, StackConfigInput> = {
         database: { mode: "external", externalSecretName: "db" },
     },
     standalone: { architecture: "standalone" },
+    "standalone, DAGs from git": { architecture: "standalone", gitSync: { enabled: true, repo: "https://git.example.com/dags.git" } },
+    "production, git-sync CronJob, Filestore, task images": {
+        gitSync: { enabled: true, repo: "https://git.example.com/dags.git", subPath: "dags" },
+        storage: { mode: "filestore", filestore: { location: "europe-west1-b" } },
+        images: { tasks: { pandas: { context: "images/tasks/example" } } },
+        registry: { server: "registry.example.com/airflow" },
+    },
+    "production, git-sync sidecars": { gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/dags.git" } },
 };
 
 const SECRETISH = /(PASSWORD|SECRET|TOKEN|FERNET|SQL_ALCHEMY_CONN|_KEY)$/;
@@ -33,8 +42,14 @@ for (const [label, config] of Object.entries(configs)) {
             }
         });
 
-        it("runs every pod as non-root with the RuntimeDefault seccomp profile", () => {
-            for (const { where, spec } of pods()) {
+        it("runs every pod as non-root with the RuntimeDefault seccomp profile (root only with a stated reason)", () => {
+            for (const { where, spec, obj } of pods().map((p) => ({ ...p, obj: r.objects.find((o) => p.where.startsWith(`${o.kind}/${o.metadata?.name}`)) as any }))) {
+                const reason = obj?.metadata?.annotations?.[ROOT_REASON_ANNOTATION];
+                if (reason) {
+                    assert.ok(reason.length > 20, `${where}: a root pod must say why`);
+                    assert.strictEqual(spec.securityContext?.seccompProfile?.type, "RuntimeDefault", where);
+                    continue;
+                }
                 assert.strictEqual(spec.securityContext?.runAsNonRoot, true, where);
                 assert.strictEqual(spec.securityContext?.seccompProfile?.type, "RuntimeDefault", where);
                 assert.notStrictEqual(spec.securityContext?.runAsUser, 0, where);

@@ -80,6 +80,12 @@ function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<s
             crypto.createHash("sha256").update(args.name).digest().copy(bytes, 0, 0, 8);
             return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
         }
+        case "docker:index/image:Image": {
+            const repository = String(inputs.imageName).replace(/:[^/:]+$/, "");
+            return { ...inputs, repoDigest: `${repository}@${MOCK_DIGEST}` };
+        }
+        case "gcp:filestore/instance:Instance":
+            return { ...inputs, networks: (inputs.networks ?? []).map((n: any) => ({ ...n, ipAddresses: ["10.20.0.2"] })) };
         case "pulumi:pulumi:StackReference":
             return { ...inputs, name: inputs.name, outputs: stackOutputs };
         default:
