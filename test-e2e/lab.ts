@@ -302,6 +302,22 @@ export function namespaceLeftovers(namespace: string): string[] {
     return out;
 }
 
+/** PVC name -> reason, for claims that StatefulSets in the manifest keep when they are deleted. */
+function retainedClaims(objects: KObject[]): Map<string, string> {
+    const out = new Map<string, string>();
+    for (const o of objects.filter((x) => x.kind === "StatefulSet")) {
+        const policy = o.spec?.persistentVolumeClaimRetentionPolicy?.whenDeleted ?? "Retain";
+        if (policy === "Delete") continue;
+        const templates = (o.spec?.volumeClaimTemplates ?? []) as KObject[];
+        for (let i = 0; i < (o.spec?.replicas ?? 1); i++) {
+            for (const t of templates) {
+                out.set(`PersistentVolumeClaim/${t.metadata.name}-${o.metadata.name}-${i}`, `StatefulSet ${o.metadata.name} has persistentVolumeClaimRetentionPolicy.whenDeleted=${policy}`);
+            }
+        }
+    }
+    return out;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Re-apply comparison
 
@@ -343,6 +359,14 @@ export type CheckOptions = {
     log?: (line: string) => void;
     /** Keep the objects when a step fails (default: clean up). */
     keepOnFailure?: boolean;
+    /**
+     * Accept PersistentVolumeClaims of StatefulSets whose persistentVolumeClaimRetentionPolicy keeps
+     * them on deletion (the default): reported as a warning, removed with the namespace. Default false
+     * (env LAB_ALLOW_RETAINED_PVCS=1).
+     */
+    allowRetainedPvcs?: boolean;
+    /** Test hook: re-apply this file instead of the original (must then be detected as a change). */
+    reapplyFile?: string;
 };
 
 export type StepTiming = { step: string; seconds: number };
@@ -415,15 +439,20 @@ export function runCheck(file: string, options: CheckOptions = {}): CheckResult 
         }
 
         // namespace
-        const exists = kubectl(["get", "namespace", namespace, "--ignore-not-found", "-o", "name"]).stdout.trim() !== "";
+        const nsPhase = () => kubectl(["get", "namespace", namespace!, "--ignore-not-found", "-o", "jsonpath={.status.phase}"]).stdout.trim();
+        if (nsPhase() === "Terminating") {
+            log(`    namespace ${namespace} is still terminating (earlier run): waiting up to ${deleteTimeout}s`);
+            const until = Date.now() + deleteTimeout * 1000;
+            while (nsPhase() === "Terminating" && Date.now() < until) sleep(1000);
+        }
+        const exists = nsPhase() !== "";
         if (!exists && !nsInFile) {
             step("create namespace");
             kubectl(["create", "namespace", namespace]);
             createdNamespace = true;
             done("create namespace");
-        } else if (exists) {
-            const phase = kubectl(["get", "namespace", namespace, "-o", "jsonpath={.status.phase}"]).stdout;
-            if (phase === "Terminating") throw new CheckError("namespace", `namespace ${namespace} is still terminating from an earlier run`);
+        } else if (nsPhase() === "Terminating") {
+            throw new CheckError("namespace", `namespace ${namespace} is still terminating from an earlier run`);
         }
 
         // apply
@@ -470,7 +499,13 @@ export function runCheck(file: string, options: CheckOptions = {}): CheckResult 
         // re-apply
         step("re-apply (must be a no-op)");
         const before = getLive(objects, tmp);
-        const r2 = kubectl(applyArgs, { allowFail: true });
+        let reapplyArgs = applyArgs;
+        if (options.reapplyFile) {
+            const other = loadObjects(options.reapplyFile);
+            for (const o of other) if (o.kind !== "Namespace" && !o.metadata.namespace && isNamespaced(o)) o.metadata.namespace = namespace;
+            reapplyArgs = [...applyArgs.slice(0, -1), writeList(tmp, "reapply.json", other)];
+        }
+        const r2 = kubectl(reapplyArgs, { allowFail: true });
         if (r2.code !== 0) throw new CheckError("re-apply", `second apply failed:\n${r2.stderr.trim()}`);
         const after = getLive(objects, tmp);
         const changed: string[] = [];
@@ -501,15 +536,32 @@ export function runCheck(file: string, options: CheckOptions = {}): CheckResult 
         const toDelete = objects.filter((o) => o.kind !== "Namespace");
         const delFile = writeList(tmp, "delete.json", [...toDelete].reverse());
         kubectl(["delete", "-f", delFile, "--ignore-not-found", "--wait=true", `--timeout=${deleteTimeout}s`]);
+        const retained = retainedClaims(objects);
+        const onlyRetained = (l: string[]) => l.length > 0 && l.every((x) => retained.has(x.replace(/ \(terminating\)$/, "")));
         const delDeadline = Date.now() + deleteTimeout * 1000;
         let left = namespaceLeftovers(namespace);
         let lastLeft = "";
+        let settled = 0;
         while (left.length > 0 && Date.now() < delDeadline) {
+            // claims a StatefulSet retains by policy never go away: stop waiting once only they are left
+            settled = onlyRetained(left) ? settled + 1 : 0;
+            if (settled >= 5) break;
             const now = left.join(", ");
             if (now !== lastLeft) log(`    still in ${namespace}: ${now}`);
             lastLeft = now;
             sleep(1000);
             left = namespaceLeftovers(namespace);
+        }
+        if (left.length > 0 && onlyRetained(left)) {
+            const why = [...new Set(left.map((x) => retained.get(x.replace(/ \(terminating\)$/, ""))))].join("; ");
+            const msg = `kept after delete: ${left.join(", ")} (${why})`;
+            const allow = options.allowRetainedPvcs ?? process.env.LAB_ALLOW_RETAINED_PVCS === "1";
+            if (!allow) {
+                throw new CheckError("delete", `${msg}. Set persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, or accept this with LAB_ALLOW_RETAINED_PVCS=1 / --allow-retained-pvcs`);
+            }
+            warnings.push(msg);
+            log(`    WARNING ${msg}; accepted (they go with the namespace)`);
+            left = [];
         }
         if (left.length > 0) throw new CheckError("delete", `namespace ${namespace} is not empty ${deleteTimeout}s after deleting every object: ${left.join(", ")}`);
         log(`    namespace ${namespace} holds none of our objects any more`);
