@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Whole end-to-end run: build the toolchain (cached), start the lab (idempotent), run the e2e
-# mocha suite (sample manifests + objects rendered from the stack configs).
+# Whole end-to-end run: the e2e mocha suite, whose before() builds the toolchain (cached) and
+# starts the lab (idempotent); it checks the sample manifests and the objects rendered from the
+# stack configs.
 #   lab/e2e.sh [--down]    --down: stop the lab afterwards
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -8,8 +9,6 @@ set -euo pipefail
 T0=$(lab_now)
 down=0
 [ "${1:-}" = "--down" ] && down=1
-"$LAB_DIR/toolchain.sh"
-"$LAB_DIR/up.sh" >/dev/null
 cd "$REPO_DIR"
 rc=0
 node_modules/.bin/mocha --config test-e2e/.mocharc.json || rc=$?

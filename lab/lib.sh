@@ -26,7 +26,6 @@ LAB_ETCD_PEER_PORT="${LAB_ETCD_PEER_PORT:-23801}"
 LAB_APISERVER_PORT="${LAB_APISERVER_PORT:-26443}"
 LAB_KCM_PORT="${LAB_KCM_PORT:-20257}"
 LAB_SCHED_PORT="${LAB_SCHED_PORT:-20259}"
-LAB_KWOK_PORT="${LAB_KWOK_PORT:-20247}"
 
 # --- helpers ---------------------------------------------------------------
 lab_log()  { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -74,6 +74,8 @@ describe("local lab (real Kubernetes API server, kwok nodes)", function () {
                 try {
                     const res = runCheck(file, { log });
                     for (const w of res.warnings) log(`warning: ${w}`);
+                    // deprecations, duplicate env names, PodSecurity warn mode ... are findings too
+                    assert.deepStrictEqual(res.warnings.filter((w) => /^Warning:/i.test(w)), [], "the API server returned warnings");
                 } finally {
                     fs.rmSync(path.dirname(file), { recursive: true, force: true });
                 }

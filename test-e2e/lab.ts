@@ -564,7 +564,7 @@ export function runCheck(file: string, options: CheckOptions = {}): CheckResult 
             left = [];
         }
         if (left.length > 0) throw new CheckError("delete", `namespace ${namespace} is not empty ${deleteTimeout}s after deleting every object: ${left.join(", ")}`);
-        log(`    namespace ${namespace} holds none of our objects any more`);
+        log(`    namespace ${namespace} holds none of our objects any more${warnings.some((w) => w.startsWith("kept after delete")) ? " (apart from the accepted retained claims)" : ""}`);
         done("delete");
 
         if (nsInFile || createdNamespace) {
