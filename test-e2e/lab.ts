@@ -192,12 +192,12 @@ function sleep(ms: number): void {
 }
 
 /**
- * Writes objects as a YAML stream of JSON documents. (Not a v1 List: kubectl cannot ask the
- * server for strict field validation of a List and would fall back to client-side validation.)
+ * Writes objects as a stream of JSON documents, one per line. (Not a v1 List: kubectl cannot ask
+ * the server for strict field validation of a List and would fall back to client-side validation.)
  */
 function writeList(dir: string, name: string, items: KObject[]): string {
-    const f = path.join(dir, name.replace(/\.json$/, ".yaml"));
-    fs.writeFileSync(f, items.map((o) => JSON.stringify(o)).join("\n---\n") + "\n");
+    const f = path.join(dir, name);
+    fs.writeFileSync(f, items.map((o) => JSON.stringify(o)).join("\n") + "\n");
     return f;
 }
 
