@@ -4,7 +4,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ResourceSettings } from "./config";
-import { emptyDir, execProbe, labels, podSecurityContext, POSTGRES_UID, restrictedContainer, secretEnv, selectorLabels } from "./podParts";
+import { emptyDir, execProbe, labels, podSecurityContext, POSTGRES_UID, restrictedContainer, secretEnv, selectorLabels, singlePodStatefulSetSpec } from "./podParts";
 
 export const POSTGRES_PORT = 5432;
 export const POSTGRES_USER = "airflow";
@@ -85,21 +85,18 @@ export class MetadataDatabase extends pulumi.ComponentResource {
             `${name}-statefulset`,
             {
                 metadata: meta(name),
-                spec: {
-                    serviceName: service.metadata.name,
-                    replicas: 1,
-                    selector: { matchLabels: selectorLabels(args.instance, component) },
-                    template: {
-                        metadata: { labels: labels(args.instance, component) },
-                        spec: {
-                            automountServiceAccountToken: false,
-                            securityContext: podSecurityContext(POSTGRES_UID, POSTGRES_UID),
-                            containers: [postgresContainer(args.image, args.imagePullPolicy, credentials.secretName, args.resources)],
-                            volumes: postgresScratchVolumes(),
-                        },
+                spec: singlePodStatefulSetSpec(
+                    args.instance,
+                    component,
+                    service.metadata.name,
+                    {
+                        automountServiceAccountToken: false,
+                        securityContext: podSecurityContext(POSTGRES_UID, POSTGRES_UID),
+                        containers: [postgresContainer(args.image, args.imagePullPolicy, credentials.secretName, args.resources)],
+                        volumes: postgresScratchVolumes(),
                     },
-                    volumeClaimTemplates: [postgresDataClaim(args.instance, args.storageSize, args.storageClassName)],
-                },
+                    [postgresDataClaim(args.instance, args.storageSize, args.storageClassName)],
+                ),
             },
             parent,
         );

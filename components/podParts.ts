@@ -108,3 +108,20 @@ export function placement(p: Pick<PlacementSettings, "nodeSelector" | "toleratio
 export function restrictedContainer(c: Container & { name: string }, resources: ResourceSettings): Container {
     return { ...c, securityContext: restrictedContainerSecurityContext, resources: resourceRequirements(resources) };
 }
+
+/** The spec of a one-replica StatefulSet whose pods carry the component's labels. */
+export function singlePodStatefulSetSpec(
+    instance: string,
+    component: string,
+    serviceName: pulumi.Input<string>,
+    podSpec: k8s.types.input.core.v1.PodSpec,
+    volumeClaimTemplates: k8s.types.input.core.v1.PersistentVolumeClaim[],
+): k8s.types.input.apps.v1.StatefulSetSpec {
+    return {
+        serviceName,
+        replicas: 1,
+        selector: { matchLabels: selectorLabels(instance, component) },
+        template: { metadata: { labels: labels(instance, component) }, spec: podSpec },
+        volumeClaimTemplates,
+    };
+}

@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Airflow } from "./airflow";
 import { AirflowKeys } from "./airflowKeys";
 import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
-import { GitSync, gitSyncSidecar } from "./gitSync";
+import { GIT_SYNC_LINK, GitSync, gitSyncSidecar } from "./gitSync";
 import { AirflowImages } from "./images";
 import { parseStackConfig, StackConfig } from "./config";
 import { MetadataDatabase } from "./metadataDatabase";
@@ -50,7 +50,7 @@ export function readStackConfig(): StackConfig {
 export function dagsFolderFor(c: StackConfig): string {
     if (c.gitSync.enabled) {
         // git-sync publishes each checkout atomically as the `repo` link.
-        return [DAGS_MOUNT, "repo", c.gitSync.subPath].filter(Boolean).join("/");
+        return [DAGS_MOUNT, GIT_SYNC_LINK, c.gitSync.subPath].filter(Boolean).join("/");
     }
     if (c.dagsInImage || c.images.build.enabled || c.architecture === "standalone") {
         return IMAGE_DAGS_FOLDER;

@@ -7,7 +7,7 @@ import { ResourceSettings, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
-import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, selectorLabels } from "./podParts";
+import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, selectorLabels, singlePodStatefulSetSpec } from "./podParts";
 
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
@@ -136,19 +136,21 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             `${name}-statefulset`,
             {
                 metadata: meta(name),
-                spec: {
-                    serviceName: service.metadata.name,
-                    replicas: 1,
-                    selector: { matchLabels: selectorLabels(args.instance, component) },
-                    template: {
-                        metadata: { labels: labels(args.instance, component) },
-                        spec: { ...podSpec, securityContext: { ...(podSpec.securityContext as object), runAsUser: AIRFLOW_UID }, containers: [postgresWithUid, airflowContainer], volumes: [...(podSpec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()] },
+                spec: singlePodStatefulSetSpec(
+                    args.instance,
+                    component,
+                    service.metadata.name,
+                    {
+                        ...podSpec,
+                        securityContext: { ...(podSpec.securityContext as object), runAsUser: AIRFLOW_UID },
+                        containers: [postgresWithUid, airflowContainer],
+                        volumes: [...(podSpec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()],
                     },
-                    volumeClaimTemplates: [
+                    [
                         postgresDataClaim(args.instance, args.storageSize, args.storageClassName),
                         postgresDataClaim(args.instance, args.storageSize, args.storageClassName, "logs"),
                     ],
-                },
+                ),
             },
             parent,
         );
