@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops the local lab and removes its state (pid files, etcd data). Keeps built binaries,
+# Stops the local lab and removes its state (pid files, etcd data, the node's pods and volumes) and
+# puts back every host setting the real node changed (lab/node.sh). Keeps built binaries, images,
 # certificates and logs in $AIRFLOW_LAB_CACHE.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -31,8 +32,12 @@ stop_all() { # NAME... : TERM all, wait up to 10s, then KILL the stragglers
   done
 }
 
-# clients first, then the API server, then its storage
+# shellcheck source=node.sh
+. "$LAB_DIR/node.sh"
+# clients first (controllers before the node, so deleted pods are not recreated), then the node,
+# then the API server, then its storage
 stop_all kwok kube-scheduler kube-controller-manager
+node_down
 stop_all kube-apiserver
 stop_all etcd
 rm -rf "$LAB_RUN"

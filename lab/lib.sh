@@ -8,6 +8,9 @@ LAB_K8S_VERSION="${LAB_K8S_VERSION:-v1.34.2}"
 LAB_ETCD_VERSION="${LAB_ETCD_VERSION:-v3.6.4}"
 # kwok (fake nodes / pod lifecycle simulation).
 LAB_KWOK_VERSION="${LAB_KWOK_VERSION:-v0.8.0}"
+# Level 2 (a real node): cluster DNS and the loopback image registry, from the Go module proxy.
+LAB_COREDNS_VERSION="${LAB_COREDNS_VERSION:-v1.12.1}"
+LAB_REGISTRY_VERSION="${LAB_REGISTRY_VERSION:-v3.1.2}"
 
 # --- locations -------------------------------------------------------------
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -54,4 +57,82 @@ lab_kubectl() { kubectl --kubeconfig "$(lab_kubeconfig)" "$@"; }
 lab_pid_alive() { # NAME
   local f="$LAB_RUN/$1.pid"
   [ -f "$f" ] && kill -0 "$(cat "$f")" 2>/dev/null
+}
+
+# lab_output_has TEXT CMD... : true when CMD runs and its output contains TEXT. Reads the whole
+# output first: `cmd | grep -q` under pipefail fails when grep exits early and cmd dies of SIGPIPE.
+lab_output_has() {
+  local text=$1 out; shift
+  [ -x "$1" ] || command -v "$1" >/dev/null 2>&1 || return 1
+  out="$("$@" 2>&1)" || return 1
+  [[ "$out" == *"$text"* ]]
+}
+
+# --- level 2: docker (image builds) and the loopback registry ---------------------------------
+# The lab runs its own dockerd (its own socket, data under the cache, no bridge, no iptables), so
+# a Docker already on the machine is left alone and down.sh can stop exactly what the lab started.
+LAB_DOCKER_SOCK="$AIRFLOW_LAB_CACHE/docker.sock"
+LAB_REGISTRY_PORT="${LAB_REGISTRY_PORT:-25000}"
+LAB_REGISTRY="$LAB_HOST:$LAB_REGISTRY_PORT"
+LAB_IMAGES_ENV="$AIRFLOW_LAB_CACHE/images.env"   # digest-pinned references written by images.sh
+
+lab_docker() { docker -H "unix://$LAB_DOCKER_SOCK" "$@"; }
+
+# lab_start_daemon NAME CMD... : start CMD in the background with a pid file and a log, once.
+lab_start_daemon() {
+  local name=$1; shift
+  mkdir -p "$LAB_RUN" "$LAB_LOGS"
+  if lab_pid_alive "$name"; then return 0; fi
+  lab_log "starting $name (log: $LAB_LOGS/$name.log)"
+  nohup "$@" >"$LAB_LOGS/$name.log" 2>&1 </dev/null &
+  echo $! >"$LAB_RUN/$name.pid"
+}
+
+# lab_wait WHAT TIMEOUT_S CMD... : poll CMD until it succeeds.
+lab_wait() {
+  local what=$1 timeout=$2; shift 2
+  local deadline=$((SECONDS + timeout))
+  until "$@" >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || lab_die "timed out after ${timeout}s waiting for $what (logs in $LAB_LOGS)"
+    sleep 0.5
+  done
+}
+
+lab_dockerd_up() {
+  command -v dockerd >/dev/null 2>&1 || lab_die "dockerd not found: apt-get install docker.io (lab/host-packages.sh does)"
+  lab_start_daemon dockerd dockerd --host "unix://$LAB_DOCKER_SOCK" --data-root "$AIRFLOW_LAB_CACHE/docker" \
+    --exec-root /run/airflow-lab/docker --pidfile /run/airflow-lab/docker.pid \
+    --bridge=none --iptables=false --ip-forward=false --ip-masq=false
+  lab_wait "dockerd" 60 lab_docker info
+}
+
+lab_registry_up() {
+  [ -x "$LAB_BIN/registry" ] || lab_die "missing $LAB_BIN/registry: run lab/toolchain.sh --node first"
+  mkdir -p "$AIRFLOW_LAB_CACHE/registry"
+  cat >"$AIRFLOW_LAB_CACHE/registry.yml" <<YAML
+version: 0.1
+log: { level: warn }
+storage:
+  filesystem: { rootdirectory: $AIRFLOW_LAB_CACHE/registry }
+  delete: { enabled: true }
+http:
+  addr: $LAB_REGISTRY
+YAML
+  lab_start_daemon registry "$LAB_BIN/registry" serve "$AIRFLOW_LAB_CACHE/registry.yml"
+  lab_wait "registry on $LAB_REGISTRY" 30 curl -fsS "http://$LAB_REGISTRY/v2/"
+}
+
+# lab_stop NAME... : TERM, wait up to 10 s, then KILL; removes the pid files.
+lab_stop() {
+  local name pid
+  for name in "$@"; do
+    [ -f "$LAB_RUN/$name.pid" ] || continue
+    pid=$(cat "$LAB_RUN/$name.pid")
+    if kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -0 "$pid" 2>/dev/null && { lab_log "$name (pid $pid) did not stop on TERM: KILL"; kill -9 "$pid" 2>/dev/null || true; }
+    fi
+    rm -f "$LAB_RUN/$name.pid"
+  done
 }

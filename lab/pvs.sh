@@ -2,7 +2,9 @@
 # Keeps at least N (default 8) Available PersistentVolumes of StorageClass `lab` in the lab cluster,
 # so PersistentVolumeClaims (including StatefulSet volumeClaimTemplates and ReadWriteMany claims) bind.
 # Released volumes (their claim was deleted) are made Available again first.
-# The volumes are hostPath volumes that nothing ever mounts: kwok's fake nodes run no kubelet.
+# The volumes are hostPath directories under the lab's run directory: on the real node (level 2)
+# every pod that mounts one shares the same directory, so ReadWriteMany really shares; kwok's fake
+# nodes (level 1) mount nothing. A recycled volume is emptied first.
 # Does nothing against an external cluster (AIRFLOW_LAB_KUBECONFIG), which has its own storage.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -13,6 +15,8 @@ K() { "$LAB_BIN/kubectl" --kubeconfig "$LAB_KUBECONFIG" "$@"; }
 
 # recycle: Released lab volumes lose their claimRef and become Available again
 for pv in $(K get pv -l airflow-lab/pool=true -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{" "}{end}'); do
+  dir="$(K get pv "$pv" -o jsonpath='{.spec.hostPath.path}')"
+  case "$dir" in "$LAB_RUN"/*) rm -rf "$dir" ;; esac
   K patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
   lab_log "recycled released PersistentVolume $pv"
 done
@@ -40,7 +44,7 @@ spec:
   persistentVolumeReclaimPolicy: Retain
   volumeMode: Filesystem
   hostPath:
-    path: /var/lib/airflow-lab/volumes/$name
+    path: $LAB_RUN/node/volumes/$name
     type: DirectoryOrCreate
 YAML
   i=$((i + 1)); available=$((available + 1))

@@ -3,6 +3,11 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  (k8s.io/kubernetes, from the Go module proxy)
 #   kwok                                                             (sigs.k8s.io/kwok, from the Go module proxy)
 #   etcd                                                             (go.etcd.io/etcd/server/v3, from the Go module proxy)
+# With --node (the level-2 lab, a real node), also:
+#   kubelet, kube-proxy                                              (k8s.io/kubernetes, same wrapper module)
+#   coredns                                                          (github.com/coredns/coredns)
+#   registry                                                         (github.com/distribution/distribution/v3)
+#   pause                                                            (pause.c from the k8s.io/kubernetes module, static gcc)
 # Idempotent: binaries whose --version already matches are not rebuilt.
 # With AIRFLOW_LAB_KUBECONFIG set (an existing cluster), nothing is built.
 set -euo pipefail
@@ -15,6 +20,9 @@ if lab_external; then
   [ -r "$AIRFLOW_LAB_KUBECONFIG" ] || lab_die "AIRFLOW_LAB_KUBECONFIG=$AIRFLOW_LAB_KUBECONFIG is not a readable file"
   exit 0
 fi
+
+WITH_NODE=0
+[ "${1:-}" = "--node" ] && WITH_NODE=1
 
 T0=$(lab_now)
 mkdir -p "$LAB_BIN" "$LAB_SRC" "$LAB_LOGS"
@@ -31,7 +39,7 @@ lab_log "go: $(go version)"
 # RequestWatchProgress storage feature (needs etcd >= 3.4.31 / 3.5.13), and the streaming
 # watch-list requests of kube-controller-manager and kwok fail over and over: pods sat
 # Pending for minutes. So the lab does not use it.)
-have_etcd_version() { [ -x "$LAB_BIN/etcd" ] && "$LAB_BIN/etcd" --version 2>/dev/null | grep -q "etcd Version: ${LAB_ETCD_VERSION#v}$"; }
+have_etcd_version() { lab_output_has "etcd Version: ${LAB_ETCD_VERSION#v}" "$LAB_BIN/etcd" --version; }
 if have_etcd_version; then
   lab_log "etcd $LAB_ETCD_VERSION already built"
 else
@@ -60,15 +68,18 @@ ETCD="$LAB_BIN/etcd"
 K8S_MINOR="${LAB_K8S_VERSION#v1.}"; K8S_MINOR="${K8S_MINOR%%.*}"
 STAGING_VERSION="v0.${LAB_K8S_VERSION#v1.}"     # v1.34.2 -> v0.34.2
 K8S_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+[ "$WITH_NODE" = 1 ] && K8S_CMDS+=(kubelet kube-proxy)
+# every command the wrapper module can build (kept stable so its go.sum is reused across modes)
+K8S_ALL_CMDS=(kube-apiserver kube-controller-manager kube-scheduler kubectl kubelet kube-proxy)
 
 have_version() { # BIN EXPECTED
-  [ -x "$LAB_BIN/$1" ] && "$LAB_BIN/$1" --version 2>/dev/null | grep -q -- "$2"
+  lab_output_has "$2" "$LAB_BIN/$1" --version
 }
 
 need_k8s=0
 for c in "${K8S_CMDS[@]}"; do
   if [ "$c" = kubectl ]; then
-    [ -x "$LAB_BIN/kubectl" ] && "$LAB_BIN/kubectl" version --client 2>/dev/null | grep -q -- "$LAB_K8S_VERSION" || need_k8s=1
+    lab_output_has "$LAB_K8S_VERSION" "$LAB_BIN/kubectl" version --client || need_k8s=1
   else
     have_version "$c" "Kubernetes $LAB_K8S_VERSION" || need_k8s=1
   fi
@@ -79,7 +90,7 @@ if [ "$need_k8s" = 0 ]; then
 else
   WRAP="$LAB_SRC/kubernetes-$LAB_K8S_VERSION"
   mkdir -p "$WRAP"
-  if [ ! -f "$WRAP/go.sum" ] || [ ! -f "$WRAP/.tidy-ok" ]; then
+  if [ ! -f "$WRAP/go.sum" ] || [ ! -f "$WRAP/.tidy-ok" ] || ! grep -q 'cmd/kube-proxy' "$WRAP/tools.go"; then
     lab_log "preparing wrapper module for k8s.io/kubernetes $LAB_K8S_VERSION in $WRAP"
     # k8s.io/kubernetes replaces its staging modules with ./staging/src/... directories that are not
     # in the module zip; the wrapper replaces each of them with the published k8s.io/<name> $STAGING_VERSION.
@@ -105,7 +116,7 @@ else
       echo "package tools"
       echo
       echo "import ("
-      for c in "${K8S_CMDS[@]}"; do echo "	_ \"k8s.io/kubernetes/cmd/$c\""; done
+      for c in "${K8S_ALL_CMDS[@]}"; do echo "	_ \"k8s.io/kubernetes/cmd/$c\""; done
       echo ")"
     } >"$WRAP/tools.go"
     lab_log "resolving module graph (go mod tidy; downloads from the Go module proxy on first run)"
@@ -121,7 +132,7 @@ else
   done
   for c in "${K8S_CMDS[@]}"; do
     if [ "$c" = kubectl ]; then
-      [ -x "$LAB_BIN/kubectl" ] && "$LAB_BIN/kubectl" version --client 2>/dev/null | grep -q -- "$LAB_K8S_VERSION" && { lab_log "$c $LAB_K8S_VERSION already built"; continue; }
+      lab_output_has "$LAB_K8S_VERSION" "$LAB_BIN/kubectl" version --client && { lab_log "$c $LAB_K8S_VERSION already built"; continue; }
     else
       have_version "$c" "Kubernetes $LAB_K8S_VERSION" && { lab_log "$c $LAB_K8S_VERSION already built"; continue; }
     fi
@@ -146,6 +157,40 @@ else
   lab_log "built kwok in $(lab_elapsed "$t")s"
 fi
 
+# --- node pieces (level 2) ----------------------------------------------------------
+if [ "$WITH_NODE" = 1 ]; then
+  if lab_output_has "CoreDNS-${LAB_COREDNS_VERSION#v}" "$LAB_BIN/coredns" -version; then
+    lab_log "coredns $LAB_COREDNS_VERSION already built"
+  else
+    t=$(lab_now)
+    lab_log "building coredns $LAB_COREDNS_VERSION (log: $LAB_LOGS/build-coredns.log)"
+    (cd "$LAB_SRC" && CGO_ENABLED=0 GOBIN="$LAB_BIN" nice -n 10 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$LAB_COREDNS_VERSION" >"$LAB_LOGS/build-coredns.log" 2>&1) \
+      || { tail -20 "$LAB_LOGS/build-coredns.log" >&2; lab_die "building coredns failed (see $LAB_LOGS/build-coredns.log)"; }
+    lab_log "built coredns in $(lab_elapsed "$t")s"
+  fi
+  if lab_output_has "${LAB_REGISTRY_VERSION}" "$LAB_BIN/registry" --version; then
+    lab_log "registry $LAB_REGISTRY_VERSION already built"
+  else
+    t=$(lab_now)
+    lab_log "building the image registry $LAB_REGISTRY_VERSION (log: $LAB_LOGS/build-registry.log)"
+    rld="-s -w -X github.com/distribution/distribution/v3/version.version=$LAB_REGISTRY_VERSION"
+    (cd "$LAB_SRC" && CGO_ENABLED=0 GOBIN="$LAB_BIN" nice -n 10 go install -trimpath -ldflags "$rld" "github.com/distribution/distribution/v3/cmd/registry@$LAB_REGISTRY_VERSION" >"$LAB_LOGS/build-registry.log" 2>&1) \
+      || { tail -20 "$LAB_LOGS/build-registry.log" >&2; lab_die "building the registry failed (see $LAB_LOGS/build-registry.log)"; }
+    lab_log "built registry in $(lab_elapsed "$t")s"
+  fi
+  if [ -x "$LAB_BIN/pause" ]; then
+    lab_log "pause already built"
+  else
+    command -v gcc >/dev/null 2>&1 || lab_die "gcc not found (apt-get install gcc libc6-dev): needed to build the pause container"
+    kdir="$(cd "$LAB_SRC" && go mod download -json "k8s.io/kubernetes@$LAB_K8S_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')"
+    [ -f "$kdir/build/pause/linux/pause.c" ] || lab_die "pause.c not found in k8s.io/kubernetes@$LAB_K8S_VERSION ($kdir)"
+    gcc -Os -Wall -Werror -static -DVERSION="lab-$LAB_K8S_VERSION" -o "$LAB_BIN/pause" "$kdir/build/pause/linux/pause.c" \
+      || lab_die "building pause failed"
+    strip "$LAB_BIN/pause" || true
+    lab_log "built pause"
+  fi
+fi
+
 # --- verify --------------------------------------------------------------------
 lab_log "verifying binaries"
 v="$("$ETCD" --version 2>&1 | head -1)" && have_etcd_version || lab_die "etcd at $ETCD does not report version $LAB_ETCD_VERSION: $v"
@@ -160,4 +205,9 @@ lab_log "  kubectl: $("$LAB_BIN/kubectl" version --client 2>&1 | head -1)"
 [ -x "$LAB_BIN/kwok" ] || lab_die "missing $LAB_BIN/kwok"
 v="$("$LAB_BIN/kwok" --version 2>&1)" || lab_die "kwok --version failed: $v"
 lab_log "  kwok: $v"
+if [ "$WITH_NODE" = 1 ]; then
+  for c in kubelet kube-proxy; do have_version "$c" "Kubernetes $LAB_K8S_VERSION" || lab_die "$LAB_BIN/$c does not report $LAB_K8S_VERSION"; done
+  for c in coredns registry pause; do [ -x "$LAB_BIN/$c" ] || lab_die "missing $LAB_BIN/$c"; done
+  lab_log "  node: kubelet, kube-proxy $LAB_K8S_VERSION, coredns $LAB_COREDNS_VERSION, registry $LAB_REGISTRY_VERSION, pause"
+fi
 lab_log "toolchain ready in $(lab_elapsed "$T0")s (binaries in $LAB_BIN)"

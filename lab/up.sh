@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Starts the local lab: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok
-# with fake nodes, all on 127.0.0.1, state under $AIRFLOW_LAB_CACHE. Idempotent.
-# Prints the kubeconfig path on stdout when the cluster is ready.
+# Starts the local lab: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and either
+# kwok with fake nodes (level 1, all on 127.0.0.1) or, with --node, a real node (level 2: containerd,
+# kubelet, kube-proxy, CoreDNS, the loopback registry; lab/node.sh), state under $AIRFLOW_LAB_CACHE.
+# Idempotent. Prints the kubeconfig path on stdout when the cluster is ready.
+#   lab/up.sh [--node]
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
 
 T0=$(lab_now)
+MODE=kwok
+[ "${1:-}" = "--node" ] && MODE=node
 
 if lab_external; then
   lab_log "AIRFLOW_LAB_KUBECONFIG is set: using the existing cluster, starting nothing"
@@ -22,11 +26,29 @@ ETCD="$(lab_etcd_bin)" || lab_die "etcd not found: run lab/toolchain.sh first (i
 KUBECTL="$LAB_BIN/kubectl"
 PKI="$AIRFLOW_LAB_CACHE/pki"
 mkdir -p "$LAB_RUN" "$LAB_LOGS" "$PKI"
+if [ -f "$LAB_RUN/mode" ] && [ "$(cat "$LAB_RUN/mode")" != "$MODE" ] && lab_pid_alive kube-apiserver; then
+  lab_die "the lab is running in $(cat "$LAB_RUN/mode") mode: run lab/down.sh first"
+fi
+echo "$MODE" >"$LAB_RUN/mode"
+# shellcheck source=node.sh
+. "$LAB_DIR/node.sh"
+APISERVER_HOST=$LAB_HOST
+if [ "$MODE" = node ]; then
+  node_require
+  # pods reach the API server (through the kubernetes Service) on the host side of their bridge
+  node_bridge_up
+  APISERVER_HOST=$LAB_NODE_IP
+fi
 
 # --- certificates (generated once, kept across down/up) ---------------------------
 gen_cert() { # NAME CN ORG KIND(server|client) [SAN]
   local name=$1 cn=$2 org=$3 kind=$4 san=${5:-}
-  [ -f "$PKI/$name.crt" ] && return 0
+  # kept across runs, unless the wanted names changed (a cert from an older lab lacking a SAN)
+  if [ -f "$PKI/$name.crt" ]; then
+    [ -z "$san" ] && return 0
+    [ "$(cat "$PKI/$name.san" 2>/dev/null)" = "$san" ] && return 0
+  fi
+  [ -n "$san" ] && echo "$san" >"$PKI/$name.san"
   local subj="/CN=$cn"; [ -n "$org" ] && subj="/O=$org$subj"
   {
     echo "basicConstraints=CA:FALSE"
@@ -46,7 +68,7 @@ if [ ! -f "$PKI/ca.crt" ]; then
     -days 3650 -sha256 -subj "/CN=airflow-lab-ca" 2>/dev/null
 fi
 gen_cert apiserver kube-apiserver "" server \
-  "IP:127.0.0.1,IP:10.96.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
+  "IP:127.0.0.1,IP:10.96.0.1,IP:10.244.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local"
 gen_cert admin airflow-lab-admin system:masters client
 gen_cert controller-manager system:kube-controller-manager "" client
 gen_cert scheduler system:kube-scheduler "" client
@@ -69,7 +91,7 @@ if [ ! -f "$PKI/sa.key" ]; then
   openssl rsa -in "$PKI/sa.key" -pubout -out "$PKI/sa.pub" 2>/dev/null
 fi
 
-SERVER="https://$LAB_HOST:$LAB_APISERVER_PORT"
+SERVER="https://$APISERVER_HOST:$LAB_APISERVER_PORT"
 write_kubeconfig() { # FILE CERTNAME
   local f=$1 n=$2
   [ -f "$f" ] && grep -q "$SERVER" "$f" && return 0
@@ -84,6 +106,7 @@ write_kubeconfig "$LAB_KUBECONFIG" admin
 write_kubeconfig "$PKI/controller-manager.kubeconfig" controller-manager
 write_kubeconfig "$PKI/scheduler.kubeconfig" scheduler
 write_kubeconfig "$PKI/kwok.kubeconfig" kwok
+[ "$MODE" = node ] && node_pki "$PKI"
 
 # --- process helpers ----------------------------------------------------------------------
 start() { # NAME CMD...
@@ -122,10 +145,18 @@ sleep 0.3; check_alive etcd
 wait_for "etcd health" 60 curl -fsS "$ETCD_URL/health"
 
 # --- kube-apiserver -------------------------------------------------------------------------
+if [ "$MODE" = node ]; then
+  # the kubernetes Service points at the API server (lease reconciler); logs and exec reach the kubelet
+  APISERVER_MODE_FLAGS=(--endpoint-reconciler-type lease
+    --kubelet-client-certificate "$PKI/apiserver-kubelet-client.crt" --kubelet-client-key "$PKI/apiserver-kubelet-client.key"
+    --kubelet-preferred-address-types InternalIP)
+else
+  APISERVER_MODE_FLAGS=(--endpoint-reconciler-type none)
+fi
 start kube-apiserver "$LAB_BIN/kube-apiserver" \
   --etcd-servers "$ETCD_URL" \
-  --bind-address "$LAB_HOST" --advertise-address "$LAB_HOST" --secure-port "$LAB_APISERVER_PORT" \
-  --endpoint-reconciler-type none \
+  --bind-address "$APISERVER_HOST" --advertise-address "$APISERVER_HOST" --secure-port "$LAB_APISERVER_PORT" \
+  "${APISERVER_MODE_FLAGS[@]}" \
   --tls-cert-file "$PKI/apiserver.crt" --tls-private-key-file "$PKI/apiserver.key" \
   --client-ca-file "$PKI/ca.crt" \
   --requestheader-client-ca-file "$PKI/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
@@ -161,7 +192,7 @@ start kube-scheduler "$LAB_BIN/kube-scheduler" \
   --bind-address "$LAB_HOST" --secure-port "$LAB_SCHED_PORT" \
   --leader-elect=false \
   --profiling=false
-start kwok "$LAB_BIN/kwok" \
+[ "$MODE" = kwok ] && start kwok "$LAB_BIN/kwok" \
   --kubeconfig "$PKI/kwok.kubeconfig" \
   --config "$LAB_DIR/kwok-stages.yaml" \
   --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
@@ -169,14 +200,21 @@ start kwok "$LAB_BIN/kwok" \
   --cidr 10.244.0.1/16 \
   --node-lease-duration-seconds 40
 sleep 1
-for c in kube-controller-manager kube-scheduler kwok; do check_alive "$c"; done
+for c in kube-controller-manager kube-scheduler; do check_alive "$c"; done
+[ "$MODE" = kwok ] && check_alive kwok
 K="$KUBECTL --kubeconfig $LAB_KUBECONFIG"
 wait_for "kube-controller-manager /healthz" 90 curl -fsSk "https://$LAB_HOST:$LAB_KCM_PORT/healthz"
 wait_for "kube-scheduler /healthz" 90 curl -fsSk "https://$LAB_HOST:$LAB_SCHED_PORT/healthz"
 
-# --- cluster objects: fake nodes, storage ---------------------------------------------------
+# --- cluster objects: nodes, storage -------------------------------------------------------
 $K apply --server-side --field-manager=airflow-lab-up -f "$LAB_DIR/cluster.yaml" >/dev/null \
   || lab_die "could not apply $LAB_DIR/cluster.yaml"
+if [ "$MODE" = node ]; then
+  node_up "$PKI"
+else
+  $K apply --server-side --field-manager=airflow-lab-up -f "$LAB_DIR/kwok-nodes.yaml" >/dev/null \
+    || lab_die "could not apply $LAB_DIR/kwok-nodes.yaml"
+fi
 "$LAB_DIR/pvs.sh" "${LAB_PV_COUNT:-8}" >/dev/null
 wait_for "nodes Ready" 120 $K wait --for=condition=Ready node --all --timeout=2s
 wait_for "default ServiceAccount in namespace default" 60 $K get serviceaccount default -n default

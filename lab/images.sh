@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Builds the level-2 lab's images on this machine (no image can be pulled here) and pushes them to
+# the loopback registry; cached: an image that exists is not rebuilt (LAB_REBUILD=1 forces).
+#   airflow-lab/debian:bookworm    debootstrap --variant=minbase root filesystem (bookworm, -updates, -security)
+#   airflow-lab/airflow:3.3.2      stand-in for apache/airflow:3.3.2 (same contract; lab/images/airflow)
+#   lab/postgres:15                stand-in for the official postgres image (lab/images/postgres)
+#   lab/pause, lab/coredns         the node's sandbox image and cluster DNS (static binaries, FROM scratch)
+# and on top of the stand-in, the project's own images, built from images/ unchanged but for the
+# base image's FROM (and the constraints file, since GitHub is unreachable here):
+#   airflow/base, airflow/dags, airflow/task-example, and airflow/dags:lab-v2 (plus lab/testdata/dags)
+# Writes the digest-pinned references to $LAB_IMAGES_ENV for the stack config.
+set -euo pipefail
+# shellcheck source=lib.sh
+. "$(dirname "$0")/lib.sh"
+T0=$(lab_now)
+mkdir -p "$AIRFLOW_LAB_CACHE/contexts" "$LAB_LOGS"
+command -v debootstrap >/dev/null 2>&1 || lab_die "debootstrap not found: run lab/host-packages.sh (apt-get install debootstrap)"
+lab_dockerd_up
+
+have_image() { lab_docker image inspect "$1" >/dev/null 2>&1 && [ "${LAB_REBUILD:-0}" != 1 ]; }
+build() { # TAG CONTEXT [docker build args...]
+  local tag=$1 ctx=$2 t; shift 2
+  t=$(lab_now)
+  lab_log "building $tag (log: $LAB_LOGS/image-${tag//[\/:]/_}.log)"
+  DOCKER_BUILDKIT=0 lab_docker build --network host --pull=false -t "$tag" "$@" "$ctx" >"$LAB_LOGS/image-${tag//[\/:]/_}.log" 2>&1 \
+    || { tail -30 "$LAB_LOGS/image-${tag//[\/:]/_}.log" >&2; lab_die "building $tag failed"; }
+  lab_log "built $tag in $(lab_elapsed "$t")s"
+}
+# push TAG -> prints the digest-pinned reference in the registry
+push() {
+  local tag=$1 remote="$LAB_REGISTRY/$1" digest
+  lab_docker tag "$tag" "$remote"
+  lab_docker push "$remote" >"$LAB_LOGS/push.log" 2>&1 || { tail -5 "$LAB_LOGS/push.log" >&2; lab_die "pushing $remote failed"; }
+  digest="$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$LAB_LOGS/push.log" | tail -1)"
+  [ -n "$digest" ] || lab_die "no digest in the push output of $remote"
+  printf '%s@%s\n' "${remote%:*}" "$digest"
+}
+
+# --- Debian root filesystem ---------------------------------------------------------------
+DEBIAN=airflow-lab/debian:bookworm
+if ! have_image "$DEBIAN"; then
+  t=$(lab_now)
+  root="$AIRFLOW_LAB_CACHE/rootfs-bookworm"
+  rm -rf "$root"
+  lab_log "debootstrap bookworm (minbase) into $root (log: $LAB_LOGS/debootstrap.log)"
+  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$LAB_LOGS/debootstrap.log" 2>&1 \
+    || { tail -20 "$LAB_LOGS/debootstrap.log" >&2; lab_die "debootstrap failed"; }
+  # updates and security too: bookworm alone lacks the patched releases
+  printf '%s\n' "deb http://deb.debian.org/debian bookworm main" \
+    "deb http://deb.debian.org/debian bookworm-updates main" \
+    "deb http://deb.debian.org/debian-security bookworm-security main" >"$root/etc/apt/sources.list"
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | lab_docker import - "$DEBIAN" >/dev/null
+  rm -rf "$root"
+  lab_log "imported $DEBIAN in $(lab_elapsed "$t")s"
+fi
+
+# --- stand-ins for the upstream images --------------------------------------------------------
+AIRFLOW_STANDIN=airflow-lab/airflow:3.3.2
+if ! have_image "$AIRFLOW_STANDIN"; then
+  ctx="$AIRFLOW_LAB_CACHE/contexts/airflow"
+  rm -rf "$ctx"; cp -r "$LAB_DIR/images/airflow" "$ctx"
+  cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$ctx/host-ca.crt"
+  build "$AIRFLOW_STANDIN" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN"
+fi
+have_image lab/postgres:15 || build lab/postgres:15 "$LAB_DIR/images/postgres" --build-arg "DEBIAN_IMAGE=$DEBIAN"
+for b in registry pause coredns; do [ -x "$LAB_BIN/$b" ] || lab_die "missing $LAB_BIN/$b: run lab/toolchain.sh --node first"; done
+lab_registry_up
+for b in pause coredns; do
+  if ! have_image "lab/$b:latest"; then
+    ctx="$AIRFLOW_LAB_CACHE/contexts/$b"
+    rm -rf "$ctx"; mkdir -p "$ctx"; cp "$LAB_BIN/$b" "$ctx/$b"
+    printf 'FROM scratch\nCOPY %s /%s\nENTRYPOINT ["/%s"]\n' "$b" "$b" "$b" >"$ctx/Dockerfile"
+    build "lab/$b:latest" "$ctx"
+  fi
+done
+
+# --- the project's images ---------------------------------------------------------------------
+have_image airflow/base:lab || build airflow/base:lab "$REPO_DIR/images/base" \
+  --build-arg "AIRFLOW_BASE_IMAGE=$AIRFLOW_STANDIN" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
+BASE_REF="$(push airflow/base:lab)"
+# DAG and task images build FROM the base by digest, as components/images.ts does
+LAB_REBUILD=1 build airflow/dags:lab "$REPO_DIR/images/dags" --build-arg "BASE_IMAGE=$BASE_REF"
+# the same DAG image plus the lab's test DAGs (one added after deploy, one with an import error):
+# the scenario upgrades to it to check DAG delivery, a new migration Job and kept history
+ctx="$AIRFLOW_LAB_CACHE/contexts/dags-v2"
+rm -rf "$ctx"; cp -r "$REPO_DIR/images/dags" "$ctx"; cp "$LAB_DIR"/testdata/dags/*.py "$ctx/dags/"
+LAB_REBUILD=1 build airflow/dags:lab-v2 "$ctx" --build-arg "BASE_IMAGE=$BASE_REF"
+have_image airflow/task-example:lab || build airflow/task-example:lab "$REPO_DIR/images/tasks/example" --build-arg "BASE_IMAGE=$BASE_REF"
+
+{
+  echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "LAB_IMAGE_BASE=$BASE_REF"
+  echo "LAB_IMAGE_DAGS=$(push airflow/dags:lab)"
+  echo "LAB_IMAGE_DAGS_V2=$(push airflow/dags:lab-v2)"
+  echo "LAB_IMAGE_TASK_EXAMPLE=$(push airflow/task-example:lab)"
+  echo "LAB_IMAGE_POSTGRES=$(push lab/postgres:15)"
+  echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
+  echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
+} >"$LAB_IMAGES_ENV.tmp"
+mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
+lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"
+cat "$LAB_IMAGES_ENV" >&2

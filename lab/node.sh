@@ -1,0 +1,236 @@
+# shellcheck shell=bash
+# The level-2 lab's real node, sourced by up.sh and down.sh: containerd + runc, a bridge CNI, the
+# kubelet, kube-proxy, CoreDNS and the loopback registry, all confined to paths under the lab's
+# cache and /run/airflow-lab where the tools allow it. Every host setting the node changes is saved
+# first (node_save_host) and put back by node_down, which also removes what the tools create in
+# fixed places (/run/containerd, /run/netns, /var/lib/cni, /var/log/containers, kubepods cgroups).
+# Facts this rests on (measured on this VM): root lacks CAP_SYS_RESOURCE, so containerd must not ask
+# runc to set oom_score_adj (restrict_oom_score_adj); cgroup v1 with the cgroupfs driver.
+
+LAB_NODE_NAME=lab-node
+LAB_NODE_IP=10.244.0.1            # the host side of the pod bridge: node, API server and kubelet address
+LAB_POD_CIDR=10.244.0.0/24
+LAB_DNS_IP=10.96.0.10
+LAB_NODE_RUN=/run/airflow-lab     # sockets and runtime state (tmpfs)
+LAB_NODE_DIR="$LAB_RUN/node"      # kubelet root, pod logs, CNI config, volumes (removed by down)
+LAB_CONTAINERD_SOCK="$LAB_NODE_RUN/containerd/containerd.sock"
+LAB_HOST_STATE="$AIRFLOW_LAB_CACHE/host-state"
+LAB_SYSCTLS="kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables"
+# Paths the node's tools create outside our own directories; removed by down when absent before.
+LAB_FIXED_PATHS="/run/containerd /run/netns /var/lib/cni /var/log/containers /var/log/pods"
+
+lab_ctr() { ctr --address "$LAB_CONTAINERD_SOCK" -n k8s.io "$@"; }
+
+node_save_host() {
+  [ -f "$LAB_HOST_STATE" ] && return 0   # saved by an earlier up that was not taken down
+  local s p
+  {
+    for s in $LAB_SYSCTLS; do echo "sysctl $s $(sysctl -n "$s" 2>/dev/null || echo absent)"; done
+    for p in $LAB_FIXED_PATHS; do [ -e "$p" ] && echo "existed $p"; done
+    true
+  } >"$LAB_HOST_STATE.tmp"
+  mv "$LAB_HOST_STATE.tmp" "$LAB_HOST_STATE"
+}
+
+node_restore_host() {
+  [ -f "$LAB_HOST_STATE" ] || return 0
+  local kind a b p
+  while read -r kind a b; do
+    [ "$kind" = sysctl ] && [ "$b" != absent ] && sysctl -qw "$a=$b" 2>/dev/null || true
+  done <"$LAB_HOST_STATE"
+  for p in $LAB_FIXED_PATHS; do
+    grep -qx "existed $p" "$LAB_HOST_STATE" && continue
+    [ -e "$p" ] || continue
+    node_unmount_under "$p"
+    rm -rf "$p"
+  done
+  rm -f "$LAB_HOST_STATE"
+}
+
+# Unmounts everything mounted at or below DIR, deepest first.
+node_unmount_under() {
+  local dir=$1 m
+  awk -v d="$dir" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do
+    umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+  done
+}
+
+node_require() {
+  local b missing=""
+  for b in containerd containerd-shim-runc-v2 runc ctr iptables ip; do command -v "$b" >/dev/null 2>&1 || missing="$missing $b"; done
+  [ -x /usr/lib/cni/bridge ] && [ -x /usr/lib/cni/host-local ] && [ -x /usr/lib/cni/loopback ] || missing="$missing containernetworking-plugins"
+  [ -z "$missing" ] || lab_die "missing on the host:$missing (run lab/host-packages.sh)"
+  for b in kubelet kube-proxy registry; do [ -x "$LAB_BIN/$b" ] || lab_die "missing $LAB_BIN/$b: run lab/toolchain.sh --node"; done
+  [ -f "$LAB_IMAGES_ENV" ] || lab_die "no image references in $LAB_IMAGES_ENV: run lab/images.sh"
+}
+
+# The pod bridge exists before the API server starts, since the API server listens on its address.
+node_bridge_up() {
+  node_save_host
+  ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge
+  ip addr show dev cni0 | grep -q "inet $LAB_NODE_IP/" || ip addr add "$LAB_NODE_IP/24" dev cni0
+  ip link set cni0 up
+}
+
+node_pki() { # PKI_DIR: node, kube-proxy and API-server-to-kubelet client certificates
+  local pki=$1
+  gen_cert node "system:node:$LAB_NODE_NAME" system:nodes client
+  gen_cert kube-proxy system:kube-proxy "" client
+  gen_cert apiserver-kubelet-client kube-apiserver-kubelet-client system:masters client
+  write_kubeconfig "$pki/node.kubeconfig" node
+  write_kubeconfig "$pki/kube-proxy.kubeconfig" kube-proxy
+}
+
+node_up() {
+  local pki=$1 d="$LAB_NODE_DIR"
+  # shellcheck disable=SC1090
+  . "$LAB_IMAGES_ENV"
+  mkdir -p "$d"/{kubelet,pod-logs,volume-plugins,cni/net.d,cni/ipam,certs.d/$LAB_REGISTRY,volumes} "$LAB_NODE_RUN/containerd"
+  modprobe br_netfilter 2>/dev/null || true
+  sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || lab_log "warning: cannot set net.bridge.bridge-nf-call-iptables=1 (Service traffic between pods may fail)"
+
+  lab_registry_up
+
+  # --- containerd --------------------------------------------------------------------------
+  cat >"$d/containerd.toml" <<TOML
+version = 2
+root = "$AIRFLOW_LAB_CACHE/containerd"
+state = "$LAB_NODE_RUN/containerd/state"
+[grpc]
+  address = "$LAB_CONTAINERD_SOCK"
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$AIRFLOW_LAB_CACHE/containerd/opt"
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "$LAB_REGISTRY/lab/pause:latest"
+  # root here lacks CAP_SYS_RESOURCE: without this every sandbox fails in runc (oom_score_adj EPERM)
+  restrict_oom_score_adj = true
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        SystemdCgroup = false
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$d/cni/net.d"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "$d/certs.d"
+TOML
+  printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$LAB_REGISTRY" "$LAB_REGISTRY" \
+    >"$d/certs.d/$LAB_REGISTRY/hosts.toml"
+  cat >"$d/cni/net.d/10-airflow-lab.conflist" <<JSON
+{"cniVersion": "0.4.0", "name": "airflow-lab", "plugins": [
+  {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "dataDir": "$d/cni/ipam",
+            "ranges": [[{"subnet": "$LAB_POD_CIDR", "gateway": "$LAB_NODE_IP"}]],
+            "routes": [{"dst": "0.0.0.0/0"}]}}
+]}
+JSON
+  lab_start_daemon containerd containerd --config "$d/containerd.toml"
+  lab_wait "containerd" 60 lab_ctr version
+
+  # --- kubelet -------------------------------------------------------------------------------
+  printf 'nameserver %s\nsearch cluster.local\n' "$LAB_DNS_IP" >"$d/resolv.conf"
+  cat >"$d/kubelet.yaml" <<YAML
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $LAB_NODE_IP
+readOnlyPort: 0
+healthzBindAddress: 127.0.0.1
+authentication:
+  anonymous: { enabled: false }
+  webhook: { enabled: true }
+  x509: { clientCAFile: $pki/ca.crt }
+authorization: { mode: Webhook }
+containerRuntimeEndpoint: unix://$LAB_CONTAINERD_SOCK
+cgroupDriver: cgroupfs
+failCgroupV1: false          # this VM has cgroup v1; the kubelet only warns
+failSwapOn: false
+makeIPTablesUtilChains: false
+protectKernelDefaults: false
+volumePluginDir: $d/volume-plugins
+podLogsDir: $d/pod-logs
+clusterDNS: [$LAB_DNS_IP]
+clusterDomain: cluster.local
+resolvConf: $d/resolv.conf
+podCIDR: $LAB_POD_CIDR
+maxPods: 60
+serializeImagePulls: false
+imageGCHighThresholdPercent: 95
+imageGCLowThresholdPercent: 90
+evictionHard: { memory.available: 200Mi, nodefs.available: 2%, imagefs.available: 2% }
+YAML
+  lab_start_daemon kubelet "$LAB_BIN/kubelet" --config "$d/kubelet.yaml" --kubeconfig "$pki/node.kubeconfig" \
+    --root-dir "$d/kubelet" --cert-dir "$d/kubelet/pki" --hostname-override "$LAB_NODE_NAME" --node-ip "$LAB_NODE_IP" --v 1
+
+  # --- kube-proxy ------------------------------------------------------------------------------
+  cat >"$d/kube-proxy.yaml" <<YAML
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+mode: iptables
+clientConnection: { kubeconfig: $pki/kube-proxy.kubeconfig }
+hostnameOverride: $LAB_NODE_NAME
+clusterCIDR: $LAB_POD_CIDR
+bindAddress: $LAB_NODE_IP
+healthzBindAddress: 127.0.0.1:10256
+metricsBindAddress: 127.0.0.1:10249
+nodePortAddresses: ["$LAB_NODE_IP/32"]
+conntrack: { maxPerCore: 0 }   # leave the host's conntrack limits alone
+iptables: { localhostNodePorts: false }
+YAML
+  lab_start_daemon kube-proxy "$LAB_BIN/kube-proxy" --config "$d/kube-proxy.yaml"
+
+  lab_wait "node $LAB_NODE_NAME Ready" 180 "$KUBECTL" --kubeconfig "$LAB_KUBECONFIG" wait --for=condition=Ready "node/$LAB_NODE_NAME" --timeout=2s
+  lab_log "node $LAB_NODE_NAME Ready"
+
+  # --- cluster DNS -----------------------------------------------------------------------------
+  sed -e "s#@COREDNS_IMAGE@#$LAB_IMAGE_COREDNS#" -e "s#@DNS_IP@#$LAB_DNS_IP#" "$LAB_DIR/coredns.yaml" \
+    | "$KUBECTL" --kubeconfig "$LAB_KUBECONFIG" apply --server-side --field-manager=airflow-lab-up -f - >/dev/null
+  lab_wait "CoreDNS available" 180 "$KUBECTL" --kubeconfig "$LAB_KUBECONFIG" -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
+  lab_log "CoreDNS available at $LAB_DNS_IP"
+}
+
+node_down() {
+  local K="$LAB_BIN/kubectl --kubeconfig $LAB_KUBECONFIG"
+  # Let the kubelet tear pods down properly (CNI DEL, volume unmounts) while it still runs; the
+  # controllers are already stopped, so nothing is recreated.
+  if lab_pid_alive kubelet && lab_pid_alive kube-apiserver; then
+    $K delete pods --all --all-namespaces --grace-period=1 --wait=false >/dev/null 2>&1 || true
+    for _ in $(seq 1 60); do
+      [ -z "$($K get pods -A -o name 2>/dev/null)" ] && break
+      sleep 1
+    done
+  fi
+  lab_stop kube-proxy kubelet
+  "$LAB_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
+  # whatever the kubelet left behind: kill and remove every task and container
+  if lab_pid_alive containerd; then
+    local c
+    for c in $(lab_ctr tasks ls -q 2>/dev/null); do lab_ctr tasks kill -s KILL "$c" >/dev/null 2>&1 || true; done
+    sleep 1
+    for c in $(lab_ctr tasks ls -q 2>/dev/null); do lab_ctr tasks delete -f "$c" >/dev/null 2>&1 || true; done
+    for c in $(lab_ctr containers ls -q 2>/dev/null); do lab_ctr containers delete "$c" >/dev/null 2>&1 || true; done
+  fi
+  lab_stop containerd registry dockerd
+  pkill -f "containerd-shim-runc-v2 -namespace k8s.io -address $LAB_CONTAINERD_SOCK" 2>/dev/null || true
+  # network namespaces and mounts left by pods, then the bridge
+  local ns
+  for ns in /run/netns/cni-*; do [ -e "$ns" ] || continue; umount "$ns" 2>/dev/null || true; rm -f "$ns"; done
+  node_unmount_under "$LAB_NODE_DIR"
+  node_unmount_under "$LAB_NODE_RUN"
+  if ip link show cni0 >/dev/null 2>&1; then
+    ip -o link show master cni0 2>/dev/null | awk -F': ' '{print $2}' | cut -d@ -f1 | while read -r v; do
+      ip link delete "$v" 2>/dev/null || true
+    done
+    ip link delete cni0
+  fi
+  # kubepods cgroups, deepest first
+  local cg
+  for cg in /sys/fs/cgroup/*/kubepods* /sys/fs/cgroup/kubepods*; do
+    [ -d "$cg" ] || continue
+    find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
+  done
+  rm -rf "$LAB_NODE_RUN"
+  node_restore_host
+}

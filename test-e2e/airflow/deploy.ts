@@ -1,0 +1,134 @@
+// Deploys a stack config to the lab cluster, the way a user would: through the real Pulumi engine
+// when the `pulumi` CLI and the kubernetes and random plugins are installed, else through the
+// objects the program renders (scripts/render.ts) with strict server-side apply. Says which.
+import { spawnSync, SpawnSyncOptions } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as yaml from "js-yaml";
+import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../lab";
+
+export type DeployPath = "pulumi" | "render";
+
+const STATE_DIR = () => path.join(labCacheDir(), "run", "deploy");
+
+function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allowFail?: boolean } = {}): { code: number; stdout: string; stderr: string } {
+    const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...opts });
+    if (r.error) throw new Error(`could not run ${cmd}: ${r.error.message}`);
+    const res = { code: r.status ?? 1, stdout: String(r.stdout ?? ""), stderr: String(r.stderr ?? "") };
+    if (res.code !== 0 && !opts.allowFail) {
+        throw new Error(`${cmd} ${args.join(" ")} failed (exit ${res.code}):\n${(res.stderr || res.stdout).trim().slice(-4000)}`);
+    }
+    return res;
+}
+
+/** Which path deploys: the Pulumi engine if its CLI and both provider plugins are installed. */
+export function deployPath(): { path: DeployPath; why: string } {
+    if (process.env.AIRFLOW_LAB_DEPLOY === "render") return { path: "render", why: "AIRFLOW_LAB_DEPLOY=render" };
+    const version = spawnSync("pulumi", ["version"], { encoding: "utf8" });
+    if (version.error || version.status !== 0) return { path: "render", why: "the pulumi CLI is not installed" };
+    const plugins = spawnSync("pulumi", ["plugin", "ls", "--json"], { encoding: "utf8" });
+    const names = plugins.status === 0 ? (JSON.parse(plugins.stdout || "[]") as { name: string; kind: string }[]).filter((p) => p.kind === "resource").map((p) => p.name) : [];
+    const missing = ["kubernetes", "random"].filter((n) => !names.includes(n));
+    if (missing.length) return { path: "render", why: `pulumi ${version.stdout.trim()} is installed but not the ${missing.join(" and ")} plugin` };
+    return { path: "pulumi", why: `pulumi ${version.stdout.trim()} with the kubernetes and random plugins` };
+}
+
+/** A stack config file: Pulumi.local.yaml with lab overrides (deep-merged into `airflow:` keys). */
+export function writeStackConfig(name: string, overrides: Record<string, unknown>): string {
+    const base = yaml.load(fs.readFileSync(path.join(REPO_DIR, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
+    const config = { ...base.config };
+    for (const [key, value] of Object.entries(overrides)) {
+        const full = `airflow:${key}`;
+        const current = config[full];
+        config[full] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
+    }
+    fs.mkdirSync(STATE_DIR(), { recursive: true });
+    const file = path.join(STATE_DIR(), `Pulumi.${name}.yaml`);
+    fs.writeFileSync(file, yaml.dump({ config }));
+    return file;
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+    return v !== null && typeof v === "object" && !Array.isArray(v);
+}
+
+function pulumiEnv(): NodeJS.ProcessEnv {
+    const dir = STATE_DIR();
+    fs.mkdirSync(path.join(dir, "backend"), { recursive: true });
+    const passFile = path.join(dir, "passphrase");
+    if (!fs.existsSync(passFile)) fs.writeFileSync(passFile, crypto.randomBytes(24).toString("hex"), { mode: 0o600 });
+    return {
+        ...process.env,
+        PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
+        PULUMI_CONFIG_PASSPHRASE_FILE: passFile,
+        PULUMI_SKIP_UPDATE_CHECK: "true",
+        PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        KUBECONFIG: labKubeconfig(),
+    };
+}
+
+function pulumi(args: string[], allowFail = false) {
+    return run("pulumi", [...args, "--non-interactive"], { cwd: REPO_DIR, env: pulumiEnv(), allowFail });
+}
+
+function ensureStack(stack: string): void {
+    const ls = pulumi(["stack", "ls", "--json"]);
+    const exists = (JSON.parse(ls.stdout || "[]") as { name: string }[]).some((s) => s.name === stack);
+    if (!exists) pulumi(["stack", "init", stack]);
+}
+
+function renderObjects(configFile: string): any[] {
+    const secretsFile = path.join(STATE_DIR(), "render-secrets.json");
+    const r = run(path.join(REPO_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", "scripts/render.ts", "--config", configFile], {
+        cwd: REPO_DIR,
+        // the random provider's stand-in: real random values, kept across renders like Pulumi state
+        env: { ...process.env, AIRFLOW_RENDER_SECRETS_FILE: secretsFile },
+    });
+    return JSON.parse(r.stdout);
+}
+
+function refOf(o: any): string {
+    return `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
+}
+
+/** Deploys (or updates) stack `stack` from `configFile`; returns when the update reports done. */
+export function deploy(stack: string, configFile: string, via: DeployPath, log: (l: string) => void): void {
+    if (via === "pulumi") {
+        ensureStack(stack);
+        const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
+        log(up.stdout.split("\n").filter((l) => /Resources:|Duration:|[0-9]+ (created|updated|deleted|replaced|unchanged)/.test(l)).join(" ").replace(/\s+/g, " ").trim());
+        return;
+    }
+    const objects = renderObjects(configFile);
+    const dir = STATE_DIR();
+    const file = path.join(dir, `${stack}.objects.json`);
+    const before: any[] = fs.existsSync(`${file}.refs`) ? JSON.parse(fs.readFileSync(`${file}.refs`, "utf8")) : [];
+    fs.writeFileSync(file, objects.map((o) => JSON.stringify(o)).join("\n"), { mode: 0o600 });
+    try {
+        kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=airflow-lab", "--validate=strict", "-f", file]);
+    } finally {
+        fs.rmSync(file, { force: true }); // holds Secret values
+    }
+    // what Pulumi would delete: objects of the previous render that this one no longer has
+    const now = new Set(objects.map(refOf));
+    const gone = before.filter((o) => !now.has(refOf(o)));
+    if (gone.length) {
+        kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], { input: gone.map((o) => JSON.stringify(o)).join("\n") });
+        log(`deleted ${gone.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")} (gone from the render)`);
+    }
+    fs.writeFileSync(`${file}.refs`, JSON.stringify(objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))));
+    log(`applied ${objects.length} rendered objects (strict server-side apply)`);
+}
+
+/** Destroys stack `stack`: everything it deployed, namespace last. */
+export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string): void {
+    if (via === "pulumi") {
+        pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
+        pulumi(["stack", "rm", "--yes", "--force", stack], true);
+        return;
+    }
+    const refs = path.join(STATE_DIR(), `${stack}.objects.json.refs`);
+    kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--timeout=180s"]);
+    fs.rmSync(refs, { force: true });
+}

@@ -1,0 +1,288 @@
+// Level 2 of the lab: Airflow really runs. The `local` stack (production architecture) is deployed
+// on the lab's real node with images built on this machine, then driven through its REST API as a
+// user would: a DAG through the KubernetesExecutor, task logs after the worker pods are gone, a DAG
+// added later, an image upgrade, faults, the standalone architecture, and a clean destroy.
+// Run: npm run e2e:airflow (lab/e2e-airflow.sh builds what is missing and starts the lab first).
+import * as assert from "assert";
+import * as fs from "fs";
+import * as path from "path";
+import { kubectl, labCacheDir, namespaceLeftovers } from "../lab";
+import { AirflowApi } from "./airflowApi";
+import { deploy, deployPath, destroy, writeStackConfig } from "./deploy";
+
+const log = (line: string) => process.stdout.write(`      ${line}\n`);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const seconds = (since: number) => (Date.now() - since) / 1000;
+
+function labImages(): Record<string, string> {
+    const file = path.join(labCacheDir(), "images.env");
+    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run lab/images.sh`);
+    return Object.fromEntries(
+        fs
+            .readFileSync(file, "utf8")
+            .split("\n")
+            .filter((l) => /^LAB_IMAGE_\w+=/.test(l))
+            .map((l) => [l.slice("LAB_IMAGE_".length, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
+    );
+}
+
+type Pod = { metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status: any };
+
+function pods(namespace: string, selector?: string): Pod[] {
+    return JSON.parse(kubectl(["get", "pods", "-n", namespace, ...(selector ? ["-l", selector] : []), "-o", "json"]).stdout).items;
+}
+
+function restarts(namespace: string): string[] {
+    return pods(namespace).flatMap((p) =>
+        [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])]
+            .filter((c: any) => c.restartCount > 0)
+            .map((c: any) => `${p.metadata.name}/${c.name}: ${c.restartCount} restarts (last: ${JSON.stringify(c.lastState?.terminated ?? {})})`),
+    );
+}
+
+function describeFailures(namespace: string): string {
+    const lines: string[] = [];
+    for (const p of pods(namespace)) {
+        const statuses = [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])];
+        for (const c of statuses.filter((c: any) => !c.ready && c.state?.terminated?.exitCode !== 0)) {
+            lines.push(`${p.metadata.name}/${c.name}: ${JSON.stringify(c.state)}`);
+            const logs = kubectl(["logs", "-n", namespace, p.metadata.name, "-c", c.name, "--tail=25"], { allowFail: true });
+            lines.push(logs.stdout.trim() || logs.stderr.trim());
+        }
+    }
+    const events = kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"], { allowFail: true }).stdout.split("\n").slice(-15);
+    return [...lines, ...events].join("\n");
+}
+
+/** Every pod Ready (or its Job's pod Succeeded), within the timeout. */
+async function waitReady(namespace: string, timeoutSec: number): Promise<void> {
+    const deadline = Date.now() + timeoutSec * 1000;
+    for (;;) {
+        const list = pods(namespace);
+        const notReady = list.filter(
+            (p) => p.status.phase !== "Succeeded" && !(p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
+        );
+        const failed = list.filter((p) => p.status.phase === "Failed" && !p.metadata.labels?.["kubernetes_executor"]);
+        if (failed.length) throw new Error(`pods failed: ${failed.map((p) => p.metadata.name).join(", ")}\n${describeFailures(namespace)}`);
+        if (list.length && !notReady.length) return;
+        if (Date.now() > deadline) {
+            throw new Error(`not Ready after ${timeoutSec}s: ${notReady.map((p) => p.metadata.name).join(", ")}\n${describeFailures(namespace)}`);
+        }
+        await sleep(2000);
+    }
+}
+
+function secretValue(namespace: string, name: string, key: string): string {
+    const b64 = kubectl(["get", "secret", name, "-n", namespace, "-o", `jsonpath={.data.${key.replace(/\./g, "\\.")}}`]).stdout;
+    return Buffer.from(b64, "base64").toString("utf8");
+}
+
+/** The API server's Service address (its cluster IP, routed to the pod by the node's kube-proxy). */
+function apiFor(namespace: string): AirflowApi {
+    const services = JSON.parse(kubectl(["get", "services", "-n", namespace, "-o", "json"]).stdout).items as any[];
+    const ui = services.find((s) => ["api-server", "standalone"].includes(s.spec.selector?.["app.kubernetes.io/component"]) && s.spec.clusterIP !== "None");
+    if (!ui) throw new Error(`no API server Service in ${namespace}`);
+    const port = ui.spec.ports[0].port;
+    const password = secretValue(namespace, "airflow-keys", "admin-password");
+    return new AirflowApi(`http://${ui.spec.clusterIP}:${port}`, "admin", password);
+}
+
+async function waitFor<T>(what: string, timeoutSec: number, probe: () => Promise<T | undefined>): Promise<T> {
+    const deadline = Date.now() + timeoutSec * 1000;
+    let lastError = "";
+    for (;;) {
+        try {
+            const v = await probe();
+            if (v !== undefined) return v;
+        } catch (e) {
+            lastError = (e as Error).message;
+        }
+        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutSec}s waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
+        await sleep(1000);
+    }
+}
+
+/** Watches worker pods while a run goes on: name -> {task, image}. */
+class WorkerWatch {
+    readonly seen = new Map<string, { task: string; image: string }>();
+    private timer?: NodeJS.Timeout;
+    constructor(private readonly namespace: string) {}
+    start(): void {
+        const poll = () => {
+            try {
+                for (const p of pods(this.namespace, "kubernetes_executor=True")) {
+                    const base = p.spec.containers.find((c) => c.name === "base");
+                    this.seen.set(p.metadata.name, { task: p.metadata.labels?.task_id ?? "?", image: base?.image ?? "?" });
+                }
+            } catch {
+                /* the next poll tries again */
+            }
+        };
+        poll();
+        this.timer = setInterval(poll, 700);
+    }
+    stop(): void {
+        if (this.timer) clearInterval(this.timer);
+    }
+}
+
+async function runDag(api: AirflowApi, dagId: string, runId: string, timeoutSec: number, conf?: Record<string, unknown>): Promise<number> {
+    await api.unpause(dagId);
+    const t = Date.now();
+    await api.request("POST", `/api/v2/dags/${dagId}/dagRuns`, { dag_run_id: runId, logical_date: null, ...(conf ? { conf } : {}) });
+    const state = await waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
+        const run = await api.dagRun(dagId, runId);
+        return ["success", "failed"].includes(run.state) ? run.state : undefined;
+    });
+    if (state !== "success") {
+        const tis = await api.taskInstances(dagId, runId);
+        const logs = await Promise.all(tis.map(async (ti) => `--- ${ti.task_id} (${ti.state})\n${await api.taskLog(dagId, runId, ti.task_id, Math.max(ti.try_number, 1)).catch((e) => e.message)}`));
+        throw new Error(`${dagId} run ${runId} ended ${state}\n${logs.join("\n").slice(-6000)}`);
+    }
+    return seconds(t);
+}
+
+const timings: Record<string, number> = {};
+
+describe("Airflow on the lab's real node (level 2)", function () {
+    this.bail(true);
+    const via = deployPath();
+    const images = labImages();
+    const NS = "airflow-local";
+    const STANDALONE_NS = "airflow-local-standalone";
+    const labOverrides = (airflowImage: string) => ({
+        images: { airflow: airflowImage, postgres: images.POSTGRES, taskImages: { example: images.TASK_EXAMPLE }, pullPolicy: "IfNotPresent" },
+    });
+    let configFile = "";
+    let api: AirflowApi;
+    let firstRun = "";
+
+    before(function () {
+        log(`deploy path: ${via.path} (${via.why})`);
+        log(`git-sync: ${process.env.AIRFLOW_LAB_GIT_SYNC_IMAGE ? `image ${process.env.AIRFLOW_LAB_GIT_SYNC_IMAGE}` : "no git-sync image on this machine (set AIRFLOW_LAB_GIT_SYNC_IMAGE to one): DAGs are delivered by the DAG image"}`);
+        log("network policies: stored by the API server, not enforced (the lab's CNI has no policy engine)");
+    });
+
+    after(function () {
+        log(`timings: ${JSON.stringify(timings)}`);
+        const out = process.env.AIRFLOW_LAB_TIMINGS_FILE;
+        if (out) fs.writeFileSync(out, JSON.stringify(timings, null, 2));
+    });
+
+    it("deploys the local stack (production architecture): every pod Ready, the API healthy", async function () {
+        configFile = writeStackConfig("lab-production", labOverrides(images.DAGS));
+        const t = Date.now();
+        deploy("lab-production", configFile, via.path, log);
+        await waitReady(NS, 600);
+        api = apiFor(NS);
+        const health = await waitFor("a healthy API server", 180, async () => {
+            const h = await api.health();
+            return h.metadatabase?.status === "healthy" && h.scheduler?.status === "healthy" ? h : undefined;
+        });
+        timings.deployToHealthyApi = seconds(t);
+        log(`deploy to healthy API: ${timings.deployToHealthyApi.toFixed(1)}s; health ${JSON.stringify(health)}`);
+    });
+
+    it("runs example_task_images through the KubernetesExecutor: a worker pod per task, one in the task image", async function () {
+        await waitFor("example_task_images to be parsed", 180, async () => ((await api.get("/api/v2/dags/example_task_images")).dag_id ? true : undefined));
+        const watch = new WorkerWatch(NS);
+        watch.start();
+        firstRun = `lab-${Date.now()}`;
+        try {
+            timings.taskImagesDagRun = await runDag(api, "example_task_images", firstRun, 600);
+        } finally {
+            watch.stop();
+        }
+        const byTask = new Map([...watch.seen.values()].map((w) => [w.task, w.image]));
+        log(`worker pods: ${[...watch.seen].map(([n, w]) => `${n} (${w.task}, ${w.image})`).join("; ")}`);
+        assert.ok(watch.seen.size >= 2, `expected a worker pod per task, saw ${watch.seen.size}`);
+        assert.strictEqual(byTask.get("crunch"), images.TASK_EXAMPLE, "crunch runs in the example task image");
+        assert.strictEqual(byTask.get("summarize"), images.DAGS, "summarize runs in the DAG image");
+        const result = (await api.xcom("example_task_images", firstRun, "crunch")) as any;
+        const parsed = typeof result === "string" ? JSON.parse(result.replace(/'/g, '"')) : result;
+        assert.match(String(parsed.pandas), /^3\./, `crunch imported the task image's pandas 3 (the base has an older one): ${JSON.stringify(result)}`);
+    });
+
+    it("serves task logs through the API after the worker pods are gone, and leaves no worker pod behind", async function () {
+        await waitFor("worker pods to be deleted", 120, async () => (pods(NS, "kubernetes_executor=True").length === 0 ? true : undefined));
+        const text = await api.taskLog("example_task_images", firstRun, "summarize", 1);
+        assert.match(text, /crunched 10 with pandas 3\./, `summarize's log:\n${text.slice(-2000)}`);
+    });
+
+    it("had no container restarts", function () {
+        assert.deepStrictEqual(restarts(NS), []);
+    });
+
+    it("upgrades to a new DAG image: a new migration Job, history kept, an added DAG parsed and run, a broken DAG reported", async function () {
+        const jobsBefore = kubectl(["get", "jobs", "-n", NS, "-o", "name"]).stdout.trim().split("\n");
+        configFile = writeStackConfig("lab-production", labOverrides(images.DAGS_V2));
+        deploy("lab-production", configFile, via.path, log);
+        const deployed = Date.now();
+        await waitReady(NS, 600);
+        const jobs = JSON.parse(kubectl(["get", "jobs", "-n", NS, "-o", "json"]).stdout).items as any[];
+        const migrations = jobs.filter((j) => j.metadata.name.startsWith("airflow-migrate-"));
+        const fresh = migrations.filter((j) => !jobsBefore.includes(`job.batch/${j.metadata.name}`));
+        assert.strictEqual(fresh.length, 1, `one new migration Job for the new image (before: ${jobsBefore.join(", ")}; now: ${migrations.map((j) => j.metadata.name).join(", ")})`);
+        assert.ok((fresh[0].status.conditions ?? []).some((c: any) => c.type === "Complete" && c.status === "True"), "the new migration Job completed");
+        await waitFor("the added DAG to be parsed", 300, async () => ((await api.get("/api/v2/dags/lab_added")).dag_id ? true : undefined));
+        timings.dagAddedToParsed = seconds(deployed);
+        log(`DAG added (new image rolled out) to DAG parsed: ${timings.dagAddedToParsed.toFixed(1)}s`);
+        const kept = await api.dagRun("example_task_images", firstRun);
+        assert.strictEqual(kept.state, "success", "the first run is still in the history");
+        const errors = await waitFor("the import error of lab_broken.py", 120, async () => {
+            const e = (await api.get("/api/v2/importErrors")).import_errors as { filename: string; stack_trace: string }[];
+            return e.some((x) => x.filename.endsWith("lab_broken.py")) ? e : undefined;
+        });
+        assert.ok(errors.some((x) => /module_that_does_not_exist/.test(x.stack_trace)));
+        timings.oneTaskDagRun = await runDag(api, "lab_added", `lab-added-${Date.now()}`, 300);
+        log(`trigger to success, one-task DAG: ${timings.oneTaskDagRun.toFixed(1)}s`);
+    });
+
+    it("completes a run whose scheduler pod is deleted while its task runs", async function () {
+        await api.unpause("lab_added");
+        const runId = `lab-scheduler-fault-${Date.now()}`;
+        await api.request("POST", "/api/v2/dags/lab_added/dagRuns", { dag_run_id: runId, logical_date: null, conf: { sleep: 40 } });
+        await waitFor("the task to be running", 180, async () => ((await api.taskInstances("lab_added", runId)).some((t) => t.state === "running") ? true : undefined));
+        const scheduler = pods(NS, "app.kubernetes.io/component=scheduler").map((p) => p.metadata.name);
+        kubectl(["delete", "pod", "-n", NS, ...scheduler, "--wait=false"]);
+        log(`deleted ${scheduler.join(", ")} while the task runs`);
+        const state = await waitFor("the run to finish", 420, async () => {
+            const s = (await api.dagRun("lab_added", runId)).state;
+            return ["success", "failed"].includes(s) ? s : undefined;
+        });
+        assert.strictEqual(state, "success");
+    });
+
+    it("keeps the run history when the Postgres pod is deleted", async function () {
+        const before = (await api.get("/api/v2/dags/~/dagRuns?limit=100")).total_entries as number;
+        kubectl(["delete", "pod", "-n", NS, "-l", "app.kubernetes.io/component=postgres", "--wait=true", "--timeout=120s"]);
+        await waitReady(NS, 300);
+        const after = await waitFor("the API to read the database again", 180, async () => (await api.get("/api/v2/dags/~/dagRuns?limit=100")).total_entries as number);
+        assert.strictEqual(after, before, "same number of runs after Postgres came back");
+        assert.strictEqual((await api.dagRun("example_task_images", firstRun)).state, "success");
+    });
+
+    it("destroys the production stack and leaves the namespace empty", async function () {
+        destroy("lab-production", via.path, configFile, NS);
+        const left = await waitFor("the namespace to be gone", 180, async () => {
+            const r = kubectl(["get", "namespace", NS], { allowFail: true });
+            return r.code !== 0 ? [] : undefined;
+        }).catch(() => namespaceLeftovers(NS));
+        assert.deepStrictEqual(left, []);
+    });
+
+    it("runs the same DAG in the standalone architecture on the same node, then destroys it", async function () {
+        const file = writeStackConfig("lab-standalone", { ...labOverrides(images.DAGS), architecture: "standalone", namespace: STANDALONE_NS });
+        const t = Date.now();
+        deploy("lab-standalone", file, via.path, log);
+        await waitReady(STANDALONE_NS, 600);
+        const standalone = apiFor(STANDALONE_NS);
+        await waitFor("a healthy standalone API server", 180, async () => ((await standalone.health()).scheduler?.status === "healthy" ? true : undefined));
+        timings.standaloneDeployToHealthyApi = seconds(t);
+        await waitFor("example_task_images to be parsed", 180, async () => ((await standalone.get("/api/v2/dags/example_task_images")).dag_id ? true : undefined));
+        timings.standaloneDagRun = await runDag(standalone, "example_task_images", `lab-standalone-${Date.now()}`, 300);
+        assert.deepStrictEqual(restarts(STANDALONE_NS), []);
+        destroy("lab-standalone", via.path, file, STANDALONE_NS);
+        await waitFor("the standalone namespace to be gone", 180, async () => (kubectl(["get", "namespace", STANDALONE_NS], { allowFail: true }).code !== 0 ? true : undefined));
+    });
+});
