@@ -41,4 +41,5 @@ node_down
 stop_all kube-apiserver
 stop_all etcd
 rm -rf "$LAB_RUN"
+lab_restore_host
 lab_log "lab down in $(lab_elapsed "$T0")s (stopped:${stopped:- nothing was running}; state removed, binaries kept in $LAB_BIN)"

@@ -98,7 +98,45 @@ lab_wait() {
   done
 }
 
+# --- host changes --------------------------------------------------------------------------------
+# The level-2 lab's daemons change the host; the first to start saves what they touch, and
+# lab/down.sh puts it back (lab_restore_host) once everything is stopped.
+LAB_HOST_STATE="$AIRFLOW_LAB_CACHE/host-state"
+LAB_SYSCTLS="kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables"
+# Paths the tools create outside the lab's own directories (containerd shims use /run/containerd
+# whatever their state dir): removed by down when absent before.
+LAB_FIXED_PATHS="/run/containerd /run/netns /var/lib/cni /var/log/containers /var/log/pods"
+
+lab_save_host() {
+  [ -f "$LAB_HOST_STATE" ] && return 0   # saved by an earlier start not yet taken down
+  local s p
+  mkdir -p "$AIRFLOW_LAB_CACHE"
+  {
+    for s in $LAB_SYSCTLS; do echo "sysctl $s $(sysctl -n "$s" 2>/dev/null || echo absent)"; done
+    for p in $LAB_FIXED_PATHS; do [ -e "$p" ] && echo "existed $p"; done
+    iptables-save 2>/dev/null | grep -q '^:KUBE-' && echo "had-kube-chains"
+    true
+  } >"$LAB_HOST_STATE.tmp"
+  mv "$LAB_HOST_STATE.tmp" "$LAB_HOST_STATE"
+}
+
+lab_restore_host() {
+  [ -f "$LAB_HOST_STATE" ] || return 0
+  local kind a b p m
+  while read -r kind a b; do
+    if [ "$kind" = sysctl ] && [ "$b" != absent ]; then sysctl -qw "$a=$b" 2>/dev/null || true; fi
+  done <"$LAB_HOST_STATE"
+  for p in $LAB_FIXED_PATHS; do
+    grep -qx "existed $p" "$LAB_HOST_STATE" && continue
+    [ -e "$p" ] || continue
+    awk -v d="$p" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
+    rm -rf "$p"
+  done
+  rm -f "$LAB_HOST_STATE"
+}
+
 lab_dockerd_up() {
+  lab_save_host
   command -v dockerd >/dev/null 2>&1 || lab_die "dockerd not found: apt-get install docker.io (lab/host-packages.sh does)"
   lab_start_daemon dockerd dockerd --host "unix://$LAB_DOCKER_SOCK" --data-root "$AIRFLOW_LAB_CACHE/docker" \
     --exec-root /run/airflow-lab/docker --pidfile /run/airflow-lab/docker.pid \

@@ -2,7 +2,7 @@
 # The level-2 lab's real node, sourced by up.sh and down.sh: containerd + runc, a bridge CNI, the
 # kubelet, kube-proxy, CoreDNS and the loopback registry, all confined to paths under the lab's
 # cache and /run/airflow-lab where the tools allow it. Every host setting the node changes is saved
-# first (node_save_host) and put back by node_down, which also removes what the tools create in
+# first (lab_save_host, lib.sh) and put back by down.sh; node_down removes what the tools create in
 # fixed places (/run/containerd, /run/netns, /var/lib/cni, /var/log/containers, kubepods cgroups).
 # Facts this rests on (measured on this VM): root lacks CAP_SYS_RESOURCE, so containerd must not ask
 # runc to set oom_score_adj (restrict_oom_score_adj); cgroup v1 with the cgroupfs driver.
@@ -14,38 +14,8 @@ LAB_DNS_IP=10.96.0.10
 LAB_NODE_RUN=/run/airflow-lab     # sockets and runtime state (tmpfs)
 LAB_NODE_DIR="$LAB_RUN/node"      # kubelet root, pod logs, CNI config, volumes (removed by down)
 LAB_CONTAINERD_SOCK="$LAB_NODE_RUN/containerd/containerd.sock"
-LAB_HOST_STATE="$AIRFLOW_LAB_CACHE/host-state"
-LAB_SYSCTLS="kernel.panic kernel.panic_on_oops vm.overcommit_memory net.ipv4.ip_forward net.bridge.bridge-nf-call-iptables"
-# Paths the node's tools create outside our own directories; removed by down when absent before.
-LAB_FIXED_PATHS="/run/containerd /run/netns /var/lib/cni /var/log/containers /var/log/pods"
 
 lab_ctr() { ctr --address "$LAB_CONTAINERD_SOCK" -n k8s.io "$@"; }
-
-node_save_host() {
-  [ -f "$LAB_HOST_STATE" ] && return 0   # saved by an earlier up that was not taken down
-  local s p
-  {
-    for s in $LAB_SYSCTLS; do echo "sysctl $s $(sysctl -n "$s" 2>/dev/null || echo absent)"; done
-    for p in $LAB_FIXED_PATHS; do [ -e "$p" ] && echo "existed $p"; done
-    true
-  } >"$LAB_HOST_STATE.tmp"
-  mv "$LAB_HOST_STATE.tmp" "$LAB_HOST_STATE"
-}
-
-node_restore_host() {
-  [ -f "$LAB_HOST_STATE" ] || return 0
-  local kind a b p
-  while read -r kind a b; do
-    [ "$kind" = sysctl ] && [ "$b" != absent ] && sysctl -qw "$a=$b" 2>/dev/null || true
-  done <"$LAB_HOST_STATE"
-  for p in $LAB_FIXED_PATHS; do
-    grep -qx "existed $p" "$LAB_HOST_STATE" && continue
-    [ -e "$p" ] || continue
-    node_unmount_under "$p"
-    rm -rf "$p"
-  done
-  rm -f "$LAB_HOST_STATE"
-}
 
 # Unmounts everything mounted at or below DIR, deepest first.
 node_unmount_under() {
@@ -66,7 +36,7 @@ node_require() {
 
 # The pod bridge exists before the API server starts, since the API server listens on its address.
 node_bridge_up() {
-  node_save_host
+  lab_save_host
   ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge
   ip addr show dev cni0 | grep -q "inet $LAB_NODE_IP/" || ip addr add "$LAB_NODE_IP/24" dev cni0
   ip link set cni0 up
@@ -231,6 +201,27 @@ node_down() {
     [ -d "$cg" ] || continue
     find "$cg" -depth -type d -exec rmdir {} \; 2>/dev/null || true
   done
+  # chains the kubelet and kube-proxy leave (KUBE-FIREWALL, KUBE-KUBELET-CANARY, ...), unless the host had some
+  grep -qx "had-kube-chains" "$LAB_HOST_STATE" 2>/dev/null || node_remove_kube_chains
   rm -rf "$LAB_NODE_RUN"
-  node_restore_host
+}
+
+node_remove_kube_chains() {
+  local ipt table chain
+  for ipt in iptables ip6tables; do
+    command -v "$ipt" >/dev/null 2>&1 || continue
+    for table in filter nat mangle; do
+      # rules jumping to KUBE-* chains first, then the chains
+      "$ipt-save" -t "$table" 2>/dev/null | sed -n 's/^-A \(.* -j KUBE-[A-Z0-9-]*\)$/\1/p' | while read -r rule; do
+        # shellcheck disable=SC2086
+        "$ipt" -t "$table" -D $rule 2>/dev/null || true
+      done
+      for chain in $("$ipt-save" -t "$table" 2>/dev/null | sed -n 's/^:\(KUBE-[A-Z0-9-]*\) .*/\1/p'); do
+        "$ipt" -t "$table" -F "$chain" 2>/dev/null || true
+      done
+      for chain in $("$ipt-save" -t "$table" 2>/dev/null | sed -n 's/^:\(KUBE-[A-Z0-9-]*\) .*/\1/p'); do
+        "$ipt" -t "$table" -X "$chain" 2>/dev/null || true
+      done
+    done
+  done
 }
