@@ -4,7 +4,8 @@ import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { StackConfig, WorkloadSettings } from "./config";
+import { AIRFLOW_ENV } from "./airflowSettings";
+import { defaultRemoteConnId, EnvSettings, StackConfig, WorkloadSettings } from "./config";
 import {
     adminEnv,
     AirflowPodFactory,
@@ -14,6 +15,7 @@ import {
     POD_TEMPLATE_FILE,
     SCHEDULER_HEALTH_PORT,
     migrationScript,
+    simpleAuthUsers,
 } from "./airflowPod";
 import { execProbe, httpProbe, labels, selectorLabels } from "./podParts";
 
@@ -33,6 +35,8 @@ export interface AirflowArgs {
     image: pulumi.Input<string>;
     /** @default "IfNotPresent" */
     imagePullPolicy?: string;
+    /** Registry credentials (Secret names) for every pod, worker pods included. */
+    imagePullSecrets?: string[];
     /** Secret and key holding the metadata database's SQLAlchemy URI. */
     metadataSecretName: pulumi.Input<string>;
     metadataSecretKey: string;
@@ -48,7 +52,7 @@ export interface AirflowArgs {
     logsSubPath?: string;
     /** Remote log folder, e.g. gs://bucket/logs. */
     remoteBaseLogFolder?: string;
-    /** @default "google_cloud_default" */
+    /** Connection for the bucket; by default the one of the folder's scheme (gs, s3, wasb; see defaultRemoteConnId). */
     remoteConnId?: string;
     scheduler: WorkloadSettings;
     apiServer: StackConfig["apiServer"];
@@ -56,8 +60,8 @@ export interface AirflowArgs {
     triggerer: WorkloadSettings;
     workers: StackConfig["workers"];
     ui: StackConfig["ui"];
-    /** Extra non-secret env for every Airflow container. */
-    extraEnv: Record<string, string>;
+    /** Env for every Airflow container: plain (non-secret) values, keys of Secrets, whole Secrets. */
+    env: EnvSettings;
     /** Task images published to DAG authors as the Airflow Variable `task_images` (name -> digest ref). */
     taskImages?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** git-sync sidecar (and its volumes) for pods that read DAGs, in sidecar mode. */
@@ -87,43 +91,61 @@ export class Airflow extends pulumi.ComponentResource {
 
         const fab = args.ui.authManager === "fab";
 
-        // --- identities: only the scheduler talks to the Kubernetes API ---
-        const schedulerAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-scheduler`,
-            { metadata: meta(`${name}-scheduler`, "scheduler"), automountServiceAccountToken: false },
-            parent,
-        );
-        const workerAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-worker`,
-            { metadata: meta(`${name}-worker`, "worker"), automountServiceAccountToken: false },
-            parent,
-        );
-        const controlPlaneAccount = new k8s.core.v1.ServiceAccount(
-            `${name}-control-plane`,
-            { metadata: meta(`${name}-control-plane`, "control-plane"), automountServiceAccountToken: false },
-            parent,
-        );
-        const executorRole = new k8s.rbac.v1.Role(
+        // --- identities: one ServiceAccount per component, so each can carry its own cloud identity
+        // (serviceAccountAnnotations); only the scheduler, and workers that launch pods, talk to the API ---
+        const account = (component: string, annotations: Record<string, string> = {}) =>
+            new k8s.core.v1.ServiceAccount(
+                `${name}-${component}`,
+                {
+                    metadata: { ...meta(`${name}-${component}`, component), ...(Object.keys(annotations).length ? { annotations } : {}) },
+                    automountServiceAccountToken: false,
+                },
+                parent,
+            );
+        const schedulerAccount = account("scheduler", args.scheduler.serviceAccountAnnotations);
+        const workerAccount = account("worker", args.workers.serviceAccountAnnotations);
+        const apiServerAccount = account("api-server", args.apiServer.serviceAccountAnnotations);
+        const dagProcessorAccount = account("dag-processor", args.dagProcessor.serviceAccountAnnotations);
+        const triggererAccount = account("triggerer", args.triggerer.serviceAccountAnnotations);
+        const migrateAccount = account("migrate");
+        // A namespaced Role and its binding for a ServiceAccount.
+        const grant = (roleName: string, component: string, rules: k8s.types.input.rbac.v1.PolicyRule[], subject: k8s.core.v1.ServiceAccount) => {
+            const role = new k8s.rbac.v1.Role(roleName, { metadata: meta(roleName, component), rules }, parent);
+            return new k8s.rbac.v1.RoleBinding(
+                roleName,
+                {
+                    metadata: meta(roleName, component),
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                    subjects: [{ kind: "ServiceAccount", name: subject.metadata.name, namespace: args.namespace }],
+                },
+                parent,
+            );
+        };
+        const executorBinding = grant(
             `${name}-pod-launcher`,
-            {
-                metadata: meta(`${name}-pod-launcher`, "scheduler"),
-                rules: [
+            "scheduler",
+            [
+                { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "patch", "delete"] },
+                { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+                { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+            ],
+            schedulerAccount,
+        );
+        // Tasks that launch pods themselves (KubernetesPodOperator in its synchronous mode, @task.kubernetes),
+        // as the cncf-kubernetes provider documents: exec reads XCom from the sidecar, events explain failures.
+        if (args.workers.podLauncher) {
+            grant(
+                `${name}-task-pod-launcher`,
+                "worker",
+                [
                     { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "patch", "delete"] },
                     { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
-                    { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+                    { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+                    { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
                 ],
-            },
-            parent,
-        );
-        const executorBinding = new k8s.rbac.v1.RoleBinding(
-            `${name}-pod-launcher`,
-            {
-                metadata: meta(`${name}-pod-launcher`, "scheduler"),
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: executorRole.metadata.name },
-                subjects: [{ kind: "ServiceAccount", name: schedulerAccount.metadata.name, namespace: args.namespace }],
-            },
-            parent,
-        );
+                workerAccount,
+            );
+        }
 
         // --- configuration shared by every Airflow process ---
         const apiServiceName = `${name}-api-server`;
@@ -132,14 +154,15 @@ export class Airflow extends pulumi.ComponentResource {
         this.uiUrl = pulumi.interpolate`${apiBase}/`;
         const remote: Record<string, string> = args.remoteBaseLogFolder
             ? {
-                  AIRFLOW__LOGGING__REMOTE_LOGGING: "True",
-                  AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER: args.remoteBaseLogFolder,
-                  AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID: args.remoteConnId ?? "google_cloud_default",
+                  [AIRFLOW_ENV.remoteLogging]: "True",
+                  [AIRFLOW_ENV.remoteBaseLogFolder]: args.remoteBaseLogFolder,
+                  [AIRFLOW_ENV.remoteLogConnId]: args.remoteConnId ?? defaultRemoteConnId(args.remoteBaseLogFolder) ?? "google_cloud_default",
               }
             : {};
         const factory = new AirflowPodFactory({
             image: args.image,
             imagePullPolicy: args.imagePullPolicy ?? "IfNotPresent",
+            imagePullSecrets: args.imagePullSecrets,
             keysSecretName: args.keysSecretName,
             metadataSecretName: args.metadataSecretName,
             metadataSecretKey: args.metadataSecretKey,
@@ -151,22 +174,22 @@ export class Airflow extends pulumi.ComponentResource {
             dagReaderSidecars: args.dagReaderSidecars,
             dagReaderVolumes: args.dagReaderVolumes,
             commonEnv: {
-                AIRFLOW__CORE__EXECUTOR: "KubernetesExecutor",
-                AIRFLOW__CORE__DAGS_FOLDER: args.dagsFolder,
-                AIRFLOW__CORE__LOAD_EXAMPLES: "False",
+                [AIRFLOW_ENV.executor]: "KubernetesExecutor",
+                [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
+                [AIRFLOW_ENV.loadExamples]: "False",
                 // Workers report task state here; a wrong URL fails every task.
-                AIRFLOW__CORE__EXECUTION_API_SERVER_URL: pulumi.interpolate`${apiBase}/execution/`,
-                AIRFLOW__LOGGING__BASE_LOG_FOLDER: LOGS_MOUNT,
+                [AIRFLOW_ENV.executionApiServerUrl]: pulumi.interpolate`${apiBase}/execution/`,
+                [AIRFLOW_ENV.baseLogFolder]: LOGS_MOUNT,
                 ...remote,
                 ...(args.taskImages ? { AIRFLOW_VAR_TASK_IMAGES: pulumi.output(args.taskImages).apply((m) => JSON.stringify(sortKeys(m))) } : {}),
-                ...args.extraEnv,
             },
+            sharedEnv: args.env,
             controlPlaneEnv: {
-                AIRFLOW__CORE__AUTH_MANAGER: AUTH_MANAGERS[args.ui.authManager],
-                AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE: args.namespace,
-                AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE: POD_TEMPLATE_FILE,
-                AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS: pyBool(args.workers.deleteOnSuccess),
-                AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS_ON_FAILURE: pyBool(args.workers.deleteOnFailure),
+                [AIRFLOW_ENV.authManager]: AUTH_MANAGERS[args.ui.authManager],
+                [AIRFLOW_ENV.executorNamespace]: args.namespace,
+                [AIRFLOW_ENV.podTemplateFile]: POD_TEMPLATE_FILE,
+                [AIRFLOW_ENV.deleteWorkerPods]: pyBool(args.workers.deleteOnSuccess),
+                [AIRFLOW_ENV.deleteWorkerPodsOnFailure]: pyBool(args.workers.deleteOnFailure),
             },
         });
 
@@ -183,6 +206,8 @@ export class Airflow extends pulumi.ComponentResource {
                 resources: args.workers.resources,
                 settings: args.workers,
                 serviceAccountName: workerAccount.metadata.name,
+                // A token only for tasks that launch pods of their own.
+                automountServiceAccountToken: args.workers.podLauncher,
                 restartPolicy: "Never",
             }),
         };
@@ -208,7 +233,7 @@ export class Airflow extends pulumi.ComponentResource {
             readsDags: false,
             resources: args.scheduler.resources,
             settings: args.scheduler,
-            serviceAccountName: controlPlaneAccount.metadata.name,
+            serviceAccountName: migrateAccount.metadata.name,
             restartPolicy: "Never",
             extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
         });
@@ -250,7 +275,18 @@ export class Airflow extends pulumi.ComponentResource {
                 { ...afterMigration, ...extra, dependsOn: [migration, ...((extra.dependsOn as pulumi.Resource[]) ?? [])] },
             );
 
-        const jobCheck = (jobType: string) => execProbe(["airflow", "jobs", "check", "--job-type", jobType, "--local"], 60, 5, 45);
+        // Liveness of the dag-processor and triggerer. Airflow 3.3 has no HTTP health server for them (only
+        // the scheduler's `[scheduler] enable_health_check` on 8974; checked in 3.3.2's config.yml, where
+        // [dag_processor] and [triggerer] only have heartbeat thresholds), so the probe is `airflow jobs
+        // check --local`: is there a job of this type on this host whose heartbeat is younger than the
+        // threshold (30 s)? It is behind the official chart's restart loops when its timeout is short: the
+        // CLI imports Airflow and queries the database, 4 s on an idle core and 15-30 s on a throttled one,
+        // so a 20 s timeout kills healthy pods. Here it gets 45 s, runs once a minute, starts after a
+        // minute, and restarts the pod only after five misses in a row (about six minutes of a dead job).
+        const jobCheck = (jobType: string) => ({
+            ...execProbe(["airflow", "jobs", "check", "--job-type", jobType, "--local"], 60, 5, 45),
+            initialDelaySeconds: 60,
+        });
 
         deployment(
             "scheduler",
@@ -264,11 +300,13 @@ export class Airflow extends pulumi.ComponentResource {
                 resources: args.scheduler.resources,
                 settings: args.scheduler,
                 serviceAccountName: schedulerAccount.metadata.name,
-                // The scheduler launches worker pods: it alone gets an API token.
+                // The scheduler launches worker pods: it gets an API token.
                 automountServiceAccountToken: true,
+                // It signs the token each workload presents to the execution API.
+                jwtSecret: true,
                 extraEnv: [
-                    { name: "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK", value: "True" },
-                    { name: "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT", value: String(SCHEDULER_HEALTH_PORT) },
+                    { name: AIRFLOW_ENV.schedulerHealthCheck, value: "True" },
+                    { name: AIRFLOW_ENV.schedulerHealthCheckPort, value: String(SCHEDULER_HEALTH_PORT) },
                 ],
                 ports: [{ name: "health", containerPort: SCHEDULER_HEALTH_PORT }],
                 probes: {
@@ -295,10 +333,13 @@ export class Airflow extends pulumi.ComponentResource {
                 waitForMigrations: true,
                 resources: args.apiServer.resources,
                 settings: args.apiServer,
-                serviceAccountName: controlPlaneAccount.metadata.name,
+                serviceAccountName: apiServerAccount.metadata.name,
+                // It checks execution API tokens and signs UI and REST API ones.
+                jwtSecret: true,
+                simpleAuthUsers: fab ? undefined : simpleAuthUsers(args.ui.adminUsername),
                 extraEnv: [
-                    { name: "AIRFLOW__API__PORT", value: String(API_PORT) },
-                    { name: "AIRFLOW__API__WORKERS", value: String(args.apiServer.workers) },
+                    { name: AIRFLOW_ENV.apiPort, value: String(API_PORT) },
+                    { name: AIRFLOW_ENV.apiWorkers, value: String(args.apiServer.workers) },
                 ],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
@@ -320,7 +361,7 @@ export class Airflow extends pulumi.ComponentResource {
                 waitForMigrations: true,
                 resources: args.dagProcessor.resources,
                 settings: args.dagProcessor,
-                serviceAccountName: controlPlaneAccount.metadata.name,
+                serviceAccountName: dagProcessorAccount.metadata.name,
                 probes: { livenessProbe: jobCheck("DagProcessorJob") },
             }),
         );
@@ -336,7 +377,7 @@ export class Airflow extends pulumi.ComponentResource {
                 waitForMigrations: true,
                 resources: args.triggerer.resources,
                 settings: args.triggerer,
-                serviceAccountName: controlPlaneAccount.metadata.name,
+                serviceAccountName: triggererAccount.metadata.name,
                 probes: { livenessProbe: jobCheck("TriggererJob") },
             }),
         );

@@ -1,5 +1,10 @@
 // Airflow's own secrets, generated once with @pulumi/random and kept in Pulumi state as secrets:
 // an update never rotates them (a new Fernet key would make stored connections unreadable).
+//
+// Only RandomPassword is used: its id is "none" and its result is a secret output. RandomBytes would
+// be the natural source of a Fernet key, but its id is its base64 value, and ids are stored (and shown
+// by `pulumi stack export`) in plain text.
+import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -9,8 +14,13 @@ import { labels } from "./podParts";
 export interface AirflowKeysArgs {
     namespace: pulumi.Input<string>;
     instance: string;
-    /** Generate an admin password (FAB auth manager). */
+    /** Generate an admin password. */
     adminPassword: boolean;
+    /**
+     * Simple auth manager: also store its passwords file, `{"<this user>": "<admin password>"}`, under
+     * SECRET_KEYS.simpleAuthPasswords. Needs adminPassword.
+     */
+    simpleAuthUsername?: string;
 }
 
 /** Fernet key, JWT secret, API secret key (and admin password) in one Kubernetes Secret. */
@@ -24,10 +34,15 @@ export class AirflowKeys extends pulumi.ComponentResource {
         super("airflow:index:AirflowKeys", name, {}, opts);
         const parent = { parent: this };
 
-        const fernet = new random.RandomBytes(`${name}-fernet-key`, { length: 32 }, parent);
         const password = (suffix: string, length: number) => new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, parent).result;
+        // Fernet wants URL-safe base64 of 32 random bytes: SHA-256 of 64 random alphanumerics (~380 bits).
+        const fernetKey = password("fernet-seed", 64).apply((seed) => urlSafe(crypto.createHash("sha256").update(seed).digest("base64")));
         const admin = args.adminPassword ? password("admin-password", 24) : undefined;
         this.adminPassword = admin ? pulumi.secret(admin) : undefined;
+        if (args.simpleAuthUsername !== undefined && admin === undefined) {
+            throw new pulumi.ResourceError("simpleAuthUsername needs adminPassword: true", this);
+        }
+        const simpleAuthUser = args.simpleAuthUsername;
 
         const secret = new k8s.core.v1.Secret(
             name,
@@ -35,11 +50,13 @@ export class AirflowKeys extends pulumi.ComponentResource {
                 metadata: { name, namespace: args.namespace, labels: labels(args.instance, "keys") },
                 type: "Opaque",
                 stringData: {
-                    // Fernet wants URL-safe base64 of 32 random bytes.
-                    [SECRET_KEYS.fernetKey]: fernet.base64.apply((b) => b.replace(/\+/g, "-").replace(/\//g, "_")),
+                    [SECRET_KEYS.fernetKey]: fernetKey,
                     [SECRET_KEYS.jwtSecret]: password("jwt-secret", 64),
                     [SECRET_KEYS.apiSecretKey]: password("api-secret-key", 64),
                     ...(admin ? { [SECRET_KEYS.adminPassword]: admin } : {}),
+                    ...(admin && simpleAuthUser !== undefined
+                        ? { [SECRET_KEYS.simpleAuthPasswords]: admin.apply((p) => JSON.stringify({ [simpleAuthUser]: p })) }
+                        : {}),
                 },
             },
             { ...parent, additionalSecretOutputs: ["stringData", "data"] },
@@ -47,4 +64,8 @@ export class AirflowKeys extends pulumi.ComponentResource {
         this.secretName = secret.metadata.name;
         this.registerOutputs({ secretName: this.secretName });
     }
+}
+
+function urlSafe(base64: string): string {
+    return base64.replace(/\+/g, "-").replace(/\//g, "_");
 }

@@ -3,17 +3,21 @@
 // mounts and security context. Only the command, probes, resources and extra env differ.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PlacementSettings, ResourceSettings } from "./config";
+import { AIRFLOW_ENV } from "./airflowSettings";
+import { EnvSettings, PlacementSettings, ResourceSettings, ScratchSettings } from "./config";
 import {
     AIRFLOW_GID,
     AIRFLOW_UID,
     emptyDir,
+    envFromSecrets,
+    imagePullSecrets,
     mergeEnv,
     placement,
     plainEnv,
     podSecurityContext,
     restrictedContainer,
     secretEnv,
+    secretKeyEnv,
 } from "./podParts";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -26,8 +30,28 @@ export const AIRFLOW_HOME = "/opt/airflow";
 /** Shared DAG volume mount; git-sync publishes the checkout as the `repo` link inside it. */
 export const DAGS_MOUNT = "/opt/airflow/dags";
 export const LOGS_MOUNT = "/opt/airflow/logs";
-/** Where the DAG image puts DAG files (outside AIRFLOW_HOME, which is a writable emptyDir). */
+/** Where the DAG image puts DAG files. */
 export const IMAGE_DAGS_FOLDER = "/opt/dags";
+
+// The sandbox. The root filesystem is read-only; only these paths are writable (emptyDirs):
+// - /tmp;
+// - HOME. The image's HOME (/home/airflow) holds the installed Python packages (/home/airflow/.local,
+//   on PATH), so it is not covered by a volume: HOME points to a writable directory beside it instead
+//   and PYTHONUSERBASE keeps the packages found in images that install them with `pip --user`;
+// - LOGS_MOUNT: the log claim, or an emptyDir when logs only go to a bucket (Airflow writes a task's
+//   log locally before it uploads it, and the dag-processor writes its own logs there).
+// AIRFLOW_HOME itself stays as the image made it (a team's plugins or webserver_config.py there are
+// read). What Airflow 3.3.2 writes at start-up was checked with the image run read-only: the CLI
+// writes airflow.cfg (defaults only) into AIRFLOW_HOME when the file is missing, so AIRFLOW_CONFIG
+// points into HOME (settings come from env; an image that ships its own airflow.cfg can set
+// AIRFLOW_CONFIG back to it in extraEnv); the FAB provider only reads webserver_config.py; the simple
+// auth manager's passwords file is given a path in HOME below.
+/** The writable HOME of every Airflow container. */
+export const SANDBOX_HOME = "/home/airflow/sandbox";
+/** Where Airflow writes the airflow.cfg it generates when none exists. */
+export const AIRFLOW_CONFIG_FILE = `${SANDBOX_HOME}/airflow.cfg`;
+/** The image's Python user base (packages installed with `pip install --user`). */
+export const IMAGE_PYTHON_USER_BASE = "/home/airflow/.local";
 export const POD_TEMPLATE_DIR = "/opt/airflow/pod_templates";
 export const POD_TEMPLATE_FILE = `${POD_TEMPLATE_DIR}/pod_template.yaml`;
 export const API_PORT = 8080;
@@ -39,7 +63,30 @@ export const SECRET_KEYS = {
     jwtSecret: "jwt-secret",
     apiSecretKey: "api-secret-key",
     adminPassword: "admin-password",
+    /** The simple auth manager's passwords file: {"<admin user>": "<admin password>"}. */
+    simpleAuthPasswords: "simple-auth-passwords.json",
 } as const;
+
+/**
+ * Where the simple auth manager reads passwords. Airflow opens the file read-write (it adds missing
+ * users), so it cannot be the read-only Secret volume: an init container copies the Secret's file
+ * into the pod's writable HOME. Every replica gets the same content, so every replica accepts
+ * the same password, and the file holds every configured user, so Airflow never generates (and
+ * prints) one of its own.
+ */
+export const SIMPLE_AUTH_PASSWORDS_FILE = `${SANDBOX_HOME}/simple_auth_manager_passwords.json`;
+const SIMPLE_AUTH_SECRET_DIR = "/etc/airflow/simple-auth";
+
+/** Env of every Airflow container for the sandbox and the image's entrypoint. */
+const sandboxEnv: Record<string, string> = {
+    HOME: SANDBOX_HOME,
+    AIRFLOW_CONFIG: AIRFLOW_CONFIG_FILE,
+    PYTHONUSERBASE: IMAGE_PYTHON_USER_BASE,
+    // The official image's entrypoint otherwise runs `airflow db check` (up to 20 tries) before every
+    // command: workers have no database to check, and control-plane pods already wait for migrations
+    // in an init container.
+    CONNECTION_CHECK_MAX_COUNT: "0",
+};
 
 export interface AirflowPodSettings {
     image: pulumi.Input<string>;
@@ -54,11 +101,17 @@ export interface AirflowPodSettings {
     /** Claim of the DAG volume; undefined when DAGs are baked into the image or synced by a sidecar. */
     dagsClaimName?: pulumi.Input<string>;
     dagsSubPath?: string;
-    /** Claim of the log volume; undefined with remote logging only. */
+    /** Claim of the log volume; undefined with remote logging only (logs then go to an emptyDir first). */
     logsClaimName?: pulumi.Input<string>;
     logsSubPath?: string;
+    /** The pod brings its own `logs` volume (a StatefulSet's volumeClaimTemplate): mount it, define none. */
+    logsVolumeFromPod?: boolean;
     /** Env for every Airflow container, workers included (non-secret). */
     commonEnv: Record<string, pulumi.Input<string>>;
+    /** The stack-wide env knobs (config extraEnv, secretEnv, envFromSecrets), for every Airflow container. */
+    sharedEnv: EnvSettings;
+    /** Registry credentials for every pod. */
+    imagePullSecrets?: string[];
     /** Env for the control plane only (scheduler, API server, dag-processor, triggerer, migrations). */
     controlPlaneEnv: Record<string, pulumi.Input<string>>;
     /** Extra containers (e.g. a git-sync sidecar) and volumes for pods that read DAGs. */
@@ -68,7 +121,7 @@ export interface AirflowPodSettings {
 
 export interface AirflowPodOptions {
     component: string;
-    /** Arguments to `airflow`; omitted for workers, whose command the executor supplies. */
+    /** Arguments to `airflow` (the image's entrypoint runs it); omitted for workers, whose args the executor supplies. */
     args?: string[];
     /** Run these shell lines with bash instead of an `airflow` subcommand. */
     shellScript?: string[];
@@ -85,55 +138,64 @@ export interface AirflowPodOptions {
     /** Wait in an init container until migrations are applied. */
     waitForMigrations?: boolean;
     extraEnv?: EnvVar[];
+    /**
+     * Give the process `[api_auth] jwt_secret`: the scheduler signs task tokens with it and the API
+     * server checks them (and signs UI and REST API tokens). Workers only carry the token the
+     * scheduler hands them; the dag-processor and triggerer use an in-process execution API.
+     */
+    jwtSecret?: boolean;
+    /** Simple auth manager users (`<name>:<role>,...`); their passwords come from the keys Secret. */
+    simpleAuthUsers?: string;
 }
 
 export class AirflowPodFactory {
     constructor(private readonly s: AirflowPodSettings) {}
 
-    /** Env vars: common, then control-plane secrets and settings, then the component's own. */
-    env(role: AirflowPodOptions["role"], componentEnv: Record<string, pulumi.Input<string>>, extra: EnvVar[] = []): EnvVar[] {
+    /** Env vars: common and stack-wide, then control-plane secrets and settings, then the component's own. */
+    env(o: AirflowPodOptions): EnvVar[] {
         const s = this.s;
-        const common = [
-            ...plainEnv(s.commonEnv),
-            // Workers present scheduler-issued tokens to the execution API; both sides share this secret.
-            secretEnv("AIRFLOW__API_AUTH__JWT_SECRET", s.keysSecretName, SECRET_KEYS.jwtSecret),
-        ];
+        const common = [...plainEnv({ ...sandboxEnv, ...s.commonEnv }), ...plainEnv(s.sharedEnv.extraEnv), ...secretKeyEnv(s.sharedEnv.secretEnv)];
+        const jwt = o.jwtSecret ? [secretEnv(AIRFLOW_ENV.jwtSecret, s.keysSecretName, SECRET_KEYS.jwtSecret)] : [];
         const controlPlane =
-            role === "control-plane"
+            o.role === "control-plane"
                 ? [
                       ...plainEnv(s.controlPlaneEnv),
-                      secretEnv("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", s.metadataSecretName, s.metadataSecretKey),
-                      secretEnv("AIRFLOW__CORE__FERNET_KEY", s.keysSecretName, SECRET_KEYS.fernetKey),
-                      secretEnv("AIRFLOW__API__SECRET_KEY", s.keysSecretName, SECRET_KEYS.apiSecretKey),
+                      secretEnv(AIRFLOW_ENV.sqlAlchemyConn, s.metadataSecretName, s.metadataSecretKey),
+                      secretEnv(AIRFLOW_ENV.fernetKey, s.keysSecretName, SECRET_KEYS.fernetKey),
+                      secretEnv(AIRFLOW_ENV.apiSecretKey, s.keysSecretName, SECRET_KEYS.apiSecretKey),
                   ]
                 : [];
-        return mergeEnv(common, controlPlane, plainEnv(componentEnv), extra);
+        const simpleAuth = o.simpleAuthUsers
+            ? plainEnv({ [AIRFLOW_ENV.simpleAuthManagerUsers]: o.simpleAuthUsers, [AIRFLOW_ENV.simpleAuthManagerPasswordsFile]: SIMPLE_AUTH_PASSWORDS_FILE })
+            : [];
+        const component = [...plainEnv(o.settings.extraEnv), ...secretKeyEnv(o.settings.secretEnv)];
+        return mergeEnv(common, jwt, controlPlane, simpleAuth, component, o.extraEnv ?? []);
     }
 
-    volumes(readsDags: boolean): Volume[] {
+    /** The pod's volumes: the sandbox (sized by the component's settings), DAGs and logs. */
+    volumes(readsDags: boolean, scratch: ScratchSettings): Volume[] {
         const s = this.s;
         return [
-            emptyDir("airflow-home"),
-            emptyDir("tmp"),
+            emptyDir("tmp", scratch.tmpSize),
+            emptyDir("home", scratch.homeSize),
             ...(readsDags && s.dagsClaimName !== undefined
                 ? [{ name: "dags", persistentVolumeClaim: { claimName: s.dagsClaimName, readOnly: true } }]
                 : []),
-            ...(s.logsClaimName !== undefined ? [{ name: "logs", persistentVolumeClaim: { claimName: s.logsClaimName } }] : []),
+            ...(s.logsVolumeFromPod ? [] : [s.logsClaimName !== undefined ? { name: "logs", persistentVolumeClaim: { claimName: s.logsClaimName } } : emptyDir("logs", scratch.tmpSize)]),
             ...(readsDags ? s.dagReaderVolumes ?? [] : []),
         ];
     }
 
+    /** The only writable paths of an Airflow container, plus the DAGs (read-only). */
     mounts(readsDags: boolean): VolumeMount[] {
         const s = this.s;
         return [
-            { name: "airflow-home", mountPath: AIRFLOW_HOME },
             { name: "tmp", mountPath: "/tmp" },
+            { name: "home", mountPath: SANDBOX_HOME },
             ...(readsDags && s.dagsClaimName !== undefined
                 ? [{ name: "dags", mountPath: DAGS_MOUNT, readOnly: true, ...(s.dagsSubPath ? { subPath: s.dagsSubPath } : {}) }]
                 : []),
-            ...(s.logsClaimName !== undefined
-                ? [{ name: "logs", mountPath: LOGS_MOUNT, ...(s.logsSubPath ? { subPath: s.logsSubPath } : {}) }]
-                : []),
+            { name: "logs", mountPath: LOGS_MOUNT, ...(s.logsClaimName !== undefined && s.logsSubPath ? { subPath: s.logsSubPath } : {}) },
             ...(readsDags && s.dagReaderSidecars?.length ? [{ name: "dags", mountPath: DAGS_MOUNT, readOnly: true }] : []),
         ];
     }
@@ -144,9 +206,13 @@ export class AirflowPodFactory {
                 name: o.containerName ?? o.component,
                 image: this.s.image,
                 imagePullPolicy: this.s.imagePullPolicy,
-                ...(o.args ? { command: ["airflow"], args: o.args } : {}),
-                ...(o.shellScript ? { command: ["bash", "-c"], args: [o.shellScript.join("\n")] } : {}),
-                env: this.env(o.role, o.settings.extraEnv, o.extraEnv),
+                // Only `args`: the image's entrypoint stays PID 1's parent (tini/dumb-init forward signals
+                // and reap zombies) and runs `airflow <args>` for an Airflow subcommand, or the command
+                // itself for `bash ...`/`python ...` (what the KubernetesExecutor gives workers).
+                ...(o.args ? { args: o.args } : {}),
+                ...(o.shellScript ? { args: ["bash", "-c", o.shellScript.join("\n")] } : {}),
+                env: this.env(o),
+                envFrom: envFromSecrets([...this.s.sharedEnv.envFromSecrets, ...o.settings.envFromSecrets]),
                 ports: o.ports,
                 volumeMounts: [...this.mounts(o.readsDags), ...(o.extraMounts ?? [])],
                 ...o.probes,
@@ -158,32 +224,52 @@ export class AirflowPodFactory {
     /** A complete pod spec for an Airflow process. */
     podSpec(o: AirflowPodOptions & Pick<PodSpec, "serviceAccountName" | "automountServiceAccountToken" | "restartPolicy">): PodSpec {
         const main = this.container(o);
-        const initContainers = o.waitForMigrations
+        // One-shot steps before the process: same image, identity, mounts and limits, no probes or ports.
+        const step = (name: string, c: Pick<Container, "command" | "args" | "env" | "envFrom" | "volumeMounts">): Container => ({
+            ...main,
+            name,
+            ports: undefined,
+            livenessProbe: undefined,
+            readinessProbe: undefined,
+            startupProbe: undefined,
+            ...c,
+        });
+        const simpleAuthVolume = "simple-auth-passwords";
+        const initContainers = [
+            ...(o.simpleAuthUsers
+                ? [
+                      step("simple-auth-passwords", {
+                          command: ["install", "-m", "0600", `${SIMPLE_AUTH_SECRET_DIR}/passwords.json`, SIMPLE_AUTH_PASSWORDS_FILE],
+                          args: undefined,
+                          env: undefined,
+                          envFrom: undefined,
+                          volumeMounts: [...(main.volumeMounts as VolumeMount[]), { name: simpleAuthVolume, mountPath: SIMPLE_AUTH_SECRET_DIR, readOnly: true }],
+                      }),
+                  ]
+                : []),
+            ...(o.waitForMigrations ? [step("wait-for-migrations", { args: ["db", "check-migrations", "--migration-wait-timeout=600"] })] : []),
+        ];
+        const simpleAuthVolumes: Volume[] = o.simpleAuthUsers
             ? [
                   {
-                      ...main,
-                      name: "wait-for-migrations",
-                      command: ["airflow"],
-                      args: ["db", "check-migrations", "--migration-wait-timeout=600"],
-                      ports: undefined,
-                      livenessProbe: undefined,
-                      readinessProbe: undefined,
-                      startupProbe: undefined,
+                      name: simpleAuthVolume,
+                      secret: { secretName: this.s.keysSecretName, defaultMode: 0o440, items: [{ key: SECRET_KEYS.simpleAuthPasswords, path: "passwords.json" }] },
                   },
               ]
-            : undefined;
-        const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...(initContainers ?? [])];
+            : [];
+        const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...initContainers];
         return {
             serviceAccountName: o.serviceAccountName,
             automountServiceAccountToken: o.automountServiceAccountToken ?? false,
             restartPolicy: o.restartPolicy,
             securityContext: podSecurityContext(AIRFLOW_UID, AIRFLOW_GID),
+            ...imagePullSecrets(this.s.imagePullSecrets),
             ...placement(o.settings),
             // git-sync sidecars are native sidecars (init containers that keep running), so a worker pod
             // still completes when its task ends.
             initContainers: initAndSidecars.length ? initAndSidecars : undefined,
             containers: [main],
-            volumes: [...this.volumes(o.readsDags), ...(o.extraVolumes ?? [])],
+            volumes: [...this.volumes(o.readsDags, o.settings), ...(o.extraVolumes ?? []), ...simpleAuthVolumes],
         };
     }
 }
@@ -204,4 +290,9 @@ export function migrationScript(createAdmin: boolean): string[] {
 /** Env the admin-creation step reads; the password comes from the keys Secret. */
 export function adminEnv(keysSecretName: pulumi.Input<string>, username: string): EnvVar[] {
     return [{ name: "ADMIN_USERNAME", value: username }, secretEnv("ADMIN_PASSWORD", keysSecretName, SECRET_KEYS.adminPassword)];
+}
+
+/** The simple auth manager's user list: the one admin. */
+export function simpleAuthUsers(adminUsername: string): string {
+    return `${adminUsername}:admin`;
 }

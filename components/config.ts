@@ -3,36 +3,130 @@
 // Every key lives in the project's config namespace (`airflow:<key>` in Pulumi.<stack>.yaml).
 // Unknown keys are errors too: a typo such as `schedulr` must not silently fall back to a default.
 import { z } from "zod";
+import { foreignNamespaceProblems, ignoredSettingProblems } from "./configChecks";
+import { ownedAirflowEnv, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
+import {
+    cidrProblem,
+    cronProblem,
+    dnsLabelProblem,
+    dnsSubdomainProblem,
+    gitRepoAuthProblem,
+    imageReferenceProblem,
+    labelKeyProblem,
+    labelValueProblem,
+    positiveQuantityProblem,
+    quantityValue,
+} from "./formats";
 
 export const DEFAULT_AIRFLOW_VERSION = "3.3.2";
 
-const dnsLabel = z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be a DNS label: lowercase letters, digits and '-', at most 63 characters");
+/** A string checked by one of the grammars in formats.ts; the issue carries the offending value. */
+const checked = (problem: (value: string) => string | undefined) =>
+    z.string().superRefine((value, ctx) => {
+        const message = problem(value);
+        if (message) ctx.addIssue({ code: "custom", input: value, message });
+    });
 
+const dnsLabel = checked(dnsLabelProblem);
+
+/**
+ * A Kubernetes quantity greater than zero (sizes, requests, limits). A plain number is accepted too
+ * (`cpu: 2`), as in a Kubernetes manifest, and passed on as its string form.
+ */
 const quantity = z
+    .union([z.number(), z.string()], { error: "must be a Kubernetes quantity such as 250m, 1, 512Mi or 20Gi" })
+    .transform((v) => String(v))
+    .pipe(checked(positiveQuantityProblem));
+const cron = checked(cronProblem);
+const cidr = checked(cidrProblem);
+/** A GCP project id (6-30 of a-z, 0-9, '-', starting with a letter), optionally domain-scoped (example.com:proj). */
+const gcpProject = z
     .string()
-    .regex(/^[0-9]+(\.[0-9]+)?(m|k|M|G|T|Ki|Mi|Gi|Ti)?$/, "must be a Kubernetes quantity such as 250m, 1, 512Mi or 20Gi");
+    .regex(/^([a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a Google Cloud project id: 6 to 30 lowercase letters, digits and '-', starting with a letter");
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
-// Secrets are never accepted as plain env: these names are wired from Kubernetes Secrets.
-const reservedEnv = new Set([
-    "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
-    "AIRFLOW__CORE__FERNET_KEY",
-    "AIRFLOW__API_AUTH__JWT_SECRET",
-    "AIRFLOW__API__SECRET_KEY",
-]);
-const extraEnv = z
-    .record(envName, z.string())
-    .refine((env) => Object.keys(env).every((k) => !reservedEnv.has(k)), {
-        message: `must not set ${[...reservedEnv].join(", ")}: they come from generated Kubernetes Secrets`,
-    })
+/** A Kubernetes object name (DNS subdomain), e.g. of a Secret the config refers to. */
+const objectName = checked(dnsSubdomainProblem);
+const secretKey = z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key: letters, digits, '-', '_' and '.'");
+
+/** Issues with this param never print the offending value (it may be a secret). */
+const REDACT = { redact: true } as const;
+
+/** Name parts that say a variable holds a secret (split on `_`): DB_PASSWORD, API_TOKEN, FERNET_KEY. */
+const SECRET_NAME_PARTS = ["PASSWORD", "PASSWD", "PASSPHRASE", "SECRET", "TOKEN", "KEY", "APIKEY"];
+
+/** Why an env var name looks like it holds a secret; undefined when it does not. */
+export function secretLookingEnvName(name: string): string | undefined {
+    const upper = name.toUpperCase();
+    if (upper.startsWith("AIRFLOW_CONN_")) return "AIRFLOW_CONN_* holds a connection URI";
+    const parts = upper.split("_").filter(Boolean);
+    if (parts[parts.length - 1] === "CONN") return "*_CONN holds a connection URI";
+    const part = parts.find((p) => SECRET_NAME_PARTS.includes(p));
+    return part ? `its name part ${part} marks a secret` : undefined;
+}
+
+/** scheme://user:password@host: a URL that carries a password. */
+const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i;
+
+/**
+ * Env knobs of one config section (`scheduler`, ..., or "" for the top level): plain values, single
+ * keys of Secrets, and whole Secrets. Plain values are refused when they look secret (they would sit
+ * in the pod spec and the Pulumi state), and no source may set what the package sets itself.
+ */
+function envSources(section: string) {
+    const at = (key: string) => (section ? `${section}.${key}` : key);
+    const owned = ownedAirflowEnv("production");
+    const secretWay = (name: string) =>
+        `keep the value in a Kubernetes Secret and reference it: ${at("secretEnv")}: {${name}: {secretName: <secret>, key: <key>}} ` +
+        `(or load every key of a Secret: ${at("envFromSecrets")}: [<secret>])`;
+    const refuseOwned = (names: string[], ctx: z.RefinementCtx) => {
+        for (const name of names.filter((n) => owned.includes(n))) {
+            ctx.addIssue({ code: "custom", path: [name], params: REDACT, message: ownedEnvMessage(owned) });
+        }
+    };
+    return {
+        /** Non-secret env vars; the values end up in the pod spec and the Pulumi state. */
+        extraEnv: z
+            .record(envName, z.string())
+            .superRefine((env, ctx) => {
+                refuseOwned(Object.keys(env), ctx);
+                for (const [name, value] of Object.entries(env)) {
+                    if (owned.includes(name)) continue;
+                    const why = secretLookingEnvName(name);
+                    const message = why
+                        ? `looks like a secret (${why}) and must not be a plain value: ${secretWay(name)}`
+                        : URL_WITH_PASSWORD.test(value)
+                          ? `holds a URL with a password (scheme://user:password@) and must not be a plain value: ${secretWay(name)}`
+                          : undefined;
+                    if (message) ctx.addIssue({ code: "custom", path: [name], params: REDACT, message });
+                }
+            })
+            .prefault({}),
+        /** Env vars read from keys of existing Secrets: name -> {secretName, key}. */
+        secretEnv: z
+            .record(envName, z.strictObject({ secretName: objectName, key: secretKey }))
+            .superRefine((env, ctx) => refuseOwned(Object.keys(env), ctx))
+            .prefault({}),
+        /** Existing Secrets whose every key becomes an env var (envFrom). */
+        envFromSecrets: z.array(objectName).prefault([]),
+    };
+}
+
+function ownedEnvMessage(owned: string[]): string {
+    return `is set by this package and cannot be overridden (use the config key that drives it); the package sets ${owned.join(", ")}`;
+}
+
+/** Annotations, e.g. iam.gke.io/gcp-service-account or eks.amazonaws.com/role-arn on a ServiceAccount. */
+const annotations = z
+    .record(
+        // Annotation keys follow the label key grammar.
+        checked((key) => (labelKeyProblem(key) ? "must be an annotation key such as iam.gke.io/gcp-service-account: [DNS subdomain/]name, name at most 63 of letters, digits, '-', '_', '.'" : undefined)),
+        z.string(),
+    )
     .prefault({});
 
-const imageRef = z
-    .string()
-    .regex(/^[a-z0-9]+([._/:-][a-zA-Z0-9_.-]+)*(@sha256:[a-f0-9]{64})?$/, "must be an image reference such as apache/airflow:3.3.2 or registry/image@sha256:<digest>");
+const imageRef = checked(imageReferenceProblem);
 
 export interface ResourceDefaults {
     requests: { cpu: string; memory: string };
@@ -49,29 +143,50 @@ const resources = (d: ResourceDefaults) =>
                 .strictObject({ cpu: quantity.default(d.limits.cpu), memory: quantity.default(d.limits.memory) })
                 .prefault({}),
         })
-        .prefault({});
+        .prefault({})
+        .superRefine((r, ctx) => {
+            // The API server refuses a request above its limit.
+            for (const kind of ["cpu", "memory"] as const) {
+                const request = quantityValue(r.requests[kind]);
+                const limit = quantityValue(r.limits[kind]);
+                if (request !== undefined && limit !== undefined && request > limit) {
+                    ctx.addIssue({ code: "custom", path: ["requests", kind], input: r.requests[kind], message: `must not exceed limits.${kind} (${r.limits[kind]})` });
+                }
+            }
+        });
 
 const toleration = z.strictObject({
-    key: z.string().optional(),
+    key: checked(labelKeyProblem).optional(),
     operator: z.enum(["Exists", "Equal"]).optional(),
-    value: z.string().optional(),
+    value: checked(labelValueProblem).optional(),
     effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
     tolerationSeconds: z.int().optional(),
 });
 
-/** The knobs every Airflow component has, in the same shape (as in the official Helm chart). */
-const placement = {
-    nodeSelector: z.record(z.string(), z.string()).prefault({}),
-    tolerations: z.array(toleration).prefault([]),
-    extraEnv,
+/** Sizes of a pod's writable scratch space (emptyDirs); the root filesystem is read-only. */
+const scratch = {
+    /** Size limit of /tmp. */
+    tmpSize: quantity.default("1Gi"),
+    /** Size limit of the writable HOME (tools' caches and config, Airflow's generated airflow.cfg). */
+    homeSize: quantity.default("1Gi"),
 };
 
-const workloadShape = (replicas: number, d: ResourceDefaults) => ({
+/** The knobs every Airflow component has, in the same shape (as in the official Helm chart). */
+const placement = (section: string) => ({
+    nodeSelector: z.record(checked(labelKeyProblem), checked(labelValueProblem)).prefault({}),
+    ...scratch,
+    tolerations: z.array(toleration).prefault([]),
+    ...envSources(section),
+    /** Annotations of the component's own ServiceAccount (GKE Workload Identity, IRSA, ...). */
+    serviceAccountAnnotations: annotations,
+});
+
+const workloadShape = (section: string, replicas: number, d: ResourceDefaults) => ({
     replicas: z.int().min(1).max(20).default(replicas),
     resources: resources(d),
-    ...placement,
+    ...placement(section),
 });
-const workload = (replicas: number, d: ResourceDefaults) => z.strictObject(workloadShape(replicas, d)).prefault({});
+const workload = (section: string, replicas: number, d: ResourceDefaults) => z.strictObject(workloadShape(section, replicas, d)).prefault({});
 
 const small: ResourceDefaults = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 const medium: ResourceDefaults = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "2Gi" } };
@@ -95,8 +210,15 @@ export const stackConfigSchema = z
                 /** A prebuilt Airflow image (DAGs included or synced by git-sync). Ignored when build.enabled. */
                 airflow: imageRef.optional(),
                 pullPolicy: z.enum(["IfNotPresent", "Always", "Never"]).default("IfNotPresent"),
+                /** Secrets (kubernetes.io/dockerconfigjson) for private registries, on every pod the package renders. */
+                pullSecrets: z.array(objectName).prefault([]),
                 postgres: imageRef.default("postgres:17.6-bookworm"),
                 gitSync: imageRef.default("registry.k8s.io/git-sync/git-sync:v4.4.2"),
+                /**
+                 * Image of the one-shot Job that makes new shared volumes group-writable (pvc and filestore
+                 * storage); it needs `sh`, `mkdir` and `chmod`. Point it at a mirror on clusters without Docker Hub.
+                 */
+                setup: imageRef.default("busybox:1.37.0"),
                 /** Build and push the base and DAG images with Docker (see components/images.ts). */
                 build: z
                     .strictObject({
@@ -113,6 +235,8 @@ export const stackConfigSchema = z
                     .prefault({}),
                 /** Task images for business logic with its own dependencies: name -> build context. */
                 tasks: z.record(dnsLabel, z.strictObject({ context: z.string(), dockerfile: z.string().optional() })).prefault({}),
+                /** Prebuilt task images: name -> digest-pinned reference (built elsewhere, e.g. by the task's own repository's CI). */
+                taskImages: z.record(dnsLabel, imageRef).prefault({}),
             })
             .prefault({}),
 
@@ -125,9 +249,14 @@ export const stackConfigSchema = z
                 /** Create an Artifact Registry repository and push with gcloud credentials. */
                 artifactRegistry: z
                     .strictObject({
-                        project: z.string(),
-                        location: z.string(),
-                        repositoryId: dnsLabel.default("airflow"),
+                        project: gcpProject,
+                        /** A region (europe-west1) or multi-region (europe, us, asia). */
+                        location: z.string().regex(/^[a-z]+(-[a-z]+[0-9]+)?$/, "must be an Artifact Registry location such as europe-west1 or europe"),
+                        /** Lowercase letters, digits and '-', starting with a letter, at most 63. */
+                        repositoryId: z
+                            .string()
+                            .regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be an Artifact Registry repository id: lowercase letters, digits and '-', starting with a letter, at most 63")
+                            .default("airflow"),
                     })
                     .optional(),
             })
@@ -142,25 +271,30 @@ export const stackConfigSchema = z
             })
             .optional(),
 
-        scheduler: workload(1, medium),
+        scheduler: workload("scheduler", 1, medium),
         apiServer: z
             .strictObject({
-                ...workloadShape(1, medium),
+                ...workloadShape("apiServer", 1, medium),
                 /** uvicorn worker processes per API server pod. */
                 workers: z.int().min(1).max(16).default(2),
             })
             .prefault({}),
-        dagProcessor: workload(1, medium),
-        triggerer: workload(1, small),
+        dagProcessor: workload("dagProcessor", 1, medium),
+        triggerer: workload("triggerer", 1, small),
 
         /** Worker pods launched by the KubernetesExecutor, one per task. */
         workers: z
             .strictObject({
                 resources: resources(small),
-                ...placement,
+                ...placement("workers"),
                 /** Delete worker pods when the task ends; failed pods can be kept for debugging. */
                 deleteOnSuccess: z.boolean().default(true),
                 deleteOnFailure: z.boolean().default(true),
+                /**
+                 * Let tasks launch pods of their own (KubernetesPodOperator, @task.kubernetes): the worker
+                 * ServiceAccount gets a namespaced Role for that, and worker pods mount its token.
+                 */
+                podLauncher: z.boolean().default(false),
             })
             .prefault({}),
 
@@ -169,10 +303,10 @@ export const stackConfigSchema = z
                 /** `internal`: a Postgres StatefulSet here. `external`: an existing Secret holds the connection URI. */
                 mode: z.enum(["internal", "external"]).default("internal"),
                 storageSize: quantity.default("8Gi"),
-                storageClassName: z.string().optional(),
+                storageClassName: objectName.optional(),
                 resources: resources(small),
                 /** external mode: Secret name and key holding a SQLAlchemy URI (postgresql+psycopg2://...). */
-                externalSecretName: dnsLabel.optional(),
+                externalSecretName: objectName.optional(),
                 externalSecretKey: z.string().default("connection"),
             })
             .prefault({})
@@ -185,19 +319,19 @@ export const stackConfigSchema = z
             .strictObject({
                 /** `pvc`: RWX claims on a StorageClass. `filestore`: a GCP Filestore share. `existing`: claims by name. */
                 mode: z.enum(["pvc", "filestore", "existing"]).default("pvc"),
-                storageClassName: z.string().optional(),
+                storageClassName: objectName.optional(),
                 dagsSize: quantity.default("5Gi"),
                 logsSize: quantity.default("20Gi"),
                 /** existing mode: claim names. The logs claim may be omitted when remote logging is on. */
-                dagsClaimName: dnsLabel.optional(),
-                logsClaimName: dnsLabel.optional(),
+                dagsClaimName: objectName.optional(),
+                logsClaimName: objectName.optional(),
                 /** One share with dags/ and logs/ sub-paths instead of two volumes. */
                 singleShare: z.boolean().default(false),
                 filestore: z
                     .strictObject({
-                        project: z.string().optional(),
+                        project: gcpProject.optional(),
                         /** Zone for BASIC_* and ZONAL tiers, region for REGIONAL and ENTERPRISE. */
-                        location: z.string(),
+                        location: z.string().regex(/^[a-z]+-[a-z]+[0-9]+(-[a-z])?$/, "must be a Google Cloud zone (europe-west1-b) or region (europe-west1)"),
                         tier: z.enum(["BASIC_HDD", "BASIC_SSD", "ZONAL", "REGIONAL", "ENTERPRISE"]).default("BASIC_HDD"),
                         capacityGb: z.int().default(1024),
                         network: z.string().default("default"),
@@ -211,25 +345,43 @@ export const stackConfigSchema = z
             .strictObject({
                 /** Remote task logs, e.g. gs://bucket/airflow-logs. Logs stay readable after worker pods are gone. */
                 remoteBaseLogFolder: z.string().regex(/^(gs|s3|wasb):\/\/.+/, "must be a gs://, s3:// or wasb:// URL").optional(),
-                remoteConnId: z.string().default("google_cloud_default"),
+                /** Connection used for the bucket; by default the one of its scheme (gs, s3, wasb). */
+                remoteConnId: z.string().optional(),
             })
-            .prefault({}),
+            .prefault({})
+            .transform((l) => ({ ...l, remoteConnId: l.remoteConnId ?? defaultRemoteConnId(l.remoteBaseLogFolder) })),
 
         gitSync: z
             .strictObject({
                 enabled: z.boolean().default(false),
                 /** `cronjob`: one sync per schedule onto shared storage. `sidecar`: continuous sync in each DAG-reading pod. */
                 mode: z.enum(["cronjob", "sidecar"]).default("cronjob"),
-                repo: z.string().regex(/^(https:\/\/|ssh:\/\/|git@|file:\/\/).+/, "must be an https://, ssh://, git@ or file:// URL").optional(),
+                repo: z
+                    .string()
+                    .regex(/^(https:\/\/|ssh:\/\/|git@|file:\/\/).+/, "must be an https://, ssh://, git@ or file:// URL")
+                    .superRefine((repo, ctx) => {
+                        // https://token@host or scheme://user:password@host: the credentials would sit in the
+                        // git-sync args and the Pulumi state.
+                        if (/^https?:\/\/[^\s/@]+@/i.test(repo) || URL_WITH_PASSWORD.test(repo)) {
+                            ctx.addIssue({
+                                code: "custom",
+                                params: REDACT,
+                                message:
+                                    "must not carry credentials: give the URL without them and keep them in a Secret with keys username and password (a token): " +
+                                    "gitSync: {repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}",
+                            });
+                        }
+                    })
+                    .optional(),
                 ref: z.string().default("main"),
                 /** Folder inside the repository that holds the DAG files. */
                 subPath: z.string().default(""),
-                schedule: z.string().regex(/^(@(hourly|daily|weekly)|(\S+\s+){4}\S+)$/, "must be a cron schedule such as */5 * * * *").default("*/5 * * * *"),
+                schedule: cron.default("*/5 * * * *"),
                 /** sidecar mode: time between syncs. */
                 period: z.string().regex(/^\d+(s|m)$/, "must be a duration such as 30s or 2m").default("60s"),
                 auth: z.enum(["none", "https", "ssh"]).default("none"),
                 /** Secret holding credentials: `username` + `password` (https) or `ssh` + `known_hosts` (ssh). */
-                credentialsSecretName: dnsLabel.optional(),
+                credentialsSecretName: objectName.optional(),
                 resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
             })
             .prefault({})
@@ -243,11 +395,19 @@ export const stackConfigSchema = z
             .strictObject({
                 serviceType: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]).default("ClusterIP"),
                 port: z.int().min(1).max(65535).default(8080),
-                /** `fab`: users in the metadata database (an admin is created). `simple`: Airflow's development auth. */
+                /**
+                 * `fab`: users in the metadata database (an admin is created). `simple`: Airflow's simple auth
+                 * manager with one admin user whose generated password every API server replica reads from the
+                 * keys Secret. Either way the password is the secret stack output `adminPassword`.
+                 */
                 authManager: z.enum(["fab", "simple"]).default("fab"),
-                adminUsername: z.string().default("admin"),
+                /** The admin's user name (letters, digits, '.', '_', '@', '-': the simple auth manager lists users as `name:role,...`). */
+                adminUsername: z
+                    .string()
+                    .regex(/^[A-Za-z0-9._@-]{1,64}$/, "must be a user name: letters, digits, '.', '_', '@' and '-', at most 64")
+                    .default("admin"),
                 /** CIDRs allowed to reach the UI when network policies are on. */
-                allowedCidrs: z.array(z.string().regex(/^[0-9a-f.:]+\/\d+$/, "must be a CIDR")).default(["0.0.0.0/0"]),
+                allowedCidrs: z.array(cidr).default(["0.0.0.0/0"]),
             })
             .prefault({}),
 
@@ -255,20 +415,34 @@ export const stackConfigSchema = z
         standalone: z
             .strictObject({
                 storageSize: quantity.default("8Gi"),
-                storageClassName: z.string().optional(),
+                storageClassName: objectName.optional(),
                 parallelism: z.int().min(1).max(64).default(4),
                 resources: resources({ requests: { cpu: "1", memory: "2Gi" }, limits: { cpu: "2", memory: "4Gi" } }),
+                // Scratch space of the Airflow container, where the LocalExecutor runs the tasks too.
+                ...scratch,
             })
             .prefault({}),
 
         /** DAG files are baked into the Airflow image (the DAG image) instead of a volume or git-sync. */
         dagsInImage: z.boolean().default(false),
-        /** Extra non-secret Airflow settings for every Airflow container, e.g. AIRFLOW__CORE__PARALLELISM. */
-        extraEnv,
+        /**
+         * Env for every Airflow container (workers included): `extraEnv` for non-secret settings such as
+         * AIRFLOW__CORE__PARALLELISM, `secretEnv` and `envFromSecrets` for values kept in Secrets.
+         */
+        ...envSources(""),
         /** Default-deny NetworkPolicies plus the allows each component needs. */
         networkPolicies: z.boolean().default(true),
     })
     .superRefine((c, ctx) => {
+        if (c.architecture === "standalone") {
+            // The standalone pod sets these too; production leaves them to extraEnv.
+            const standaloneOwned: string[] = Object.values(STANDALONE_AIRFLOW_ENV);
+            for (const key of ["extraEnv", "secretEnv"] as const) {
+                for (const name of Object.keys(c[key]).filter((n) => standaloneOwned.includes(n))) {
+                    ctx.addIssue({ code: "custom", path: [key, name], params: REDACT, message: ownedEnvMessage(ownedAirflowEnv("standalone")) });
+                }
+            }
+        }
         if (c.dagsInImage && c.gitSync.enabled) {
             ctx.addIssue({ code: "custom", path: ["dagsInImage"], input: true, message: "cannot be combined with gitSync.enabled: pick one source of DAGs" });
         }
@@ -284,18 +458,48 @@ export const stackConfigSchema = z
         }
         const fs = c.storage.filestore;
         if (c.storage.mode === "filestore" && fs !== undefined) {
-            const min = filestoreMinimumGb[fs.tier];
-            if (fs.capacityGb < min) {
+            const [min, max] = filestoreCapacityGb[fs.tier];
+            if (fs.capacityGb < min || fs.capacityGb > max) {
                 ctx.addIssue({
                     code: "custom",
                     path: ["storage", "filestore", "capacityGb"],
                     input: fs.capacityGb,
-                    message: `must be at least ${min} for tier ${fs.tier}`,
+                    message: `must be at least ${min} and at most ${max} for tier ${fs.tier}`,
+                });
+            }
+            // BASIC_* and ZONAL instances live in a zone, REGIONAL and ENTERPRISE ones in a region.
+            const zonal = ["BASIC_HDD", "BASIC_SSD", "ZONAL"].includes(fs.tier);
+            if (zonal !== /-[a-z]$/.test(fs.location)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["storage", "filestore", "location"],
+                    input: fs.location,
+                    message: `must be a ${zonal ? "zone (e.g. europe-west1-b)" : "region (e.g. europe-west1)"} for tier ${fs.tier}`,
                 });
             }
         }
-        if (c.gitSync.enabled && c.architecture === "production" && c.gitSync.mode === "cronjob" && c.storage.mode === "existing" && c.storage.dagsClaimName === undefined) {
-            ctx.addIssue({ code: "custom", path: ["storage", "dagsClaimName"], message: "is required for the git-sync CronJob to write DAGs to" });
+        // Production reads DAGs from the shared claim unless they come from the image or a git-sync sidecar.
+        const dagsFromClaim = c.gitSync.enabled ? c.gitSync.mode === "cronjob" : !c.dagsInImage && !c.images.build.enabled;
+        if (c.architecture === "production" && dagsFromClaim && c.storage.mode === "existing" && c.storage.dagsClaimName === undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["storage", "dagsClaimName"],
+                message: c.gitSync.enabled
+                    ? "is required for the git-sync CronJob to write DAGs to"
+                    : "is required in existing mode: the Airflow pods read DAGs from it (or set dagsInImage, or gitSync with mode sidecar)",
+            });
+        }
+        if (c.gitSync.repo !== undefined) {
+            const message = gitRepoAuthProblem(c.gitSync.auth, c.gitSync.repo);
+            if (message) ctx.addIssue({ code: "custom", path: ["gitSync", "repo"], params: REDACT, message });
+        }
+        if (c.images.build.enabled && c.images.airflow !== undefined) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["images", "airflow"],
+                input: c.images.airflow,
+                message: "cannot be combined with images.build.enabled: the workloads run the built DAG image; drop one of them",
+            });
         }
         if ((c.images.build.enabled || Object.keys(c.images.tasks).length > 0) && c.registry.server === undefined && c.registry.artifactRegistry === undefined && c.infrastructure?.registryOutput === undefined) {
             ctx.addIssue({
@@ -306,20 +510,31 @@ export const stackConfigSchema = z
         }
     });
 
-/** Smallest capacity (GiB) Filestore accepts per tier. */
-export const filestoreMinimumGb: Record<string, number> = {
-    BASIC_HDD: 1024,
-    BASIC_SSD: 2560,
-    ZONAL: 1024,
-    REGIONAL: 1024,
-    ENTERPRISE: 1024,
+/** Smallest and largest capacity (GiB) Filestore accepts per tier (63.9 TiB for BASIC, 100 TiB ZONAL/REGIONAL, 10 TiB ENTERPRISE). */
+export const filestoreCapacityGb: Record<string, [number, number]> = {
+    BASIC_HDD: [1024, 65433],
+    BASIC_SSD: [2560, 65433],
+    ZONAL: [1024, 102400],
+    REGIONAL: [1024, 102400],
+    ENTERPRISE: [1024, 10240],
 };
 
 export type StackConfig = z.output<typeof stackConfigSchema>;
 export type StackConfigInput = z.input<typeof stackConfigSchema>;
 export type ResourceSettings = StackConfig["scheduler"]["resources"];
 export type WorkloadSettings = StackConfig["scheduler"];
-export type PlacementSettings = Pick<WorkloadSettings, "nodeSelector" | "tolerations" | "extraEnv">;
+export type EnvSettings = Pick<WorkloadSettings, "extraEnv" | "secretEnv" | "envFromSecrets">;
+export type ScratchSettings = Pick<WorkloadSettings, "tmpSize" | "homeSize">;
+export type PlacementSettings = Pick<WorkloadSettings, "nodeSelector" | "tolerations"> & EnvSettings & ScratchSettings;
+
+/** Env settings that add nothing (for pods without a config section of their own). */
+export const NO_ENV: EnvSettings = { extraEnv: {}, secretEnv: {}, envFromSecrets: [] };
+
+/** The connection Airflow's remote log handler for a folder's scheme uses by default. */
+export function defaultRemoteConnId(remoteBaseLogFolder: string | undefined): string | undefined {
+    const scheme = remoteBaseLogFolder?.split("://")[0];
+    return scheme === undefined ? undefined : { gs: "google_cloud_default", s3: "aws_default", wasb: "wasb_default" }[scheme];
+}
 
 /** Secret config keys, read with requireSecret rather than validated as plain values. */
 export const SECRET_CONFIG_KEYS = ["registryPassword"] as const;
@@ -333,28 +548,74 @@ export class StackConfigError extends Error {
 }
 
 /**
- * Parses raw config values, as Pulumi stores them (strings; structured values as JSON), keyed by the
- * bare key (`scheduler`, not `airflow:scheduler`). `namespace` names the config namespace in messages.
+ * Parses raw config values, as Pulumi hands them to the program (every value a string, structured
+ * values as JSON), keyed by the bare key (`scheduler`, not `airflow:scheduler`). A key whose schema
+ * is a string keeps its text as it is (a namespace `123` stays the string "123"); booleans, numbers,
+ * objects and lists are decoded. `configNamespace` names the config namespace in messages;
+ * `otherProblems` (found outside this namespace) are reported together with this namespace's.
  */
-export function parseStackConfig(raw: Record<string, string>, configNamespace = "airflow"): StackConfig {
+export function parseStackConfig(raw: Record<string, string>, configNamespace = "airflow", otherProblems: string[] = []): StackConfig {
     const values: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(raw)) {
         if ((SECRET_CONFIG_KEYS as readonly string[]).includes(key)) continue;
-        values[key] = decode(text);
+        values[key] = decode(key, text);
     }
     const result = stackConfigSchema.safeParse(values, { reportInput: true });
-    if (result.success) {
-        return result.data;
+    const problems = [
+        ...otherProblems,
+        ...(result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, configNamespace))),
+        ...ignoredSettingProblems(values, configNamespace),
+        ...registryPasswordProblems(values, raw, configNamespace),
+    ];
+    if (problems.length || !result.success) {
+        throw new StackConfigError(problems);
     }
-    throw new StackConfigError(result.error.issues.map((issue) => describeIssue(issue, configNamespace)));
+    return result.data;
 }
 
-function decode(text: string): unknown {
+/**
+ * Parses the whole config map of a Pulumi program (`namespace:key` -> raw value): the program's own
+ * namespace through the schema, every other key checked against the namespaces the providers read.
+ */
+export function parseProgramConfig(all: Record<string, string>, configNamespace: string): StackConfig {
+    const prefix = `${configNamespace}:`;
+    const own = Object.fromEntries(Object.entries(all).flatMap(([key, value]) => (key.startsWith(prefix) ? [[key.slice(prefix.length), value]] : [])));
+    return parseStackConfig(own, configNamespace, foreignNamespaceProblems(Object.keys(all), configNamespace));
+}
+
+/** registry.username goes with the secret registryPassword: one without the other cannot log in. */
+function registryPasswordProblems(values: Record<string, unknown>, raw: Record<string, string>, configNamespace: string): string[] {
+    const registry = values.registry;
+    const username = registry !== null && typeof registry === "object" ? (registry as Record<string, unknown>).username : undefined;
+    const password = raw.registryPassword !== undefined;
+    if (username !== undefined && !password) {
+        return [`${configNamespace}:registryPassword: is required with registry.username: pulumi config set --secret registryPassword <password or token>`];
+    }
+    if (username === undefined && password) {
+        return [`${configNamespace}:registry.username: is required when the secret registryPassword is set (or remove registryPassword)`];
+    }
+    return [];
+}
+
+/** The raw text as the value its top-level schema expects: strings stay strings, anything else is JSON. */
+function decode(key: string, text: string): unknown {
+    const kind = schemaKind(shapeAt([])[key]);
+    if (kind === "string" || kind === "enum") {
+        return text;
+    }
     try {
         return JSON.parse(text);
     } catch {
-        return text; // a plain string value
+        return text; // not JSON: let the schema say what it expected
     }
+}
+
+/** The type of a schema under its defaults, optionals and pipes ("string", "boolean", "object", ...). */
+function schemaKind(schema: any): string | undefined {
+    while (schema?.def && ["default", "prefault", "optional", "nullable", "pipe"].includes(schema.def.type)) {
+        schema = schema.def.innerType ?? schema.def.in;
+    }
+    return schema?.def?.type;
 }
 
 function describeIssue(issue: z.core.$ZodIssue, configNamespace: string): string {
@@ -366,7 +627,8 @@ function describeIssue(issue: z.core.$ZodIssue, configNamespace: string): string
         return `${where}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed: ${allowed.join(", ")}`;
     }
     // Show the offending value when it is a scalar or short list; a whole object only adds noise.
-    const input = "input" in issue ? issue.input : undefined;
+    const redact = issue.code === "custom" && issue.params?.redact === true;
+    const input = "input" in issue && !redact ? issue.input : undefined;
     const got = input !== undefined && (typeof input !== "object" || JSON.stringify(input).length <= 80) ? ` (got ${JSON.stringify(input)})` : "";
     // A bad record key (e.g. an env var name) carries the key's own problem one level down.
     const message = issue.code === "invalid_key" ? issue.issues.map((i) => i.message).join("; ") : issue.message;

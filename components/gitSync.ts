@@ -13,11 +13,13 @@
 //
 // Permissions without chmod hacks: git-sync runs as uid 65533 with gid 0 and --group-write, so what
 // it writes is group 0 and group-writable; Airflow (uid 50000, gid 0) reads it through the group.
+import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { ResourceSettings } from "./config";
+import { gitRepoAuthProblem } from "./formats";
 import { DAGS_MOUNT } from "./airflowPod";
-import { emptyDir, GIT_SYNC_UID, labels, podSecurityContext, restrictedContainer } from "./podParts";
+import { emptyDir, GIT_SYNC_UID, imagePullSecrets, labels, podSecurityContext, restrictedContainer } from "./podParts";
 
 type Container = k8s.types.input.core.v1.Container;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -95,6 +97,8 @@ export interface GitSyncArgs extends GitSyncSettings {
     nodeSelector?: Record<string, string>;
     /** Tolerations of the sync pods. */
     tolerations?: k8s.types.input.core.v1.Toleration[];
+    /** Registry credentials (Secret names) for the sync pods. */
+    imagePullSecrets?: string[];
 }
 
 /** Flags, env, volumes and mounts common to both modes. */
@@ -103,11 +107,10 @@ function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env
     if (auth !== "none" && s.credentialsSecretName === undefined) {
         throw new Error(`${where}: credentialsSecretName is required when auth is ${auth} (config gitSync.credentialsSecretName)`);
     }
-    if (auth === "ssh" && /^https?:\/\//.test(s.repo)) {
-        throw new Error(`${where}: auth ssh needs an ssh:// or git@ repository URL, got ${s.repo} (config gitSync.repo)`);
-    }
-    if (auth === "https" && !/^https:\/\//.test(s.repo)) {
-        throw new Error(`${where}: auth https needs an https:// repository URL, got ${s.repo} (config gitSync.repo)`);
+    // The stack config refuses these up front (config.ts); this guards direct users of the component.
+    const repoProblem = gitRepoAuthProblem(auth, s.repo);
+    if (repoProblem) {
+        throw new Error(`${where}: repo ${repoProblem} (config gitSync.repo)`);
     }
     const args = [
         `--repo=${s.repo}`,
@@ -170,6 +173,8 @@ function gitSyncContainer(s: GitSyncSettings, c: Omit<Container, "image" | "reso
 export class GitSync extends pulumi.ComponentResource {
     /** Name of the CronJob. */
     readonly cronJobName: pulumi.Output<string>;
+    /** Name of the Job that syncs once at deploy time (changes with the sync settings). */
+    readonly initialJobName: pulumi.Output<string>;
 
     constructor(name: string, args: GitSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:index:GitSync", name, {}, opts);
@@ -187,6 +192,23 @@ export class GitSync extends pulumi.ComponentResource {
             volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT, ...(args.dagsSubPath ? { subPath: args.dagsSubPath } : {}) }, ...pieces.mounts],
         });
         const podLabels = labels(args.instance, "git-sync");
+        const podSpec: k8s.types.input.core.v1.PodSpec = {
+            restartPolicy: "Never",
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            // fsGroup 0: volumes that support ownership management are group 0, as Airflow expects.
+            securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_GID, GIT_SYNC_GID),
+            ...imagePullSecrets(args.imagePullSecrets),
+            ...(args.nodeSelector && Object.keys(args.nodeSelector).length ? { nodeSelector: args.nodeSelector } : {}),
+            ...(args.tolerations?.length ? { tolerations: args.tolerations } : {}),
+            containers: [container],
+            volumes: [{ name: "dags", persistentVolumeClaim: { claimName: args.dagsClaimName } }, ...pieces.volumes],
+        };
+        const jobSpec = {
+            backoffLimit: 2,
+            activeDeadlineSeconds: 600,
+            template: { metadata: { labels: podLabels }, spec: podSpec },
+        };
 
         const cronJob = new k8s.batch.v1.CronJob(
             name,
@@ -200,35 +222,31 @@ export class GitSync extends pulumi.ComponentResource {
                     startingDeadlineSeconds: 120,
                     successfulJobsHistoryLimit: 1,
                     failedJobsHistoryLimit: 3,
-                    jobTemplate: {
-                        metadata: { labels: podLabels },
-                        spec: {
-                            backoffLimit: 2,
-                            activeDeadlineSeconds: 600,
-                            ttlSecondsAfterFinished: 3600,
-                            template: {
-                                metadata: { labels: podLabels },
-                                spec: {
-                                    restartPolicy: "Never",
-                                    automountServiceAccountToken: false,
-                                    enableServiceLinks: false,
-                                    // fsGroup 0: volumes that support ownership management are group 0, as Airflow expects.
-                                    securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_GID, GIT_SYNC_GID),
-                                    ...(args.nodeSelector && Object.keys(args.nodeSelector).length ? { nodeSelector: args.nodeSelector } : {}),
-                                    ...(args.tolerations?.length ? { tolerations: args.tolerations } : {}),
-                                    containers: [container],
-                                    volumes: [{ name: "dags", persistentVolumeClaim: { claimName: args.dagsClaimName } }, ...pieces.volumes],
-                                },
-                            },
-                        },
-                    },
+                    jobTemplate: { metadata: { labels: podLabels }, spec: { ...jobSpec, ttlSecondsAfterFinished: 3600 } },
                 },
             },
             { parent: this },
         );
 
+        // The first sync, at deploy time: without it the DAG folder stays empty until the CronJob's first
+        // tick (up to one schedule interval after a fresh deploy). Same pod as the CronJob's, as a Job named
+        // by a hash of that pod, so it runs again exactly when the sync settings change (a Job's template
+        // is immutable: new settings need a new Job, the old one is deleted after). Pulumi waits for it to
+        // finish, so a wrong URL or credentials fail the deployment with the Job's reason, but nothing
+        // depends on it: the Airflow pods start meanwhile and pick the DAGs up when they land. No TTL: the
+        // finished Job stays, as Pulumi's state says, until the next settings change replaces it.
+        const initialName = pulumi
+            .output(podSpec)
+            .apply((spec) => `${name}-initial-${crypto.createHash("sha256").update(JSON.stringify(spec)).digest("hex").slice(0, 10)}`);
+        const initialJob = new k8s.batch.v1.Job(
+            `${name}-initial`,
+            { metadata: { name: initialName, namespace: args.namespace, labels: podLabels }, spec: jobSpec },
+            { parent: this, customTimeouts: { create: "15m", update: "15m" } },
+        );
+        this.initialJobName = initialJob.metadata.name;
+
         this.cronJobName = cronJob.metadata.name;
-        this.registerOutputs({ cronJobName: this.cronJobName });
+        this.registerOutputs({ cronJobName: this.cronJobName, initialJobName: this.initialJobName });
     }
 }
 

@@ -4,7 +4,18 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { ResourceSettings } from "./config";
-import { emptyDir, execProbe, labels, podSecurityContext, POSTGRES_UID, restrictedContainer, secretEnv, selectorLabels, singlePodStatefulSetSpec } from "./podParts";
+import {
+    emptyDir,
+    execProbe,
+    imagePullSecrets,
+    labels,
+    podSecurityContext,
+    POSTGRES_UID,
+    restrictedContainer,
+    secretEnv,
+    selectorLabels,
+    singlePodStatefulSetSpec,
+} from "./podParts";
 
 export const POSTGRES_PORT = 5432;
 export const POSTGRES_USER = "airflow";
@@ -23,6 +34,8 @@ export interface MetadataDatabaseArgs {
     /** Postgres image. */
     image: pulumi.Input<string>;
     imagePullPolicy: string;
+    /** Registry credentials (Secret names) for the Postgres pod. */
+    imagePullSecrets?: string[];
     /** Size of the data volume. */
     storageSize: string;
     /** StorageClass of the data volume; the cluster default when omitted. */
@@ -92,6 +105,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
                     {
                         automountServiceAccountToken: false,
                         securityContext: podSecurityContext(POSTGRES_UID, POSTGRES_UID),
+                        ...imagePullSecrets(args.imagePullSecrets),
                         containers: [postgresContainer(args.image, args.imagePullPolicy, credentials.secretName, args.resources)],
                         volumes: postgresScratchVolumes(),
                     },

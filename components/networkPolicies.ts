@@ -1,6 +1,6 @@
 // Default-deny NetworkPolicies for the namespace, then one allow per real conversation:
 // DNS for everyone, the UI to the API server, Airflow processes to Postgres and to the execution API,
-// the scheduler to the Kubernetes API, git-sync to the git host, tasks and triggers to the outside.
+// the scheduler to the Kubernetes API, git-sync to the git host, tasks, triggers and callbacks to the outside.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { labels } from "./podParts";
@@ -29,6 +29,8 @@ const anyOf = (names: string[]) => ({
     matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: names }],
 });
 const everywhere = [{ ipBlock: { cidr: "0.0.0.0/0" } }];
+/** Components that run user code reaching outside the cluster: tasks, triggers, callbacks, git-sync. */
+export const CALLBACK_RUNNERS = ["worker", "triggerer", "dag-processor", "git-sync"];
 const dnsPorts = [
     { protocol: "UDP", port: 53 },
     { protocol: "TCP", port: 53 },
@@ -109,9 +111,11 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             });
         }
         policy("allow-task-egress", {
-            podSelector: anyOf(["worker", "triggerer", "git-sync"]),
+            podSelector: anyOf(CALLBACK_RUNNERS),
             policyTypes: ["Egress"],
-            // Tasks, triggers and git-sync talk to systems outside the cluster (and to the git host).
+            // Tasks, triggers and git-sync talk to systems outside the cluster (and to the git host), and so
+            // do callbacks: in Airflow 3 the dag-processor runs DAG-level on_success/on_failure callbacks
+            // (Slack, HTTP, SMTP notifiers), as workers run task-level ones.
             egress: [{ to: everywhere }],
         });
         this.registerOutputs({});

@@ -73,6 +73,24 @@ export function secretEnv(name: string, secretName: pulumi.Input<string>, key: s
     return { name, valueFrom: { secretKeyRef: { name: secretName, key } } };
 }
 
+/** Env vars from keys of Secrets (name -> {secretName, key}), sorted by name. */
+export function secretKeyEnv(refs: Record<string, { secretName: pulumi.Input<string>; key: string }>): EnvVar[] {
+    return Object.keys(refs)
+        .sort()
+        .map((name) => secretEnv(name, refs[name].secretName, refs[name].key));
+}
+
+/** Every key of each Secret as an env var, or undefined when there are none. */
+export function envFromSecrets(names: string[]): k8s.types.input.core.v1.EnvFromSource[] | undefined {
+    const unique = [...new Set(names)];
+    return unique.length ? unique.map((name) => ({ secretRef: { name } })) : undefined;
+}
+
+/** Registry credentials for a pod; nothing when there are none. */
+export function imagePullSecrets(names: string[] | undefined): Pick<k8s.types.input.core.v1.PodSpec, "imagePullSecrets"> {
+    return names?.length ? { imagePullSecrets: names.map((name) => ({ name })) } : {};
+}
+
 /** Later entries win; keeps first-seen order so the rendered spec is stable. */
 export function mergeEnv(...lists: EnvVar[][]): EnvVar[] {
     const byName = new Map<string, EnvVar>();

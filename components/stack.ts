@@ -8,7 +8,8 @@ import { AirflowKeys } from "./airflowKeys";
 import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
 import { GIT_SYNC_LINK, GitSync, gitSyncSidecar } from "./gitSync";
 import { AirflowImages } from "./images";
-import { parseStackConfig, StackConfig } from "./config";
+import { parseProgramConfig, StackConfig } from "./config";
+import { configWarnings } from "./configChecks";
 import { MetadataDatabase } from "./metadataDatabase";
 import { NetworkPolicies } from "./networkPolicies";
 import { labels } from "./podParts";
@@ -33,17 +34,27 @@ export interface StackOutputs {
     adminPassword?: pulumi.Output<string>;
 }
 
-/** Reads the project's config namespace once (everything but secret keys) and validates it. */
+/**
+ * Reads the whole config map once and validates it: the project's namespace (everything but secret
+ * keys) against the schema, every other key against the namespaces the providers read. Warnings
+ * (valid but probably unintended settings) are logged before any resource is registered.
+ */
 export function readStackConfig(): StackConfig {
     const configNamespace = new pulumi.Config().name;
-    const prefix = `${configNamespace}:`;
-    const raw: Record<string, string> = {};
-    for (const [key, value] of Object.entries(pulumi.runtime.allConfig())) {
-        if (key.startsWith(prefix)) {
-            raw[key.slice(prefix.length)] = value;
-        }
+    const config = parseProgramConfig(pulumi.runtime.allConfig(), configNamespace);
+    for (const warning of configWarnings(config, configNamespace)) {
+        pulumi.log.warn(warning);
     }
-    return parseStackConfig(raw, configNamespace);
+    return config;
+}
+
+/**
+ * The program's stack outputs: only those the architecture has (an undefined export makes every
+ * preview print "Undefined value ... will not show as a stack output"), the admin password secret.
+ */
+export function programOutputs(s: StackOutputs): Record<string, unknown> {
+    const outputs: Record<string, unknown> = { ...s, adminPassword: s.adminPassword ? pulumi.secret(s.adminPassword) : undefined };
+    return Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
 }
 
 /** Where the Airflow processes find DAG files. */
@@ -92,7 +103,11 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
         opts,
     );
     const airflowImage = images.airflowImage;
-    const taskImages = Object.keys(c.images.tasks).length ? images.taskImages : undefined;
+    // built task images and prebuilt ones (images.taskImages) reach DAGs as one name -> reference map
+    const taskImages =
+        Object.keys(c.images.tasks).length || Object.keys(c.images.taskImages).length
+            ? images.taskImages.apply((built) => ({ ...c.images.taskImages, ...built }))
+            : undefined;
 
     // --- namespace ---
     const namespace = c.createNamespace
@@ -105,7 +120,14 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
 
     const dagsFolder = dagsFolderFor(c);
     const ui = c.ui;
-    const keys = new AirflowKeys(`${INSTANCE}-keys`, { namespace, instance: INSTANCE, adminPassword: ui.authManager === "fab" }, opts);
+    const keys = new AirflowKeys(
+        `${INSTANCE}-keys`,
+        { namespace, instance: INSTANCE, adminPassword: true, simpleAuthUsername: ui.authManager === "simple" ? ui.adminUsername : undefined },
+        opts,
+    );
+    // The stack-wide env knobs, for every Airflow container.
+    const env = { extraEnv: c.extraEnv, secretEnv: c.secretEnv, envFromSecrets: c.envFromSecrets };
+    const imagePullSecrets = c.images.pullSecrets;
 
     if (c.networkPolicies) {
         new NetworkPolicies(
@@ -127,7 +149,7 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
     const common = {
         namespace,
         airflowImage,
-        adminUsername: ui.authManager === "fab" ? ui.adminUsername : undefined,
+        adminUsername: ui.adminUsername,
         adminPassword: keys.adminPassword,
     };
 
@@ -161,9 +183,11 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
                 storageClassName: c.standalone.storageClassName,
                 parallelism: c.standalone.parallelism,
                 airflowResources: c.standalone.resources,
+                scratch: { tmpSize: c.standalone.tmpSize, homeSize: c.standalone.homeSize },
                 postgresResources: c.database.resources,
                 ui,
-                extraEnv: c.extraEnv,
+                env,
+                imagePullSecrets,
                 dagReaderSidecars: sidecar?.containers,
                 dagReaderVolumes: sidecar?.volumes,
             },
@@ -201,6 +225,8 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             filestoreCapacityGb: c.storage.filestore?.capacityGb,
             filestoreNetwork: c.storage.filestore?.network,
             filestoreShareName: c.storage.filestore?.shareName,
+            setupImage: c.images.setup,
+            imagePullSecrets,
         },
         opts,
     );
@@ -209,7 +235,15 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
     if (git && c.gitSync.mode === "cronjob" && storage.dagsClaimName) {
         new GitSync(
             `${INSTANCE}-git-sync`,
-            { ...git, namespace, instance: INSTANCE, dagsClaimName: storage.dagsClaimName, dagsSubPath: storage.dagsSubPath, schedule: c.gitSync.schedule },
+            {
+                ...git,
+                namespace,
+                instance: INSTANCE,
+                dagsClaimName: storage.dagsClaimName,
+                dagsSubPath: storage.dagsSubPath,
+                schedule: c.gitSync.schedule,
+                imagePullSecrets,
+            },
             { ...opts, dependsOn: [storage] },
         );
     }
@@ -222,6 +256,7 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             mode: c.database.mode,
             image: c.images.postgres,
             imagePullPolicy: c.images.pullPolicy,
+            imagePullSecrets,
             storageSize: c.database.storageSize,
             storageClassName: c.database.storageClassName,
             resources: c.database.resources,
@@ -256,7 +291,8 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             triggerer: c.triggerer,
             workers: c.workers,
             ui,
-            extraEnv: c.extraEnv,
+            env,
+            imagePullSecrets,
             taskImages,
             dagReaderSidecars: sidecar?.containers,
             dagReaderVolumes: sidecar?.volumes,

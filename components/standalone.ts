@@ -3,8 +3,9 @@
 // scheduler (LocalExecutor), dag-processor and triggerer as one supervised group.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ResourceSettings, StackConfig } from "./config";
-import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript } from "./airflowPod";
+import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
+import { EnvSettings, NO_ENV, ResourceSettings, ScratchSettings, StackConfig } from "./config";
+import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
 import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, selectorLabels, singlePodStatefulSetSpec } from "./podParts";
@@ -16,6 +17,8 @@ export interface StandaloneAirflowArgs {
     image: pulumi.Input<string>;
     postgresImage: pulumi.Input<string>;
     imagePullPolicy: string;
+    /** Registry credentials (Secret names) for the pod. */
+    imagePullSecrets?: string[];
     /** Secret with Airflow's generated keys (see AirflowKeys). */
     keysSecretName: pulumi.Input<string>;
     dagsFolder: string;
@@ -28,9 +31,12 @@ export interface StandaloneAirflowArgs {
     /** LocalExecutor parallelism. */
     parallelism: number;
     airflowResources: ResourceSettings;
+    /** Sizes of the Airflow container's writable /tmp and HOME (tasks run in it too). */
+    scratch: ScratchSettings;
     postgresResources: ResourceSettings;
     ui: StackConfig["ui"];
-    extraEnv: Record<string, string>;
+    /** Env for the Airflow container: plain (non-secret) values, keys of Secrets, whole Secrets. */
+    env: EnvSettings;
     /** git-sync sidecar and its `dags` volume, when DAGs come from git. */
     dagReaderSidecars?: k8s.types.input.core.v1.Container[];
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
@@ -53,28 +59,33 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
         this.metadataSecretName = credentials.secretName;
 
         const fab = args.ui.authManager === "fab";
+        const simpleAuth = fab ? undefined : simpleAuthUsers(args.ui.adminUsername);
+        const settings = { nodeSelector: {}, tolerations: [], ...NO_ENV, ...args.scratch };
         const factory = new AirflowPodFactory({
             image: args.image,
             imagePullPolicy: args.imagePullPolicy,
+            imagePullSecrets: args.imagePullSecrets,
             keysSecretName: args.keysSecretName,
             metadataSecretName: credentials.secretName,
             metadataSecretKey: credentials.connectionKey,
             dagsFolder: args.dagsFolder,
             dagsClaimName: args.dagsClaimName,
             dagsSubPath: args.dagsSubPath,
+            // Task logs survive restarts on their own claim (the StatefulSet's `logs` claim template).
+            logsVolumeFromPod: true,
             dagReaderSidecars: args.dagReaderSidecars,
             dagReaderVolumes: args.dagReaderVolumes,
             commonEnv: {
-                AIRFLOW__CORE__EXECUTOR: "LocalExecutor",
-                AIRFLOW__CORE__PARALLELISM: String(args.parallelism),
-                AIRFLOW__CORE__DAGS_FOLDER: args.dagsFolder,
-                AIRFLOW__CORE__LOAD_EXAMPLES: "False",
-                AIRFLOW__CORE__EXECUTION_API_SERVER_URL: `http://127.0.0.1:${API_PORT}/execution/`,
-                AIRFLOW__LOGGING__BASE_LOG_FOLDER: LOGS_MOUNT,
-                AIRFLOW__API__PORT: String(API_PORT),
-                ...args.extraEnv,
+                [AIRFLOW_ENV.executor]: "LocalExecutor",
+                [STANDALONE_AIRFLOW_ENV.parallelism]: String(args.parallelism),
+                [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
+                [AIRFLOW_ENV.loadExamples]: "False",
+                [AIRFLOW_ENV.executionApiServerUrl]: `http://127.0.0.1:${API_PORT}/execution/`,
+                [AIRFLOW_ENV.baseLogFolder]: LOGS_MOUNT,
+                [AIRFLOW_ENV.apiPort]: String(API_PORT),
             },
-            controlPlaneEnv: { AIRFLOW__CORE__AUTH_MANAGER: AUTH_MANAGERS[args.ui.authManager] },
+            sharedEnv: args.env,
+            controlPlaneEnv: { [AIRFLOW_ENV.authManager]: AUTH_MANAGERS[args.ui.authManager] },
         });
 
         // Wait for Postgres, migrate, then run every process; if one exits the container exits and
@@ -95,10 +106,11 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 role: "control-plane",
                 readsDags: true,
                 resources: args.airflowResources,
-                settings: { nodeSelector: {}, tolerations: [], extraEnv: {} },
+                settings,
+                // The scheduler and the API server run here: one signs task tokens, the other checks them.
+                jwtSecret: true,
+                simpleAuthUsers: simpleAuth,
                 extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
-                // Task logs survive restarts on their own claim.
-                extraMounts: [{ name: "logs", mountPath: LOGS_MOUNT }],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
                     startupProbe: httpProbe(healthPath, "http", 10, 60),
@@ -130,7 +142,9 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             role: "control-plane",
             readsDags: true,
             resources: args.airflowResources,
-            settings: { nodeSelector: {}, tolerations: [], extraEnv: {} },
+            settings,
+            // Only for the init container that installs the passwords file and its Secret volume.
+            simpleAuthUsers: simpleAuth,
         });
         new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,

@@ -8,13 +8,15 @@
 // - `filestore`: one GCP Filestore instance with one share, exposed as a static NFS PersistentVolume
 //   and one RWX claim bound to it; DAGs and logs live in the `dags/` and `logs/` sub-paths. One instance,
 //   not two: the smallest Filestore instance is 1 TiB (BASIC_HDD), billed whether used or not.
-//   A one-shot Job creates the two sub-directories group-writable for gid 0 (the share's root belongs
-//   to root), because NFS volumes ignore fsGroup.
+//
+// New volumes (pvc and filestore modes) are prepared by one one-shot Job, built once for both: NFS
+// volumes and many RWX provisioners ignore fsGroup, so it makes the directories Airflow (uid 50000)
+// and git-sync (uid 65533) write group-writable for their shared gid 0.
 import * as gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "./config";
-import { AIRFLOW_GID, labels } from "./podParts";
+import { AIRFLOW_GID, imagePullSecrets, labels } from "./podParts";
 
 /** Sub-paths of the single share (filestore mode, or singleShare). */
 export const DAGS_SUBPATH = "dags";
@@ -22,6 +24,8 @@ export const LOGS_SUBPATH = "logs";
 /** NFS options for Filestore: NFSv3 is served by every tier; hard mounts retry instead of failing reads. */
 export const FILESTORE_MOUNT_OPTIONS = ["nfsvers=3", "hard", "timeo=600", "retrans=3"];
 export const DEFAULT_SETUP_IMAGE = "busybox:1.37.0";
+/** Where the preparation Job mounts the volumes. */
+const SHARE_ROOT = "/share";
 /** Annotation on a Job whose pod must run as uid 0, with the reason. */
 export const ROOT_REASON_ANNOTATION = "airflow.pulumi.com/runs-as-root";
 
@@ -75,6 +79,8 @@ export interface SharedStorageArgs {
      * @default "busybox:1.37.0"
      */
     setupImage?: string;
+    /** Registry credentials (Secret names) for the preparation Job. */
+    imagePullSecrets?: string[];
 }
 
 /** DAG and log volumes as claim names (and sub-paths) for the workloads. */
@@ -121,9 +127,20 @@ export class SharedStorage extends pulumi.ComponentResource {
                 const shared = args.needsDags || args.needsLogs ? claim("shared", args.logsSize).metadata.name : undefined;
                 this.dagsClaimName = args.needsDags ? shared : undefined;
                 this.logsClaimName = args.needsLogs ? shared : undefined;
+                if (shared) {
+                    this.prepareJob(name, args, [{ claimName: shared, mountPath: SHARE_ROOT }], this.shareDirs(args));
+                }
             } else {
                 this.dagsClaimName = args.needsDags ? claim("dags", args.dagsSize).metadata.name : undefined;
                 this.logsClaimName = args.needsLogs ? claim("logs", args.logsSize).metadata.name : undefined;
+                // One claim per directory: the volume's root is the directory Airflow writes.
+                const own = [
+                    ...(this.dagsClaimName ? [{ claimName: this.dagsClaimName, mountPath: `${SHARE_ROOT}/${DAGS_SUBPATH}` }] : []),
+                    ...(this.logsClaimName ? [{ claimName: this.logsClaimName, mountPath: `${SHARE_ROOT}/${LOGS_SUBPATH}` }] : []),
+                ];
+                if (own.length) {
+                    this.prepareJob(name, args, own, own.map((v) => v.mountPath));
+                }
             }
         } else if (args.mode === "filestore") {
             if (args.needsDags || args.needsLogs) {
@@ -212,11 +229,43 @@ export class SharedStorage extends pulumi.ComponentResource {
             parent,
         );
 
-        // NFS volumes ignore fsGroup and the share's root is root:root 0755. This Job runs as uid 0 with
-        // every capability dropped: enough to create and chmod directories in a directory root owns,
-        // nothing more. setgid keeps new files in group 0; group write lets Airflow (50000:0) and
-        // git-sync (65533:0) write. Idempotent, so re-running it is harmless.
-        const dirs = [DAGS_SUBPATH, LOGS_SUBPATH].map((d) => `/share/${d}`).join(" ");
+        // The share's root is root:root 0755: dags/ and logs/ are made below it.
+        this.prepareJob(name, args, [{ claimName: claim.metadata.name, mountPath: SHARE_ROOT }], [DAGS_SUBPATH, LOGS_SUBPATH].map((d) => `${SHARE_ROOT}/${d}`));
+
+        return { ip, volumeName: volume.metadata.name, claimName: claim.metadata.name };
+    }
+
+    /** The sub-directories of a single share that the workloads use. */
+    private shareDirs(args: SharedStorageArgs): string[] {
+        return [...(args.needsDags ? [DAGS_SUBPATH] : []), ...(args.needsLogs ? [LOGS_SUBPATH] : [])].map((d) => `${SHARE_ROOT}/${d}`);
+    }
+
+    /**
+     * The one-shot Job that makes `dirs` group-writable for gid 0 on the mounted claims. NFS volumes (and
+     * RWX provisioners that do not apply fsGroup) leave new directories root-owned 0755. The Job runs as
+     * uid 0 and gid 0 with every capability dropped: enough to create, chgrp and chmod directories root
+     * owns, nothing more.
+     * setgid keeps new files in group 0; group write lets Airflow (50000:0) and git-sync (65533:0) write.
+     * A directory it cannot chmod (another owner) passes if gid 0 or everyone can already write it, and
+     * fails the Job otherwise, so a volume Airflow cannot write stops the deployment here with the reason
+     * in the Job's log. Idempotent, so re-running it is harmless.
+     */
+    private prepareJob(name: string, args: SharedStorageArgs, volumes: { claimName: pulumi.Input<string>; mountPath: string }[], dirs: string[]): void {
+        const script = [
+            "set -eu",
+            `for d in ${dirs.join(" ")}; do`,
+            '  mkdir -p "$d"',
+            // The owner may move a directory to a group it is in (gid 0) without CAP_CHOWN.
+            '  chgrp 0 "$d" 2>/dev/null || true',
+            '  chmod 2775 "$d" 2>/dev/null || true',
+            "  set -- $(stat -c '%g %a' \"$d\")",
+            '  case "$1:$2" in',
+            "    0:*[2367][0-7] | *:*[2367]) ;;",
+            '    *) echo "$d is owned by $(stat -c %u:%g "$d") with mode $2 and cannot be made writable for gid 0" >&2; exit 1 ;;',
+            "  esac",
+            "done",
+            `ls -ld ${dirs.join(" ")}`,
+        ].join("\n");
         new k8s.batch.v1.Job(
             `${name}-prepare-share`,
             {
@@ -224,7 +273,7 @@ export class SharedStorage extends pulumi.ComponentResource {
                     namespace: args.namespace,
                     labels: labels(args.instance, "storage"),
                     // The only pod of the deployment that runs as uid 0; policies can key their exception on this.
-                    annotations: { [ROOT_REASON_ANNOTATION]: "NFS ignores fsGroup: creates group-writable dags/ and logs/ in the root-owned share" },
+                    annotations: { [ROOT_REASON_ANNOTATION]: "the volume ignores fsGroup: makes dags/ and logs/ group-writable for gid 0 in the root-owned volume" },
                 },
                 spec: {
                     backoffLimit: 4,
@@ -236,24 +285,23 @@ export class SharedStorage extends pulumi.ComponentResource {
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,
                             securityContext: { runAsUser: 0, runAsGroup: AIRFLOW_GID, runAsNonRoot: false, seccompProfile: { type: "RuntimeDefault" } },
+                            ...imagePullSecrets(args.imagePullSecrets),
                             containers: [
                                 {
                                     name: "prepare-share",
                                     image: args.setupImage ?? DEFAULT_SETUP_IMAGE,
-                                    command: ["sh", "-c", `set -eu; mkdir -p ${dirs}; chmod 2775 ${dirs}; ls -ld ${dirs}`],
+                                    command: ["sh", "-c", script],
                                     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                                     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
-                                    volumeMounts: [{ name: "share", mountPath: "/share" }],
+                                    volumeMounts: volumes.map((v, i) => ({ name: `share-${i}`, mountPath: v.mountPath })),
                                 },
                             ],
-                            volumes: [{ name: "share", persistentVolumeClaim: { claimName: claim.metadata.name } }],
+                            volumes: volumes.map((v, i) => ({ name: `share-${i}`, persistentVolumeClaim: { claimName: v.claimName } })),
                         },
                     },
                 },
             },
-            parent,
+            { parent: this },
         );
-
-        return { ip, volumeName: volume.metadata.name, claimName: claim.metadata.name };
     }
 }

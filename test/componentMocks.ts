@@ -3,7 +3,7 @@
 // gcp client-config invoke returns a recognisable access token.
 import * as crypto from "crypto";
 import * as pulumi from "@pulumi/pulumi";
-import { RecordedResource, settle } from "./support/harness";
+import { mockRandomResource, RecordedResource, settle } from "./support/harness";
 
 export const MOCK_FILESTORE_IP = "10.0.0.2";
 export const MOCK_ACCESS_TOKEN = "MOCKTOKEN-ya29";
@@ -30,9 +30,10 @@ export function installComponentMocks(stack = "test"): Recorder {
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs) {
-                const state = stateFor(args);
-                recorder.resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, provider: args.provider });
-                return { id: `${args.name}-id`, state };
+                // Random resources get the ids and values the random provider gives them.
+                const { id, state } = mockRandomResource(args) ?? { id: `${args.name}-id`, state: stateFor(args) };
+                recorder.resources.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, provider: args.provider });
+                return { id, state };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 recorder.invokes.push({ token: args.token, inputs: args.inputs });

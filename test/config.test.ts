@@ -1,7 +1,9 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_AIRFLOW_VERSION, parseStackConfig, StackConfigError } from "../components/config";
-import { installMocks, rawConfig } from "./support/harness";
+import { ownedAirflowEnv } from "../components/airflowSettings";
+import { DEFAULT_AIRFLOW_VERSION, parseStackConfig, StackConfigError, StackConfigInput } from "../components/config";
+import { installMocks, podSpecs, rawConfig, renderStack } from "./support/harness";
+import { runProgram } from "./support/program";
 
 function problemsOf(raw: Record<string, unknown>): string[] {
     try {
@@ -43,7 +45,9 @@ describe("stack config", () => {
     });
 
     it("ignores secret keys, which are read with requireSecret", () => {
-        assert.doesNotThrow(() => parseStackConfig({ registryPassword: "hunter2" }));
+        assert.doesNotThrow(() =>
+            parseStackConfig({ images: '{"tasks":{"pandas":{"context":"images/tasks/example"}}}', registry: '{"server":"registry.example.com/airflow","username":"ci"}', registryPassword: "hunter2" }),
+        );
     });
 
     // Each bad config is rejected with a message naming the key, the value and what is allowed.
@@ -56,7 +60,7 @@ describe("stack config", () => {
         { name: "bad quantity", raw: { triggerer: { resources: { limits: { memory: "lots" } } } }, expect: /^airflow:triggerer.resources.limits.memory: must be a Kubernetes quantity.*\(got "lots"\)/ },
         { name: "typo in a top-level key", raw: { schedulr: { replicas: 2 } }, expect: /^airflow: ?unknown key "schedulr"; allowed: .*scheduler/ },
         { name: "typo in a nested key", raw: { scheduler: { replica: 2 } }, expect: /^airflow:scheduler: unknown key "replica"; allowed: replicas, resources/ },
-        { name: "secret set as plain env", raw: { extraEnv: { AIRFLOW__CORE__FERNET_KEY: "abc" } }, expect: /^airflow:extraEnv: must not set .*FERNET_KEY/ },
+        { name: "secret set as plain env", raw: { extraEnv: { AIRFLOW__CORE__FERNET_KEY: "abc" } }, expect: /^airflow:extraEnv.AIRFLOW__CORE__FERNET_KEY: is set by this package/ },
         { name: "bad env var name", raw: { scheduler: { extraEnv: { "1BAD": "x" } } }, expect: /^airflow:scheduler.extraEnv.1BAD: must be an environment variable name/ },
         { name: "external database without secret", raw: { database: { mode: "external" } }, expect: /^airflow:database.externalSecretName: is required when mode is external/ },
         { name: "git-sync without repo", raw: { gitSync: { enabled: true } }, expect: /^airflow:gitSync.repo: is required when gitSync is enabled/ },
@@ -66,7 +70,7 @@ describe("stack config", () => {
         {
             name: "filestore below the tier minimum",
             raw: { storage: { mode: "filestore", filestore: { location: "europe-west1-b", tier: "BASIC_SSD", capacityGb: 1024 } } },
-            expect: /^airflow:storage.filestore.capacityGb: must be at least 2560 for tier BASIC_SSD \(got 1024\)/,
+            expect: /^airflow:storage.filestore.capacityGb: must be at least 2560 and at most 65433 for tier BASIC_SSD \(got 1024\)/,
         },
         { name: "existing storage without log claim", raw: { storage: { mode: "existing", dagsClaimName: "dags" } }, expect: /^airflow:storage.logsClaimName: is required in existing mode unless logging.remoteBaseLogFolder/ },
         { name: "DAGs from image and git", raw: { dagsInImage: true, gitSync: { enabled: true, repo: "https://example.com/dags.git" } }, expect: /^airflow:dagsInImage: cannot be combined with gitSync.enabled/ },
@@ -74,6 +78,99 @@ describe("stack config", () => {
         { name: "service type", raw: { ui: { serviceType: "Ingress" } }, expect: /^airflow:ui.serviceType: .*"ClusterIP"\|"NodePort"\|"LoadBalancer".*\(got "Ingress"\)/ },
         { name: "infrastructure stack not fully qualified", raw: { infrastructure: { stack: "infra" } }, expect: /^airflow:infrastructure.stack: must be a fully qualified stack name/ },
         { name: "image reference", raw: { images: { airflow: "Not An Image" } }, expect: /^airflow:images.airflow: must be an image reference/ },
+        // Values Kubernetes, a registry or Google Cloud would refuse mid-update are refused here, by key.
+        { name: "cron minute out of range", raw: { gitSync: { schedule: "61 * * * *" } }, expect: /^airflow:gitSync.schedule: must be a cron schedule.*minute "61" is out of range 0-59 \(got "61 \* \* \* \*"\)/ },
+        { name: "cron day of week out of range", raw: { gitSync: { schedule: "0 3 * * 7" } }, expect: /^airflow:gitSync.schedule: .*day of week "7" is out of range 0-6/ },
+        { name: "cron step of zero", raw: { gitSync: { schedule: "*/0 * * * *" } }, expect: /^airflow:gitSync.schedule: .*step "0" must be a positive number/ },
+        { name: "cron range backwards", raw: { gitSync: { schedule: "0 18-6 * * *" } }, expect: /^airflow:gitSync.schedule: .*hour "18-6" starts after it ends/ },
+        { name: "cron macro Kubernetes does not know", raw: { gitSync: { schedule: "@reboot" } }, expect: /^airflow:gitSync.schedule: must be a cron schedule: a macro is one of @yearly.*@hourly/ },
+        { name: "cron time zone in the schedule", raw: { gitSync: { schedule: "CRON_TZ=UTC 0 * * * *" } }, expect: /^airflow:gitSync.schedule: must not contain TZ= or CRON_TZ=/ },
+        { name: "IPv4 CIDR prefix too long", raw: { ui: { allowedCidrs: ["10.0.0.0/33"] } }, expect: /^airflow:ui.allowedCidrs.0: must be a CIDR.*at most 32 \(got "10.0.0.0\/33"\)/ },
+        { name: "IPv4 CIDR octet out of range", raw: { ui: { allowedCidrs: ["10.0.0.0/8", "300.1.1.0/24"] } }, expect: /^airflow:ui.allowedCidrs.1: must be a CIDR .*\(got "300.1.1.0\/24"\)/ },
+        { name: "IPv6 CIDR prefix too long", raw: { ui: { allowedCidrs: ["fd00::/129"] } }, expect: /^airflow:ui.allowedCidrs.0: must be a CIDR.*at most 128/ },
+        { name: "CIDR without a prefix", raw: { ui: { allowedCidrs: ["192.168.1.10"] } }, expect: /^airflow:ui.allowedCidrs.0: must be a CIDR/ },
+        { name: "zero-sized claim", raw: { storage: { dagsSize: "0Gi" } }, expect: /^airflow:storage.dagsSize: must be greater than zero \(got "0Gi"\)/ },
+        { name: "zero CPU limit", raw: { scheduler: { resources: { limits: { cpu: 0 } } } }, expect: /^airflow:scheduler.resources.limits.cpu: must be greater than zero \(got "0"\)/ },
+        { name: "negative memory", raw: { database: { resources: { requests: { memory: "-1Gi" } } } }, expect: /^airflow:database.resources.requests.memory: must be greater than zero/ },
+        { name: "quantity with a lowercase binary suffix", raw: { standalone: { storageSize: "8gi" }, architecture: "standalone" }, expect: /^airflow:standalone.storageSize: must be a Kubernetes quantity.*\(got "8gi"\)/ },
+        { name: "request above its limit", raw: { workers: { resources: { requests: { memory: "2Gi" } } } }, expect: /^airflow:workers.resources.requests.memory: must not exceed limits.memory \(1Gi\) \(got "2Gi"\)/ },
+        {
+            name: "filestore above the tier maximum",
+            raw: { storage: { mode: "filestore", filestore: { location: "europe-west1", tier: "ENTERPRISE", capacityGb: 20480 } } },
+            expect: /^airflow:storage.filestore.capacityGb: must be at least 1024 and at most 10240 for tier ENTERPRISE \(got 20480\)/,
+        },
+        { name: "filestore zonal tier in a region", raw: { storage: { mode: "filestore", filestore: { location: "europe-west1" } } }, expect: /^airflow:storage.filestore.location: must be a zone \(e.g. europe-west1-b\) for tier BASIC_HDD \(got "europe-west1"\)/ },
+        { name: "filestore project id", raw: { storage: { mode: "filestore", filestore: { location: "europe-west1-b", project: "My Project" } } }, expect: /^airflow:storage.filestore.project: must be a Google Cloud project id/ },
+        { name: "image repository in uppercase", raw: { images: { postgres: "Postgres:17" } }, expect: /^airflow:images.postgres: must be an image reference.*lowercase/ },
+        { name: "image tag too long", raw: { images: { airflow: `apache/airflow:${"x".repeat(129)}` } }, expect: /^airflow:images.airflow: must be an image reference.*a tag is at most 128/ },
+        { name: "image digest too short", raw: { images: { gitSync: "registry.k8s.io/git-sync/git-sync@sha256:abc" } }, expect: /^airflow:images.gitSync: must be an image reference.*sha256:<64 lowercase hex digits>/ },
+        { name: "claim name not a Kubernetes name", raw: { storage: { mode: "existing", dagsClaimName: "Team_Dags", logsClaimName: "logs" } }, expect: /^airflow:storage.dagsClaimName: must be a Kubernetes object name.*\(got "Team_Dags"\)/ },
+        { name: "StorageClass name not a Kubernetes name", raw: { database: { storageClassName: "Fast SSD" } }, expect: /^airflow:database.storageClassName: must be a Kubernetes object name/ },
+        { name: "node selector key", raw: { scheduler: { nodeSelector: { "bad key!": "x" } } }, expect: /^airflow:scheduler.nodeSelector.bad key!: must be a label key/ },
+        { name: "node selector value", raw: { workers: { nodeSelector: { pool: "has spaces" } } }, expect: /^airflow:workers.nodeSelector.pool: must be a label value/ },
+        { name: "toleration key", raw: { triggerer: { tolerations: [{ key: "-bad", operator: "Exists" }] } }, expect: /^airflow:triggerer.tolerations.0.key: must be a label key/ },
+        { name: "Artifact Registry repository id", raw: { registry: { artifactRegistry: { project: "acme-data", location: "europe-west1", repositoryId: "1airflow" } } }, expect: /^airflow:registry.artifactRegistry.repositoryId: must be an Artifact Registry repository id/ },
+        // Cross-field checks that used to fail inside components, after resources were registered.
+        { name: "https auth with an SSH URL", raw: { gitSync: { enabled: true, repo: "git@github.com:acme/dags.git", auth: "https", credentialsSecretName: "git" } }, expect: /^airflow:gitSync.repo: must be an https:\/\/ URL when gitSync.auth is https/ },
+        { name: "ssh auth with an https URL", raw: { gitSync: { enabled: true, repo: "https://github.com/acme/dags.git", auth: "ssh", credentialsSecretName: "git" } }, expect: /^airflow:gitSync.repo: must be an ssh:\/\/ or git@host:path URL when gitSync.auth is ssh/ },
+        { name: "an SSH URL without SSH auth", raw: { gitSync: { enabled: true, repo: "ssh://git@github.com/acme/dags.git" } }, expect: /^airflow:gitSync.repo: needs gitSync.auth: ssh and gitSync.credentialsSecretName/ },
+        { name: "existing storage without the DAG claim Airflow reads", raw: { storage: { mode: "existing", logsClaimName: "logs" } }, expect: /^airflow:storage.dagsClaimName: is required in existing mode: the Airflow pods read DAGs from it/ },
+        { name: "registry user without the secret password", raw: { registry: { server: "ghcr.io/acme", username: "ci" } }, expect: /^airflow:registryPassword: is required with registry.username: pulumi config set --secret registryPassword/ },
+        // Settings the chosen architecture or mode would ignore.
+        { name: "a prebuilt image with image builds", raw: { images: { airflow: "apache/airflow:3.3.2", build: { enabled: true } }, registry: { server: "ghcr.io/acme" } }, expect: /^airflow:images.airflow: cannot be combined with images.build.enabled/ },
+        { name: "standalone with an external database", raw: { architecture: "standalone", database: { mode: "external", externalSecretName: "db" } }, expect: /^airflow:database.mode: is not used by the standalone architecture: its Postgres runs in the pod.*only database.resources applies/ },
+        { name: "standalone with scheduler replicas", raw: { architecture: "standalone", scheduler: { replicas: 2 } }, expect: /^airflow:scheduler: is not used by the standalone architecture: it runs every Airflow process in one pod .*reads standalone.\* \(storageSize.*set architecture: production to use it$/ },
+        { name: "standalone with shared storage", raw: { architecture: "standalone", storage: { mode: "filestore", filestore: { location: "europe-west1-b" } } }, expect: /^airflow:storage: is not used by the standalone architecture/ },
+        { name: "standalone with worker settings", raw: { architecture: "standalone", workers: { deleteOnFailure: false } }, expect: /^airflow:workers: is not used by the standalone architecture/ },
+        { name: "standalone with a git-sync CronJob", raw: { architecture: "standalone", gitSync: { enabled: true, mode: "cronjob", repo: "https://git.example.com/dags.git" } }, expect: /^airflow:gitSync.mode: cronjob is not supported by the standalone architecture.*sidecar every gitSync.period/ },
+        { name: "standalone settings in production", raw: { standalone: { parallelism: 8 } }, expect: /^airflow:standalone: is only used when architecture is standalone/ },
+        { name: "a git-sync schedule for sidecars", raw: { gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/dags.git", schedule: "0 * * * *" } }, expect: /^airflow:gitSync.schedule: is only used by the git-sync CronJob/ },
+        { name: "a git-sync period for the CronJob", raw: { gitSync: { enabled: true, repo: "https://git.example.com/dags.git", period: "30s" } }, expect: /^airflow:gitSync.period: is only used in gitSync.mode sidecar/ },
+        { name: "git-sync settings while it is off", raw: { gitSync: { repo: "https://git.example.com/dags.git" } }, expect: /^airflow:gitSync.repo: has no effect while gitSync.enabled is not true/ },
+        { name: "build settings while builds are off", raw: { images: { build: { platform: "linux/arm64" } } }, expect: /^airflow:images.build.platform: is only used when images.build.enabled is true/ },
+        { name: "an external Secret for the internal database", raw: { database: { externalSecretName: "db" } }, expect: /^airflow:database.externalSecretName: is only used when database.mode is external/ },
+        { name: "a size for an external database", raw: { database: { mode: "external", externalSecretName: "db", storageSize: "20Gi" } }, expect: /^airflow:database.storageSize: is only used by the internal Postgres/ },
+        { name: "claim names in pvc mode", raw: { storage: { dagsClaimName: "dags" } }, expect: /^airflow:storage.dagsClaimName: is only used when storage.mode is existing \(it is pvc\)/ },
+        { name: "claim sizes in filestore mode", raw: { storage: { mode: "filestore", dagsSize: "5Gi", filestore: { location: "europe-west1-b" } } }, expect: /^airflow:storage.dagsSize: is only used when storage.mode is pvc \(it is filestore\)/ },
+        { name: "a registry with nothing to push", raw: { registry: { server: "ghcr.io/acme" } }, expect: /^airflow:registry.server: is only used to push built images/ },
+        { name: "UI CIDRs without network policies", raw: { networkPolicies: false, ui: { allowedCidrs: ["10.0.0.0/8"] } }, expect: /^airflow:ui.allowedCidrs: is enforced by the NetworkPolicies, which networkPolicies: false turns off/ },
+        // New keys.
+        { name: "setup image reference", raw: { images: { setup: "BusyBox" } }, expect: /^airflow:images.setup: must be an image reference/ },
+        { name: "zero /tmp size", raw: { workers: { tmpSize: "0" } }, expect: /^airflow:workers.tmpSize: must be greater than zero/ },
+        { name: "HOME size not a quantity", raw: { apiServer: { homeSize: "big" } }, expect: /^airflow:apiServer.homeSize: must be a Kubernetes quantity.*\(got "big"\)/ },
+        { name: "standalone /tmp size not a quantity", raw: { architecture: "standalone", standalone: { tmpSize: "1 GB" } }, expect: /^airflow:standalone.tmpSize: must be a Kubernetes quantity/ },
+        // Secrets never as plain env: the message shows the Secret-based config to use instead.
+        {
+            name: "a connection as plain env",
+            raw: { scheduler: { extraEnv: { AIRFLOW_CONN_WAREHOUSE: "postgresql://dwh/prod" } } },
+            expect: /^airflow:scheduler.extraEnv.AIRFLOW_CONN_WAREHOUSE: looks like a secret \(AIRFLOW_CONN_\*.*scheduler.secretEnv: \{AIRFLOW_CONN_WAREHOUSE: \{secretName: <secret>, key: <key>\}\}.*scheduler.envFromSecrets: \[<secret>\]/,
+        },
+        { name: "a password as plain env", raw: { extraEnv: { SMTP_PASSWORD: "hunter2" } }, expect: /^airflow:extraEnv.SMTP_PASSWORD: looks like a secret \(its name part PASSWORD.* secretEnv: \{SMTP_PASSWORD: / },
+        { name: "an API key as plain env", raw: { workers: { extraEnv: { OPENAI_API_KEY: "sk-1" } } }, expect: /^airflow:workers.extraEnv.OPENAI_API_KEY: looks like a secret \(its name part KEY.*workers.secretEnv/ },
+        { name: "a *_CONN as plain env", raw: { dagProcessor: { extraEnv: { WAREHOUSE_CONN: "x" } } }, expect: /^airflow:dagProcessor.extraEnv.WAREHOUSE_CONN: looks like a secret \(\*_CONN/ },
+        { name: "a URL with a password as plain env", raw: { triggerer: { extraEnv: { BROKER: "redis://:hunter2@redis:6379/0" } } }, expect: /^airflow:triggerer.extraEnv.BROKER: holds a URL with a password.*triggerer.secretEnv: \{BROKER: / },
+        {
+            name: "a setting the package owns, in extraEnv",
+            raw: { apiServer: { extraEnv: { AIRFLOW__CORE__EXECUTOR: "CeleryExecutor" } } },
+            expect: /^airflow:apiServer.extraEnv.AIRFLOW__CORE__EXECUTOR: is set by this package .*the package sets AIRFLOW__API_AUTH__JWT_SECRET, .*AIRFLOW__CORE__DAGS_FOLDER, .*AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE/,
+        },
+        { name: "a setting the package owns, in secretEnv", raw: { secretEnv: { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: { secretName: "db", key: "uri" } } }, expect: /^airflow:secretEnv.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: is set by this package/ },
+        { name: "parallelism in extraEnv of the standalone pod", raw: { architecture: "standalone", extraEnv: { AIRFLOW__CORE__PARALLELISM: "8" } }, expect: /^airflow:extraEnv.AIRFLOW__CORE__PARALLELISM: is set by this package .*AIRFLOW__CORE__PARALLELISM/ },
+        { name: "secretEnv with a bad Secret name", raw: { dagProcessor: { secretEnv: { API_TOKEN: { secretName: "Team_Secrets", key: "token" } } } }, expect: /^airflow:dagProcessor.secretEnv.API_TOKEN.secretName: must be a Kubernetes object name.*\(got "Team_Secrets"\)/ },
+        { name: "secretEnv without a key", raw: { workers: { secretEnv: { API_TOKEN: { secretName: "team" } } } }, expect: /^airflow:workers.secretEnv.API_TOKEN.key: / },
+        { name: "envFromSecrets with a bad Secret name", raw: { envFromSecrets: ["Team Secrets"] }, expect: /^airflow:envFromSecrets.0: must be a Kubernetes object name/ },
+        { name: "a bad image pull Secret name", raw: { images: { pullSecrets: ["Reg Cred"] } }, expect: /^airflow:images.pullSecrets.0: must be a Kubernetes object name.*\(got "Reg Cred"\)/ },
+        { name: "a bad ServiceAccount annotation key", raw: { workers: { serviceAccountAnnotations: { "not a key": "x" } } }, expect: /^airflow:workers.serviceAccountAnnotations.not a key: must be an annotation key/ },
+        { name: "a ServiceAccount annotation that is not a string", raw: { scheduler: { serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": 1 } } }, expect: /^airflow:scheduler.serviceAccountAnnotations.iam.gke.io\/gcp-service-account: .*string/ },
+        { name: "podLauncher not a boolean", raw: { workers: { podLauncher: "yes" } }, expect: /^airflow:workers.podLauncher: .*boolean.*\(got "yes"\)/ },
+        {
+            name: "a git repository URL with a token",
+            raw: { gitSync: { enabled: true, repo: "https://oauth2:glpat-abc@gitlab.example.com/data/dags.git" } },
+            expect: /^airflow:gitSync.repo: must not carry credentials.*gitSync: \{repo: https:\/\/<host>\/<org>\/<repo>.git, auth: https, credentialsSecretName: <secret>\}$/,
+        },
+        { name: "a git repository URL with a user token only", raw: { gitSync: { enabled: true, repo: "https://ghp_abc@github.com/acme/dags.git" } }, expect: /^airflow:gitSync.repo: must not carry credentials/ },
+        { name: "an admin name the simple auth manager cannot list", raw: { ui: { authManager: "simple", adminUsername: "ops:admin" } }, expect: /^airflow:ui.adminUsername: must be a user name.*\(got "ops:admin"\)/ },
+        { name: "a remote log connection that is not a string", raw: { logging: { remoteBaseLogFolder: "s3://logs/airflow", remoteConnId: 1 } }, expect: /^airflow:logging.remoteConnId: .*string/ },
     ];
     for (const bad of badConfigs) {
         it(`rejects ${bad.name}`, () => {
@@ -84,6 +181,53 @@ describe("stack config", () => {
             );
         });
     }
+
+    it("never repeats a refused secret value in its messages", () => {
+        const secrets = ["postgresql://dwh/prod", "hunter2", "sk-1", "glpat-abc", "ghp_abc"];
+        const problems = problemsOf({
+            scheduler: { extraEnv: { AIRFLOW_CONN_WAREHOUSE: "postgresql://dwh/prod" } },
+            extraEnv: { SMTP_PASSWORD: "hunter2", BROKER: "redis://:hunter2@redis:6379/0", AIRFLOW__CORE__FERNET_KEY: "sk-1" },
+            gitSync: { enabled: true, repo: "https://oauth2:glpat-abc@gitlab.example.com/dags.git" },
+        });
+        assert.strictEqual(problems.length, 5, problems.join("\n"));
+        for (const secret of secrets) {
+            assert.ok(!problems.join("\n").includes(secret), `${secret} repeated in:\n${problems.join("\n")}`);
+        }
+    });
+
+    it("accepts plain settings, Secret references, pull Secrets, annotations and the pod launcher", () => {
+        const c = parseStackConfig(
+            rawConfig({
+                extraEnv: { AIRFLOW__CORE__PARALLELISM: "64", AIRFLOW__SECRETS__BACKEND: "airflow.providers.google.cloud.secrets.secret_manager.CloudSecretManagerBackend", GOOGLE_APPLICATION_CREDENTIALS: "/var/run/gcp/key.json" },
+                secretEnv: { AIRFLOW_CONN_WAREHOUSE: { secretName: "warehouse", key: "uri" } },
+                envFromSecrets: ["team-secrets"],
+                images: { pullSecrets: ["regcred"] },
+                workers: { podLauncher: true, serviceAccountAnnotations: { "iam.gke.io/gcp-service-account": "tasks@proj.iam.gserviceaccount.com" } },
+                gitSync: { enabled: true, repo: "ssh://git@github.com/acme/dags.git", auth: "ssh", credentialsSecretName: "git" },
+            }),
+        );
+        assert.deepStrictEqual(c.secretEnv, { AIRFLOW_CONN_WAREHOUSE: { secretName: "warehouse", key: "uri" } });
+        assert.deepStrictEqual(c.images.pullSecrets, ["regcred"]);
+        assert.strictEqual(c.workers.podLauncher, true);
+        const defaults = parseStackConfig({});
+        assert.deepStrictEqual(defaults.images.pullSecrets, []);
+        assert.strictEqual(defaults.workers.podLauncher, false);
+        for (const section of [defaults, defaults.scheduler, defaults.apiServer, defaults.dagProcessor, defaults.triggerer, defaults.workers]) {
+            assert.deepStrictEqual([section.secretEnv, section.envFromSecrets], [{}, []]);
+        }
+        for (const section of [defaults.scheduler, defaults.apiServer, defaults.dagProcessor, defaults.triggerer, defaults.workers]) {
+            assert.deepStrictEqual(section.serviceAccountAnnotations, {});
+        }
+    });
+
+    it("picks the remote log connection of the log folder's scheme unless one is given", () => {
+        const connId = (logging: Record<string, string>) => parseStackConfig(rawConfig({ logging })).logging.remoteConnId;
+        assert.strictEqual(connId({ remoteBaseLogFolder: "gs://logs/airflow" }), "google_cloud_default");
+        assert.strictEqual(connId({ remoteBaseLogFolder: "s3://logs/airflow" }), "aws_default");
+        assert.strictEqual(connId({ remoteBaseLogFolder: "wasb://logs@account.blob.core.windows.net/airflow" }), "wasb_default");
+        assert.strictEqual(connId({ remoteBaseLogFolder: "s3://logs/airflow", remoteConnId: "logs_s3" }), "logs_s3");
+        assert.strictEqual(connId({}), undefined);
+    });
 
     it("reports every problem at once", () => {
         const problems = problemsOf({ architecture: "prod", namespace: "UPPER", scheduler: { replicas: -1, foo: 1 }, ui: { port: 0 } });
@@ -100,18 +244,40 @@ describe("stack config", () => {
     });
 });
 
+describe("settings the package owns", () => {
+    it("refuses in extraEnv and secretEnv every AIRFLOW__ setting the pods are rendered with, and lists no other", async () => {
+        // Renders that between them set every setting the package knows.
+        const renders: [StackConfigInput, "production" | "standalone"][] = [
+            [{}, "production"],
+            [{ ui: { authManager: "simple" }, logging: { remoteBaseLogFolder: "gs://logs/airflow" }, storage: { mode: "existing", dagsClaimName: "dags" } }, "production"],
+            [{ architecture: "standalone" }, "standalone"],
+            [{ architecture: "standalone", ui: { authManager: "simple" } }, "standalone"],
+        ];
+        const everywhere = new Set<string>();
+        for (const [config, architecture] of renders) {
+            const rendered = new Set<string>();
+            for (const { spec } of (await renderStack(config)).objects.flatMap(podSpecs)) {
+                for (const c of [...spec.containers, ...(spec.initContainers ?? [])]) {
+                    for (const e of c.env ?? []) if (e.name.startsWith("AIRFLOW__")) rendered.add(e.name);
+                }
+            }
+            for (const name of rendered) {
+                everywhere.add(name);
+                for (const key of ["extraEnv", "secretEnv"] as const) {
+                    const value = key === "extraEnv" ? "x" : { secretName: "s", key: "k" };
+                    const problems = problemsOf({ architecture, [key]: { [name]: value } });
+                    assert.ok(problems.some((p) => p.startsWith(`airflow:${key}.${name}: is set by this package`)), `${architecture} ${key}.${name}: ${problems.join("; ")}`);
+                }
+            }
+        }
+        // The list is the code's: no name in it that no pod is rendered with.
+        assert.deepStrictEqual([...everywhere].sort(), ownedAirflowEnv("standalone"));
+    });
+});
+
 describe("program (index.ts)", () => {
     function loadProgram(config: Record<string, unknown>): { resources: number; error?: Error; exports?: any } {
-        const resources = installMocks();
-        pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(rawConfig(config)).map(([k, v]) => [`airflow:${k}`, v])));
-        const modulePath = require.resolve("../index");
-        delete require.cache[modulePath];
-        try {
-            const exports = require(modulePath);
-            return { resources: resources.length, exports };
-        } catch (e) {
-            return { resources: resources.length, error: e as Error };
-        }
+        return runProgram(Object.fromEntries(Object.entries(rawConfig(config)).map(([k, v]) => [`airflow:${k}`, v])));
     }
 
     it("fails on invalid config before any resource is registered", async () => {

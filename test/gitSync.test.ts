@@ -4,7 +4,7 @@ import { DAGS_MOUNT } from "../components/airflowPod";
 import { GIT_SYNC_HTTP_PORT, GitSync, GitSyncArgs, gitSyncDagsFolder, gitSyncSidecar } from "../components/gitSync";
 import { GIT_SYNC_UID } from "../components/podParts";
 import { installComponentMocks, recorded } from "./componentMocks";
-import { envOf, kubernetesObjects } from "./support/harness";
+import { envOf, kubernetesObjects, ofKind, renderStack } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
 const resources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
@@ -18,12 +18,17 @@ const base: GitSyncArgs = {
     resources,
 };
 
-async function renderCronJob(args: GitSyncArgs): Promise<any> {
+/** The CronJob and the Job that syncs once at deploy time. */
+async function renderGitSync(args: GitSyncArgs): Promise<{ cronJob: any; initialJob: any }> {
     const rec = installComponentMocks();
     new GitSync("airflow-git-sync", args);
     const objects = kubernetesObjects(await recorded(rec));
-    assert.deepStrictEqual(objects.map((o) => o.kind), ["CronJob"]);
-    return objects[0];
+    assert.deepStrictEqual(objects.map((o) => o.kind).sort(), ["CronJob", "Job"]);
+    return { cronJob: objects.find((o) => o.kind === "CronJob"), initialJob: objects.find((o) => o.kind === "Job") };
+}
+
+async function renderCronJob(args: GitSyncArgs): Promise<any> {
+    return (await renderGitSync(args)).cronJob;
 }
 
 const podOf = (cronJob: any) => cronJob.spec.jobTemplate.spec.template;
@@ -133,6 +138,38 @@ describe("GitSync (CronJob mode)", () => {
                 (e: Error) => pulumi.ResourceError.isInstance(e) && message.test(e.message),
                 JSON.stringify(extra),
             );
+        }
+    });
+});
+
+describe("GitSync: the first sync at deploy time", () => {
+    it("runs the CronJob's pod once as a Job, so DAGs land without waiting for the first tick", async () => {
+        const { cronJob, initialJob } = await renderGitSync(base);
+        assert.deepStrictEqual(initialJob.spec.template, cronJob.spec.jobTemplate.spec.template, "the same pod: same flags, credentials, identity, volume");
+        assert.ok((initialJob.spec.template.spec.containers[0].args as string[]).includes("--one-time"));
+        assert.strictEqual(initialJob.metadata.namespace, "data");
+        assert.strictEqual(initialJob.metadata.labels["app.kubernetes.io/component"], "git-sync", "NetworkPolicies allow git-sync egress by this label");
+        assert.ok(initialJob.spec.activeDeadlineSeconds > 0 && initialJob.spec.backoffLimit >= 1, "a bounded number of tries in bounded time");
+        assert.strictEqual(initialJob.spec.ttlSecondsAfterFinished, undefined, "kept, as Pulumi's state says, until the settings change");
+        await assertValidObjects([cronJob, initialJob]);
+    });
+
+    it("is named by a hash of the sync settings: a new name (a new sync) when they change, and only then", async () => {
+        const name = async (args: GitSyncArgs) => (await renderGitSync(args)).initialJob.metadata.name as string;
+        const first = await name(base);
+        assert.match(first, /^airflow-git-sync-initial-[0-9a-f]{10}$/);
+        assert.strictEqual(await name(base), first, "stable for the same settings: no perpetual diff");
+        assert.strictEqual(await name({ ...base, schedule: "0 * * * *" }), first, "the schedule is the CronJob's business");
+        for (const change of [{ ref: "v2" }, { repo: "https://git.example.com/team/other.git" }, { dagsClaimName: "other-claim" }, { auth: "https" as const, credentialsSecretName: "git" }]) {
+            assert.notStrictEqual(await name({ ...base, ...change }), first, JSON.stringify(change));
+        }
+    });
+
+    it("is not a dependency of the Airflow workloads, which start without waiting for it", async () => {
+        const r = await renderStack({ gitSync: { enabled: true, repo: "https://git.example.com/data/dags.git" } });
+        assert.ok(ofKind(r.objects, "Job").some((j) => /^airflow-git-sync-initial-/.test(j.metadata.name)));
+        for (const [resource, deps] of r.dependsOn) {
+            assert.ok(!deps.includes("airflow-git-sync-initial"), `${resource} must not wait for the first sync`);
         }
     });
 });

@@ -108,6 +108,24 @@ for (const [label, config] of Object.entries(configs)) {
     });
 }
 
+describe("policies: private registries", () => {
+    for (const [label, config] of Object.entries(configs)) {
+        it(`pulls every pod's images with the configured pull Secrets (${label})`, async () => {
+            const r = await renderStack({ ...config, images: { ...config.images, pullSecrets: ["regcred", "mirror"] } });
+            const pods = r.objects.flatMap(podSpecs);
+            assert.ok(pods.length > 0);
+            for (const { where, spec } of pods) {
+                assert.deepStrictEqual(spec.imagePullSecrets, [{ name: "regcred" }, { name: "mirror" }], where);
+            }
+        });
+    }
+
+    it("renders no pull Secrets when none are configured", async () => {
+        const r = await renderStack({});
+        for (const { where, spec } of r.objects.flatMap(podSpecs)) assert.strictEqual(spec.imagePullSecrets, undefined, where);
+    });
+});
+
 describe("policies: network allows for the production conversations", () => {
     it("lets workers reach the execution API and the control plane reach Postgres", async () => {
         const r = await renderStack({});

@@ -1,9 +1,13 @@
 import * as assert from "assert";
+import * as path from "path";
+import { SIMPLE_AUTH_PASSWORDS_FILE } from "../components/airflowPod";
 import { StackConfigInput } from "../components/config";
 import { container, envOf, find, isSecretEnvelope, mockSecretValue, ofKind, Rendered, renderStack, workerPodTemplate } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
 const secretRef = (name: string, key: string) => ({ secretKeyRef: { name, key } });
+/** The migration Job (other Jobs may prepare storage). */
+const migrationJob = (objects: Rendered["objects"]) => ofKind(objects, "Job").find((j) => j.metadata.name.startsWith("airflow-migrate-"));
 
 describe("production architecture (KubernetesExecutor)", () => {
     let r: Rendered;
@@ -33,9 +37,10 @@ describe("production architecture (KubernetesExecutor)", () => {
                 Namespace: 1,
                 Deployment: 4,
                 StatefulSet: 1,
-                Job: 1,
+                Job: 2, // migrations, storage preparation
                 Service: 2,
-                ServiceAccount: 3,
+                // One per component (scheduler, API server, dag-processor, triggerer, workers) and the migration Job.
+                ServiceAccount: 6,
                 Role: 1,
                 RoleBinding: 1,
                 ConfigMap: 1,
@@ -90,17 +95,18 @@ describe("production architecture (KubernetesExecutor)", () => {
         assert.deepStrictEqual(claims, { dags: "airflow-storage-dags", logs: "airflow-storage-logs" });
     });
 
-    it("wires the execution API URL and the shared JWT secret into workers and the API server", () => {
+    it("wires the execution API URL everywhere and the JWT secret into the scheduler (signs) and API server (checks) only", () => {
         const url = "http://airflow-api-server.data.svc:8080/execution/";
         const jwt = secretRef("airflow-keys", "jwt-secret");
         const worker = envOf((workerPodTemplate(r.objects) as any).spec.containers[0]);
         assert.strictEqual(worker.AIRFLOW__CORE__EXECUTION_API_SERVER_URL, url);
-        assert.deepStrictEqual(worker.AIRFLOW__API_AUTH__JWT_SECRET, jwt);
         for (const name of ["scheduler", "api-server", "dag-processor", "triggerer"]) {
             const env = envOf(container(find(r.objects, "Deployment", `airflow-${name}`).spec.template.spec, name));
-            assert.deepStrictEqual(env.AIRFLOW__API_AUTH__JWT_SECRET, jwt, name);
+            // The dag-processor and triggerer talk to an in-process execution API: no shared key needed.
+            assert.deepStrictEqual(env.AIRFLOW__API_AUTH__JWT_SECRET, ["scheduler", "api-server"].includes(name) ? jwt : undefined, name);
             assert.strictEqual(env.AIRFLOW__CORE__EXECUTION_API_SERVER_URL, url, name);
         }
+        assert.strictEqual(envOf(container(migrationJob(r.objects).spec.template.spec, "migrate")).AIRFLOW__API_AUTH__JWT_SECRET, undefined, "migrate");
         // The URL points at the Service that selects the API server pods, on its port.
         const service = find(r.objects, "Service", "airflow-api-server");
         assert.strictEqual(service.spec.ports[0].port, 8080);
@@ -108,11 +114,14 @@ describe("production architecture (KubernetesExecutor)", () => {
         assert.strictEqual(service.spec.selector["app.kubernetes.io/component"], "api-server");
     });
 
-    it("gives workers no database, Fernet or API secret", () => {
-        const worker = envOf((workerPodTemplate(r.objects) as any).spec.containers[0]);
-        for (const name of ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY"]) {
+    it("gives workers no database, Fernet, API or JWT signing secret (task code could mint tokens with it)", () => {
+        const pod = workerPodTemplate(r.objects) as any;
+        const worker = envOf(pod.spec.containers[0]);
+        for (const name of ["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"]) {
             assert.strictEqual(worker[name], undefined, name);
         }
+        // Nor anything else from the keys Secret, by any route.
+        assert.doesNotMatch(JSON.stringify(pod), /airflow-keys/);
     });
 
     it("reads every secret from Kubernetes Secrets, never as a literal", () => {
@@ -189,16 +198,21 @@ describe("production architecture (KubernetesExecutor)", () => {
             ["triggerer", ["triggerer"]],
         ] as const) {
             const spec = find(r.objects, "Deployment", `airflow-${name}`).spec.template.spec;
-            assert.deepStrictEqual(container(spec, name).command, ["airflow"]);
+            // No command: the image's entrypoint (init as PID 1) runs `airflow <args>`.
+            assert.strictEqual(container(spec, name).command, undefined, name);
             assert.deepStrictEqual(container(spec, name).args, args);
+            assert.strictEqual(container(spec, "wait-for-migrations").command, undefined);
             assert.deepStrictEqual(container(spec, "wait-for-migrations").args, ["db", "check-migrations", "--migration-wait-timeout=600"]);
         }
     });
 
     it("migrates with a Job the workloads depend on, named after the image and version", () => {
-        const job = ofKind(r.objects, "Job")[0];
+        const job = migrationJob(r.objects);
         assert.match(job.metadata.name, /^airflow-migrate-[0-9a-f]{10}$/);
-        const script = container(job.spec.template.spec, "migrate").args[0];
+        const migrate = container(job.spec.template.spec, "migrate");
+        assert.strictEqual(migrate.command, undefined, "the image's entrypoint runs bash -c");
+        assert.deepStrictEqual(migrate.args.slice(0, 2), ["bash", "-c"]);
+        const script = migrate.args[2];
         assert.match(script, /^set -euo pipefail\nairflow db migrate\n/);
         assert.match(script, /airflow users create --role Admin/);
         assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
@@ -209,7 +223,7 @@ describe("production architecture (KubernetesExecutor)", () => {
     });
 
     it("renames the migration Job when the image or the Airflow version changes, and only then", async () => {
-        const name = async (config: StackConfigInput) => ofKind((await renderStack(config)).objects, "Job")[0].metadata.name;
+        const name = async (config: StackConfigInput) => migrationJob((await renderStack(config)).objects).metadata.name;
         const base = await name({ namespace: "data" });
         assert.strictEqual(await name({ namespace: "data", scheduler: { replicas: 2 } }), base);
         assert.notStrictEqual(await name({ namespace: "data", images: { airflow: "example.com/airflow:3.3.2-1" } }), base);
@@ -271,6 +285,87 @@ describe("production architecture (KubernetesExecutor)", () => {
         await assertValidObjects(tuned.objects);
     });
 
+    it("reads env from Secrets, per component and stack-wide, never as literals", async () => {
+        const withSecrets = await renderStack({
+            namespace: "data",
+            extraEnv: { AIRFLOW__CORE__PARALLELISM: "64" },
+            secretEnv: { AIRFLOW_CONN_WAREHOUSE: { secretName: "warehouse", key: "uri" } },
+            envFromSecrets: ["team-settings"],
+            scheduler: { secretEnv: { SENTRY_DSN: { secretName: "sentry", key: "dsn" } } },
+            apiServer: { envFromSecrets: ["oauth"] },
+            workers: { secretEnv: { OPENAI_API_KEY: { secretName: "openai", key: "key" } }, envFromSecrets: ["task-secrets"] },
+        });
+        const deployment = (name: string) => container(find(withSecrets.objects, "Deployment", `airflow-${name}`).spec.template.spec, name);
+        const worker = (workerPodTemplate(withSecrets.objects) as any).spec.containers[0];
+        const shared = { AIRFLOW_CONN_WAREHOUSE: secretRef("warehouse", "uri") };
+        for (const [name, c] of [["scheduler", deployment("scheduler")], ["api-server", deployment("api-server")], ["dag-processor", deployment("dag-processor")], ["triggerer", deployment("triggerer")], ["worker", worker]]) {
+            assert.deepStrictEqual(envOf(c).AIRFLOW_CONN_WAREHOUSE, shared.AIRFLOW_CONN_WAREHOUSE, name);
+            assert.strictEqual(envOf(c).AIRFLOW__CORE__PARALLELISM, "64", name);
+            assert.deepStrictEqual(c.envFrom[0], { secretRef: { name: "team-settings" } }, name);
+        }
+        assert.deepStrictEqual(envOf(deployment("scheduler")).SENTRY_DSN, secretRef("sentry", "dsn"));
+        assert.strictEqual(envOf(deployment("api-server")).SENTRY_DSN, undefined);
+        assert.deepStrictEqual(deployment("api-server").envFrom, [{ secretRef: { name: "team-settings" } }, { secretRef: { name: "oauth" } }]);
+        assert.deepStrictEqual(envOf(worker).OPENAI_API_KEY, secretRef("openai", "key"));
+        assert.deepStrictEqual(worker.envFrom, [{ secretRef: { name: "team-settings" } }, { secretRef: { name: "task-secrets" } }]);
+        assert.strictEqual(envOf(deployment("triggerer")).OPENAI_API_KEY, undefined);
+        await assertValidObjects([...withSecrets.objects, workerPodTemplate(withSecrets.objects)]);
+    });
+
+    it("gives every component its own ServiceAccount, annotated as configured (Workload Identity, IRSA)", async () => {
+        const gsa = (who: string) => ({ "iam.gke.io/gcp-service-account": `${who}@proj.iam.gserviceaccount.com` });
+        const annotated = await renderStack({
+            namespace: "data",
+            scheduler: { serviceAccountAnnotations: gsa("scheduler") },
+            apiServer: { serviceAccountAnnotations: gsa("ui") },
+            dagProcessor: { serviceAccountAnnotations: gsa("parser") },
+            triggerer: { serviceAccountAnnotations: { "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/triggerer" } },
+            workers: { serviceAccountAnnotations: gsa("tasks") },
+            logging: { remoteBaseLogFolder: "gs://team-airflow-logs/prod" },
+            storage: { mode: "existing", dagsClaimName: "team-dags" },
+        });
+        const accountOf = (spec: any) => find(annotated.objects, "ServiceAccount", spec.serviceAccountName);
+        const deploymentSpec = (name: string) => find(annotated.objects, "Deployment", `airflow-${name}`).spec.template.spec;
+        assert.deepStrictEqual(accountOf(deploymentSpec("scheduler")).metadata.annotations, gsa("scheduler"));
+        assert.deepStrictEqual(accountOf(deploymentSpec("api-server")).metadata.annotations, gsa("ui"));
+        assert.deepStrictEqual(accountOf(deploymentSpec("dag-processor")).metadata.annotations, gsa("parser"));
+        assert.deepStrictEqual(accountOf(deploymentSpec("triggerer")).metadata.annotations, { "eks.amazonaws.com/role-arn": "arn:aws:iam::1:role/triggerer" });
+        assert.deepStrictEqual(accountOf((workerPodTemplate(annotated.objects) as any).spec).metadata.annotations, gsa("tasks"));
+        // The migration Job needs no cloud identity.
+        assert.strictEqual(accountOf(migrationJob(annotated.objects).spec.template.spec).metadata.annotations, undefined);
+        assert.strictEqual(new Set(ofKind(annotated.objects, "ServiceAccount").map((a) => a.metadata.name)).size, 6);
+        // Bucket logging without keys: the connection follows the bucket's scheme.
+        assert.strictEqual(envOf((workerPodTemplate(annotated.objects) as any).spec.containers[0]).AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID, "google_cloud_default");
+        const s3 = await renderStack({ logging: { remoteBaseLogFolder: "s3://team-airflow-logs/prod" }, storage: { mode: "existing", dagsClaimName: "team-dags" } });
+        assert.strictEqual(envOf((workerPodTemplate(s3.objects) as any).spec.containers[0]).AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID, "aws_default");
+        await assertValidObjects(annotated.objects);
+    });
+
+    it("lets tasks launch pods (KubernetesPodOperator) only when asked, with their own Role and token", async () => {
+        const pod = (workerPodTemplate(r.objects) as any).spec;
+        assert.strictEqual(pod.automountServiceAccountToken, false);
+        assert.ok(ofKind(r.objects, "RoleBinding").every((b) => b.subjects.every((s: any) => s.name !== "airflow-worker")));
+
+        const launcher = await renderStack({ namespace: "data", workers: { podLauncher: true } });
+        const worker = (workerPodTemplate(launcher.objects) as any).spec;
+        assert.strictEqual(worker.automountServiceAccountToken, true);
+        const binding = ofKind(launcher.objects, "RoleBinding").find((b) => b.subjects[0].name === worker.serviceAccountName);
+        assert.deepStrictEqual(binding.subjects, [{ kind: "ServiceAccount", name: "airflow-worker", namespace: "data" }]);
+        const role = find(launcher.objects, "Role", binding.roleRef.name);
+        assert.deepStrictEqual(role.rules, [
+            { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "patch", "delete"] },
+            { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+            { apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] },
+            { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
+        ]);
+        // The scheduler keeps its own Role; nothing else changes hands.
+        assert.deepStrictEqual(ofKind(launcher.objects, "RoleBinding").map((b) => b.subjects[0].name).sort(), ["airflow-scheduler", "airflow-worker"]);
+        for (const name of ["api-server", "dag-processor", "triggerer"]) {
+            assert.strictEqual(find(launcher.objects, "Deployment", `airflow-${name}`).spec.template.spec.automountServiceAccountToken, false, name);
+        }
+        await assertValidObjects([...launcher.objects, workerPodTemplate(launcher.objects)]);
+    });
+
     it("turns on remote logging and drops the log claim when only a bucket is used", async () => {
         const remote = await renderStack({
             storage: { mode: "existing", dagsClaimName: "team-dags" },
@@ -294,7 +389,42 @@ describe("production architecture (KubernetesExecutor)", () => {
         assert.strictEqual(worker.AIRFLOW__CORE__EXECUTION_API_SERVER_URL, "http://airflow-api-server.shared.svc:80/execution/");
         const env = envOf(container(find(lb.objects, "Deployment", "airflow-api-server").spec.template.spec, "api-server"));
         assert.match(env.AIRFLOW__CORE__AUTH_MANAGER, /SimpleAuthManager$/);
-        assert.doesNotMatch(container(ofKind(lb.objects, "Job")[0].spec.template.spec, "migrate").args[0], /users create/);
-        assert.strictEqual(lb.outputs.adminPassword, undefined);
+        assert.doesNotMatch(container(migrationJob(lb.objects).spec.template.spec, "migrate").args[2], /users create/);
+    });
+
+    it("signs simple auth manager users in with one generated password that every API server replica shares", async () => {
+        const simple = await renderStack({ namespace: "data", ui: { authManager: "simple", adminUsername: "ops" }, apiServer: { replicas: 2 } });
+        const keys = find(simple.objects, "Secret", "airflow-keys").stringData;
+        const password = keys["admin-password"];
+        assert.deepStrictEqual(JSON.parse(keys["simple-auth-passwords.json"]), { ops: password });
+        // The password is a secret stack output, next to the user name.
+        assert.strictEqual(simple.outputs.adminUsername, "ops");
+        assert.strictEqual(simple.outputs.adminPassword, password);
+        assert.ok(simple.secretOutputs.has("adminPassword"));
+
+        const spec = find(simple.objects, "Deployment", "airflow-api-server").spec.template.spec;
+        const api = container(spec, "api-server");
+        const file = SIMPLE_AUTH_PASSWORDS_FILE;
+        assert.strictEqual(envOf(api).AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS, "ops:admin");
+        assert.strictEqual(envOf(api).AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE, file);
+        // Airflow opens the file read-write: an init container copies it from the Secret into a writable
+        // emptyDir, before the API server starts.
+        const copy = container(spec, "simple-auth-passwords");
+        assert.deepStrictEqual(copy.command, ["install", "-m", "0600", "/etc/airflow/simple-auth/passwords.json", file]);
+        assert.ok(spec.initContainers.indexOf(copy) < spec.initContainers.findIndex((c: any) => c.name === "wait-for-migrations"));
+        const secretMount = copy.volumeMounts.find((m: any) => m.mountPath === "/etc/airflow/simple-auth");
+        assert.strictEqual(secretMount.readOnly, true);
+        const volumes = Object.fromEntries(spec.volumes.map((v: any) => [v.name, v]));
+        assert.deepStrictEqual(volumes[secretMount.name].secret.items, [{ key: "simple-auth-passwords.json", path: "passwords.json" }]);
+        assert.strictEqual(volumes[secretMount.name].secret.secretName, "airflow-keys");
+        for (const c of [copy, api]) {
+            const folder = c.volumeMounts.find((m: any) => m.mountPath === path.posix.dirname(file));
+            assert.ok(folder && !folder.readOnly && volumes[folder.name].emptyDir, `${c.name}: the file's folder is a writable emptyDir`);
+        }
+        // Only the API server gets the passwords.
+        for (const name of ["scheduler", "dag-processor", "triggerer"]) {
+            assert.doesNotMatch(JSON.stringify(find(simple.objects, "Deployment", `airflow-${name}`)), /simple-auth/, name);
+        }
+        await assertValidObjects(simple.objects);
     });
 });

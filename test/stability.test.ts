@@ -20,7 +20,7 @@ function changed(a: Rendered, b: Rendered): string[] {
 describe("stable, focused previews", () => {
     for (const architecture of ["production", "standalone"] as const) {
         it(`renders identical resources and inputs twice (${architecture})`, async () => {
-            const config: StackConfigInput = { architecture, scheduler: { replicas: 2 } };
+            const config: StackConfigInput = architecture === "production" ? { architecture, scheduler: { replicas: 2 } } : { architecture, standalone: { parallelism: 8 } };
             const first = await renderStack(config);
             const second = await renderStack(config);
             assert.deepStrictEqual(changed(first, second), []);

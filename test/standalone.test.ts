@@ -32,8 +32,10 @@ describe("standalone architecture (one pod, LocalExecutor)", () => {
 
     it("migrates, then supervises the API server, scheduler, dag-processor and triggerer", () => {
         const airflow = container(find(r.objects, "StatefulSet", "airflow").spec.template.spec, "airflow");
-        assert.deepStrictEqual(airflow.command, ["bash", "-c"]);
-        const script: string = airflow.args[0];
+        // No command: the image's entrypoint (init as PID 1) runs `bash -c <script>`.
+        assert.strictEqual(airflow.command, undefined);
+        assert.deepStrictEqual(airflow.args.slice(0, 2), ["bash", "-c"]);
+        const script: string = airflow.args[2];
         const order = ["airflow db check", "airflow db migrate", "airflow users create", "airflow api-server &", "airflow scheduler &", "airflow dag-processor &", "airflow triggerer &", "wait -n", "exit 1"];
         let at = -1;
         for (const step of order) {
@@ -52,6 +54,20 @@ describe("standalone architecture (one pod, LocalExecutor)", () => {
         assert.deepStrictEqual(env.AIRFLOW__API_AUTH__JWT_SECRET, { secretKeyRef: { name: "airflow-keys", key: "jwt-secret" } });
         assert.match(find(r.objects, "Secret", "airflow-postgres-credentials").stringData.connection, /@127\.0\.0\.1:5432\/airflow$/);
         assert.strictEqual(env.AIRFLOW__CORE__DAGS_FOLDER, "/opt/dags");
+    });
+
+    it("runs the simple auth manager with the generated password from the keys Secret", async () => {
+        const simple = await renderStack({ architecture: "standalone", ui: { authManager: "simple" } });
+        const spec = find(simple.objects, "StatefulSet", "airflow").spec.template.spec;
+        const airflow = container(spec, "airflow");
+        assert.strictEqual(envOf(airflow).AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS, "admin:admin");
+        const file = envOf(airflow).AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE;
+        assert.strictEqual(container(spec, "simple-auth-passwords").command.at(-1), file);
+        const keys = find(simple.objects, "Secret", "airflow-keys").stringData;
+        assert.deepStrictEqual(JSON.parse(keys["simple-auth-passwords.json"]), { admin: keys["admin-password"] });
+        assert.ok(simple.secretOutputs.has("adminPassword"));
+        assert.doesNotMatch(airflow.args[2], /users create/);
+        await assertValidObjects(simple.objects);
     });
 
     it("serves the UI through a Service with health probes", () => {

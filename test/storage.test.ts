@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { SharedStorage, SharedStorageArgs, FILESTORE_MOUNT_OPTIONS, ROOT_REASON_ANNOTATION } from "../components/storage";
 import { installComponentMocks, MOCK_FILESTORE_IP, recorded, Recorder, valueOf } from "./componentMocks";
-import { kubernetesObjects } from "./support/harness";
+import { kubernetesObjects, ofKind, renderStack } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
 const base: SharedStorageArgs = {
@@ -96,7 +96,8 @@ describe("SharedStorage", () => {
             assert.strictEqual(pod.automountServiceAccountToken, false);
             const c = pod.containers[0];
             assert.deepStrictEqual(c.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } });
-            assert.match(c.command[2], /mkdir -p \/share\/dags \/share\/logs; chmod 2775 \/share\/dags \/share\/logs/);
+            assert.match(c.command[2], /^for d in \/share\/dags \/share\/logs; do$/m);
+            assert.match(c.command[2], /mkdir -p "\$d"\n {2}chgrp 0 "\$d".*\n {2}chmod 2775 "\$d"/);
             assert.ok(c.resources.limits.memory && c.resources.requests.cpu);
         });
 
@@ -120,7 +121,48 @@ describe("SharedStorage", () => {
         });
     });
 
-    describe("pvc mode (unchanged)", () => {
+    describe("pvc mode", () => {
+        const prepareJobs = (objects: any[]) => objects.filter((o) => o.kind === "Job");
+
+        it("prepares the claims with the same Job as Filestore: each claim's root made group-writable for gid 0", async () => {
+            const { objects } = await render({ ...base, storageClassName: "standard-rwx", setupImage: "mirror.example.com/busybox:1.37.0" });
+            const [job] = prepareJobs(objects);
+            assert.strictEqual(prepareJobs(objects).length, 1);
+            const fromFilestore = prepareJobs((await render(filestore)).objects)[0];
+            // Built once: the same identity, lock-down, resources and annotation as the Filestore Job.
+            for (const path of ["metadata.annotations", "spec.backoffLimit", "spec.template.spec.securityContext", "spec.template.spec.automountServiceAccountToken"]) {
+                const at = (o: any) => path.split(".").reduce((v, k) => v?.[k], o);
+                assert.deepStrictEqual(at(job), at(fromFilestore), path);
+            }
+            assert.ok(job.metadata.annotations[ROOT_REASON_ANNOTATION]);
+            const pod = job.spec.template.spec;
+            const c = pod.containers[0];
+            assert.strictEqual(c.image, "mirror.example.com/busybox:1.37.0");
+            assert.deepStrictEqual(c.securityContext, fromFilestore.spec.template.spec.containers[0].securityContext);
+            const claimAt = Object.fromEntries(c.volumeMounts.map((m: any) => [m.mountPath, pod.volumes.find((v: any) => v.name === m.name).persistentVolumeClaim.claimName]));
+            assert.deepStrictEqual(claimAt, { "/share/dags": "airflow-storage-dags", "/share/logs": "airflow-storage-logs" });
+            assert.match(c.command[2], /^for d in \/share\/dags \/share\/logs; do$/m);
+            assert.match(c.command[2], /chmod 2775 "\$d"/);
+            await assertValidObjects(objects);
+        });
+
+        it("prepares dags/ and logs/ on a single share, and only the claims that exist", async () => {
+            const single = prepareJobs((await render({ ...base, singleShare: true })).objects)[0];
+            assert.deepStrictEqual(single.spec.template.spec.containers[0].volumeMounts, [{ name: "share-0", mountPath: "/share" }]);
+            assert.match(single.spec.template.spec.containers[0].command[2], /^for d in \/share\/dags \/share\/logs; do$/m);
+            const logsOnly = prepareJobs((await render({ ...base, needsDags: false })).objects)[0];
+            assert.deepStrictEqual(logsOnly.spec.template.spec.containers[0].volumeMounts, [{ name: "share-0", mountPath: "/share/logs" }]);
+            assert.strictEqual(prepareJobs((await render({ ...base, needsDags: false, needsLogs: false })).objects).length, 0);
+        });
+
+        it("is what the Airflow workloads wait for in the stack (they depend on the storage component)", async () => {
+            const r = await renderStack({});
+            assert.ok(r.dependsOn.get("airflow")?.includes("airflow-storage"), "Airflow waits for the storage component and its Job");
+            assert.ok(ofKind(r.objects, "Job").some((j) => j.metadata.annotations?.[ROOT_REASON_ANNOTATION]));
+        });
+    });
+
+    describe("pvc mode (claims)", () => {
         it("makes separate RWX claims on the StorageClass, schema-valid", async () => {
             const { storage, objects } = await render({ ...base, storageClassName: "standard-rwx" });
             const claims = objects.filter((o) => o.kind === "PersistentVolumeClaim");

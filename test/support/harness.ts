@@ -1,19 +1,26 @@
 // Runs the program (or one component) under Pulumi mocks and records every resource it registers.
 // Mocks stand in for the engine and providers only; the program code under test is the real one.
 import * as crypto from "crypto";
+import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { parseStackConfig, StackConfigInput } from "../../components/config";
 import { deployAirflow, StackOutputs } from "../../components/stack";
 import { K8sObject } from "./k8sSchema";
 
-// Internal to the SDK but exported from its settings module: resolves once every registration is done.
+// Internal to the SDK but exported from its settings module: resolves once every registration is done,
+// and the monitor (the mock one under test) that keeps what each component registered as its outputs.
 // eslint-disable-next-line @typescript-eslint/no-var-requires
-const { waitForRPCs } = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+const { waitForRPCs, getMonitor } = require("@pulumi/pulumi/runtime/settings") as {
+    waitForRPCs: () => Promise<void>;
+    getMonitor: () => { getRegisteredResources?: () => Map<string, { urn: string; state: any }> };
+};
 
 export interface RecordedResource {
     type: string;
     name: string;
+    /** The id the provider gives the resource (kept in the state in plain text). */
+    id: string;
     inputs: any;
     state: any;
     provider?: string;
@@ -28,6 +35,10 @@ export interface Rendered {
     secretOutputs: Set<string>;
     /** Resource name -> names of the resources it explicitly depends on. */
     dependsOn: Map<string, string[]>;
+    /** `<type>::<name>` -> output properties the engine stores as secrets (additionalSecretOutputs). */
+    secretFields: Map<string, string[]>;
+    /** Outputs each component registered (registerOutputs), by URN, serialized as the engine keeps them. */
+    componentOutputs: Map<string, any>;
 }
 
 export const MOCK_DIGEST = "sha256:" + "ab".repeat(32);
@@ -41,6 +52,30 @@ export function mockSecretValue(resourceName: string): string {
     return `MOCKSECRET${hash(resourceName, 16)}`;
 }
 
+/**
+ * With AIRFLOW_RENDER_SECRETS_FILE set (scripts/render.ts for the lab's deploy path without the
+ * Pulumi engine), random resources get real random values, generated once per resource name and kept
+ * in that file (mode 0600) like Pulumi state keeps them, so a re-render never rotates a secret.
+ */
+const renderSecrets = process.env.AIRFLOW_RENDER_SECRETS_FILE ? persistentRandom(process.env.AIRFLOW_RENDER_SECRETS_FILE) : undefined;
+
+function persistentRandom(file: string) {
+    const values: Record<string, string> = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : {};
+    const keep = (name: string, make: () => string) => {
+        if (!(name in values)) {
+            values[name] = make();
+            fs.writeFileSync(file, JSON.stringify(values), { mode: 0o600 });
+        }
+        return values[name];
+    };
+    const alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    return {
+        password: (name: string, length: number) =>
+            keep(name, () => Array.from(crypto.randomBytes(length), (b) => alphabet[b % alphabet.length]).join("")),
+        bytes: (name: string, length: number) => Buffer.from(keep(name, () => crypto.randomBytes(length).toString("hex")), "hex"),
+    };
+}
+
 let recorded: RecordedResource[] = [];
 
 /** Installs mocks that record resources; returns the live list. */
@@ -49,9 +84,9 @@ export function installMocks(stackOutputs: Record<string, unknown> = {}): Record
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
-                const state = mockState(args, stackOutputs);
-                recorded.push({ type: args.type, name: args.name, inputs: args.inputs, state, provider: args.provider });
-                return { id: `${args.name}-id`, state };
+                const { id, state } = mockRandomResource(args) ?? { id: mockId(args), state: mockState(args, stackOutputs) };
+                recorded.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, provider: args.provider });
+                return { id, state };
             },
             call(args: pulumi.runtime.MockCallArgs) {
                 return args.inputs;
@@ -72,14 +107,6 @@ function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<s
         return { ...inputs, metadata: { ...inputs.metadata, name } };
     }
     switch (args.type) {
-        case "random:index/randomPassword:RandomPassword":
-            return { ...inputs, result: mockSecretValue(args.name) };
-        case "random:index/randomBytes:RandomBytes": {
-            // 32 bytes whose standard base64 contains '+' and '/', to exercise the URL-safe conversion.
-            const bytes = Buffer.alloc(inputs.length ?? 32, 0xfb);
-            crypto.createHash("sha256").update(args.name).digest().copy(bytes, 0, 0, 8);
-            return { ...inputs, base64: bytes.toString("base64"), hex: bytes.toString("hex") };
-        }
         case "docker:index/image:Image": {
             const repository = String(inputs.imageName).replace(/:[^/:]+$/, "");
             return { ...inputs, repoDigest: `${repository}@${MOCK_DIGEST}` };
@@ -90,6 +117,54 @@ function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<s
             return { ...inputs, name: inputs.name, outputs: stackOutputs };
         default:
             return { ...inputs };
+    }
+}
+
+/** The id a provider gives a resource: Kubernetes `<namespace>/<name>`, others something name-based. */
+function mockId(args: pulumi.runtime.MockResourceArgs): string {
+    if (args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:index") && args.inputs.metadata?.name) {
+        const { name, namespace } = args.inputs.metadata;
+        return namespace ? `${namespace}/${name}` : name;
+    }
+    return `${args.name}-id`;
+}
+
+/**
+ * Random resources as the random provider returns them, ids included, so a test can see what reaches
+ * the state in plain text: RandomPassword's id is "none" (its result and bcrypt hash are secret
+ * outputs), RandomBytes' id is its base64 value, RandomId's its b64Url, RandomString's its result.
+ * Undefined for other types.
+ */
+export function mockRandomResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } | undefined {
+    const inputs = args.inputs;
+    const password = (length: number) => (renderSecrets ? renderSecrets.password(args.name, length) : mockSecretValue(args.name));
+    const bytes = (length: number) => {
+        if (renderSecrets) return renderSecrets.bytes(args.name, length);
+        // Bytes whose standard base64 has '+' and '/', so URL-safe conversions are exercised.
+        const b = Buffer.alloc(length, 0xfb);
+        crypto.createHash("sha256").update(args.name).digest().copy(b, 0, 0, Math.min(8, length));
+        return b;
+    };
+    switch (args.type) {
+        case "random:index/randomPassword:RandomPassword": {
+            const result = password(inputs.length ?? 32);
+            return { id: "none", state: { ...inputs, result, bcryptHash: `$2a$10$${hash(result, 53)}` } };
+        }
+        case "random:index/randomString:RandomString": {
+            const result = password(inputs.length ?? 32);
+            return { id: result, state: { ...inputs, result } };
+        }
+        case "random:index/randomBytes:RandomBytes": {
+            const b = bytes(inputs.length ?? 32);
+            return { id: b.toString("base64"), state: { ...inputs, base64: b.toString("base64"), hex: b.toString("hex") } };
+        }
+        case "random:index/randomId:RandomId": {
+            const b = bytes(inputs.byteLength ?? 8);
+            const b64Url = b.toString("base64url");
+            return { id: b64Url, state: { ...inputs, b64Std: b.toString("base64"), b64Url, hex: b.toString("hex"), dec: BigInt(`0x${b.toString("hex")}`).toString() } };
+        }
+        default:
+            return undefined;
     }
 }
 
@@ -136,9 +211,20 @@ export function rawConfig(config: StackConfigInput | Record<string, unknown>): R
 export async function renderStack(config: StackConfigInput, stackOutputs: Record<string, unknown> = {}): Promise<Rendered> {
     const resources = installMocks(stackOutputs);
     const dependsOn = new Map<string, string[]>();
-    const stack: StackOutputs = deployAirflow(parseStackConfig(rawConfig(config)), { transformations: [recordDependencies(dependsOn)] });
+    const secretFields = new Map<string, string[]>();
+    const stack: StackOutputs = deployAirflow(parseStackConfig(rawConfig(config)), {
+        transformations: [recordDependencies(dependsOn), recordSecretFields(secretFields)],
+    });
     await waitForRPCs();
-    return collect(resources, stack as unknown as Record<string, unknown>, dependsOn);
+    return collect(resources, stack as unknown as Record<string, unknown>, dependsOn, secretFields);
+}
+
+/** A transformation that notes each resource's additionalSecretOutputs (mocks do not see options). */
+export function recordSecretFields(into: Map<string, string[]>): pulumi.ResourceTransformation {
+    return (args) => {
+        into.set(`${args.type}::${args.name}`, [...((args.opts as pulumi.CustomResourceOptions).additionalSecretOutputs ?? [])]);
+        return undefined;
+    };
 }
 
 /** A transformation that notes each resource's explicit dependsOn (mocks do not see options). */
@@ -152,7 +238,12 @@ export function recordDependencies(into: Map<string, string[]>): pulumi.Resource
     };
 }
 
-export async function collect(resources: RecordedResource[], outputs: Record<string, unknown>, dependsOn = new Map<string, string[]>()): Promise<Rendered> {
+export async function collect(
+    resources: RecordedResource[],
+    outputs: Record<string, unknown>,
+    dependsOn = new Map<string, string[]>(),
+    secretFields = new Map<string, string[]>(),
+): Promise<Rendered> {
     const resolved: Record<string, unknown> = {};
     const secretOutputs = new Set<string>();
     for (const [key, value] of Object.entries(outputs)) {
@@ -161,7 +252,12 @@ export async function collect(resources: RecordedResource[], outputs: Record<str
         if (r.secret) secretOutputs.add(key);
     }
     await waitForRPCs();
-    return { resources: [...resources], objects: kubernetesObjects(resources), outputs: resolved, secretOutputs, dependsOn };
+    const componentOutputs = new Map<string, any>();
+    for (const [urn, r] of getMonitor().getRegisteredResources?.() ?? []) {
+        const state = typeof r.state?.toJavaScript === "function" ? r.state.toJavaScript() : undefined;
+        if (state !== undefined) componentOutputs.set(urn, state);
+    }
+    return { resources: [...resources], objects: kubernetesObjects(resources), outputs: resolved, secretOutputs, dependsOn, secretFields, componentOutputs };
 }
 
 /** Waits until every pending registration has reached the mocks. */

@@ -1,0 +1,44 @@
+// The Airflow settings (AIRFLOW__<SECTION>__<KEY> environment variables) this package sets itself.
+//
+// The code that renders them takes their names from here and nowhere else, and the config schema
+// refuses the same names in extraEnv and secretEnv: one list, so an override of something the
+// package owns (the executor, the DAG folder, the database URI, ...) can never slip through.
+// No imports: config.ts reads this module before any component exists.
+
+/** Set in every architecture. */
+export const AIRFLOW_ENV = {
+    executor: "AIRFLOW__CORE__EXECUTOR",
+    dagsFolder: "AIRFLOW__CORE__DAGS_FOLDER",
+    loadExamples: "AIRFLOW__CORE__LOAD_EXAMPLES",
+    executionApiServerUrl: "AIRFLOW__CORE__EXECUTION_API_SERVER_URL",
+    authManager: "AIRFLOW__CORE__AUTH_MANAGER",
+    simpleAuthManagerUsers: "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS",
+    simpleAuthManagerPasswordsFile: "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE",
+    fernetKey: "AIRFLOW__CORE__FERNET_KEY",
+    sqlAlchemyConn: "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    jwtSecret: "AIRFLOW__API_AUTH__JWT_SECRET",
+    apiSecretKey: "AIRFLOW__API__SECRET_KEY",
+    apiPort: "AIRFLOW__API__PORT",
+    apiWorkers: "AIRFLOW__API__WORKERS",
+    baseLogFolder: "AIRFLOW__LOGGING__BASE_LOG_FOLDER",
+    remoteLogging: "AIRFLOW__LOGGING__REMOTE_LOGGING",
+    remoteBaseLogFolder: "AIRFLOW__LOGGING__REMOTE_BASE_LOG_FOLDER",
+    remoteLogConnId: "AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID",
+    executorNamespace: "AIRFLOW__KUBERNETES_EXECUTOR__NAMESPACE",
+    podTemplateFile: "AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE",
+    deleteWorkerPods: "AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS",
+    deleteWorkerPodsOnFailure: "AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS_ON_FAILURE",
+    schedulerHealthCheck: "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK",
+    schedulerHealthCheckPort: "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT",
+} as const;
+
+/** Set only by the standalone pod; in production they are the user's to tune through extraEnv. */
+export const STANDALONE_AIRFLOW_ENV = {
+    parallelism: "AIRFLOW__CORE__PARALLELISM",
+} as const;
+
+/** The names the package owns in an architecture, sorted. */
+export function ownedAirflowEnv(architecture: "production" | "standalone"): string[] {
+    const names: string[] = Object.values(AIRFLOW_ENV);
+    return (architecture === "standalone" ? [...names, ...Object.values(STANDALONE_AIRFLOW_ENV)] : names).sort();
+}

@@ -1,0 +1,166 @@
+// Config checks that look beyond single values: settings the chosen architecture or mode would
+// ignore, keys in a config namespace nobody reads, and values that are valid but probably not meant.
+// They run on the config as the user wrote it (before defaults), so "set" means "written in the stack
+// file", and they report through the same problem list as the schema.
+import type { StackConfig } from "./config";
+import { airflowVersionsInTag } from "./formats";
+
+type Raw = Record<string, unknown>;
+
+/** Config namespaces other than the program's own that are read by the providers this package uses. */
+export const PROVIDER_CONFIG_NAMESPACES = ["kubernetes", "gcp", "docker", "random", "pulumi"] as const;
+
+/**
+ * Keys in a namespace that neither the program nor a provider reads (`airflw:scheduler`): Pulumi would
+ * pass them through and the program would run on defaults.
+ */
+export function foreignNamespaceProblems(keys: string[], configNamespace: string): string[] {
+    const known = new Set<string>([configNamespace, ...PROVIDER_CONFIG_NAMESPACES]);
+    return keys
+        .filter((key) => !known.has(key.split(":")[0]))
+        .sort()
+        .map((key) => {
+            const [ns, ...rest] = key.split(":");
+            const name = rest.join(":");
+            return (
+                `${key}: unknown config namespace "${ns}"; did you mean ${configNamespace}:${name}? ` +
+                `(this program reads ${configNamespace}:, its providers ${PROVIDER_CONFIG_NAMESPACES.map((n) => `${n}:`).join(", ")})`
+            );
+        });
+}
+
+interface Rule {
+    /** Dotted key path, as written in the stack file. */
+    path: string;
+    /** When the rule applies (the key is then refused if present). */
+    when: (raw: Raw) => boolean;
+    /** What the configuration supports instead. */
+    why: (raw: Raw) => string;
+}
+
+function get(raw: Raw, path: string): unknown {
+    return path.split(".").reduce<unknown>((v, k) => (v !== null && typeof v === "object" ? (v as Raw)[k] : undefined), raw);
+}
+
+const architecture = (raw: Raw) => (get(raw, "architecture") === "standalone" ? "standalone" : "production");
+const standalone = (raw: Raw) => architecture(raw) === "standalone";
+const gitSyncOn = (raw: Raw) => get(raw, "gitSync.enabled") === true;
+const gitSyncMode = (raw: Raw) => (get(raw, "gitSync.mode") === "sidecar" || standalone(raw) ? "sidecar" : "cronjob");
+const databaseMode = (raw: Raw) => (get(raw, "database.mode") === "external" ? "external" : "internal");
+const storageMode = (raw: Raw) => String(get(raw, "storage.mode") ?? "pvc");
+
+const STANDALONE =
+    "it runs every Airflow process in one pod with the LocalExecutor and reads standalone.* (storageSize, storageClassName, " +
+    "parallelism, resources, tmpSize, homeSize), database.resources and gitSync (as a sidecar)";
+
+const rules: Rule[] = [
+    // --- what one architecture has and the other has not ---
+    ...["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage", "logging.remoteBaseLogFolder", "images.tasks", "images.taskImages"].map(
+        (path): Rule => ({ path, when: standalone, why: () => `is not used by the standalone architecture: ${STANDALONE}; set architecture: production to use it` }),
+    ),
+    ...["database.mode", "database.storageSize", "database.storageClassName", "database.externalSecretName", "database.externalSecretKey"].map(
+        (path): Rule => ({
+            path,
+            when: (raw) => standalone(raw) && !(path === "database.mode" && get(raw, path) === "internal"),
+            why: () => "is not used by the standalone architecture: its Postgres runs in the pod with data on standalone.storageSize and standalone.storageClassName; only database.resources applies",
+        }),
+    ),
+    {
+        path: "gitSync.mode",
+        when: (raw) => standalone(raw) && get(raw, "gitSync.mode") === "cronjob",
+        why: () => "cronjob is not supported by the standalone architecture, which has no shared volume: it syncs with a sidecar every gitSync.period; drop the key or set mode: sidecar",
+    },
+    {
+        path: "standalone",
+        when: (raw) => !standalone(raw),
+        why: () => "is only used when architecture is standalone; production sizes each component (scheduler, apiServer, dagProcessor, triggerer, workers, database, storage)",
+    },
+    // --- what one mode reads and the other ignores ---
+    ...["database.externalSecretName", "database.externalSecretKey"].map(
+        (path): Rule => ({ path, when: (raw) => !standalone(raw) && databaseMode(raw) === "internal", why: () => "is only used when database.mode is external" }),
+    ),
+    ...["database.storageSize", "database.storageClassName", "database.resources"].map(
+        (path): Rule => ({ path, when: (raw) => databaseMode(raw) === "external", why: () => "is only used by the internal Postgres (database.mode internal); an external database is sized elsewhere" }),
+    ),
+    ...(
+        [
+            ["storage.storageClassName", ["pvc"]],
+            ["storage.dagsSize", ["pvc"]],
+            ["storage.logsSize", ["pvc"]],
+            ["storage.dagsClaimName", ["existing"]],
+            ["storage.logsClaimName", ["existing"]],
+            ["storage.singleShare", ["pvc", "existing"]],
+            ["storage.filestore", ["filestore"]],
+        ] as const
+    ).map(
+        ([path, modes]): Rule => ({
+            path,
+            when: (raw) => !standalone(raw) && !(modes as readonly string[]).includes(storageMode(raw)),
+            why: (raw) => `is only used when storage.mode is ${modes.join(" or ")} (it is ${storageMode(raw)})`,
+        }),
+    ),
+    {
+        path: "gitSync.schedule",
+        when: (raw) => gitSyncOn(raw) && gitSyncMode(raw) === "sidecar",
+        why: (raw) => `is only used by the git-sync CronJob; ${standalone(raw) ? "the standalone pod syncs with a sidecar" : "the sidecar syncs"} every gitSync.period`,
+    },
+    {
+        path: "gitSync.period",
+        when: (raw) => gitSyncOn(raw) && gitSyncMode(raw) === "cronjob",
+        why: () => "is only used in gitSync.mode sidecar; the CronJob syncs on gitSync.schedule",
+    },
+    ...["mode", "repo", "ref", "subPath", "schedule", "period", "auth", "credentialsSecretName", "resources"].map(
+        (key): Rule => ({
+            path: `gitSync.${key}`,
+            when: (raw) => get(raw, "gitSync") !== undefined && !gitSyncOn(raw),
+            why: () => "has no effect while gitSync.enabled is not true: set gitSync.enabled: true, or remove the gitSync settings",
+        }),
+    ),
+    ...["server", "username", "artifactRegistry"].map(
+        (key): Rule => ({
+            path: `registry.${key}`,
+            when: (raw) => get(raw, "images.build.enabled") !== true && Object.keys((get(raw, "images.tasks") as Raw | undefined) ?? {}).length === 0,
+            why: () => "is only used to push built images: set images.build.enabled or images.tasks, or remove the registry settings",
+        }),
+    ),
+    {
+        path: "ui.allowedCidrs",
+        when: (raw) => get(raw, "networkPolicies") === false,
+        why: () => "is enforced by the NetworkPolicies, which networkPolicies: false turns off",
+    },
+    ...["baseContext", "baseImage", "dagsContext", "platform"].map(
+        (key): Rule => ({
+            path: `images.build.${key}`,
+            when: (raw) => get(raw, "images.build.enabled") !== true,
+            why: () => "is only used when images.build.enabled is true",
+        }),
+    ),
+];
+
+/** Settings written in the stack file that the chosen architecture or mode would ignore. */
+export function ignoredSettingProblems(raw: Raw, configNamespace: string): string[] {
+    const problems = new Map<string, string>();
+    for (const rule of rules) {
+        if (get(raw, rule.path) !== undefined && rule.when(raw) && !problems.has(rule.path)) {
+            problems.set(rule.path, `${configNamespace}:${rule.path}: ${rule.why(raw)}`);
+        }
+    }
+    return [...problems.values()];
+}
+
+/** Valid but suspicious settings, reported as warnings before anything is registered. */
+export function configWarnings(c: StackConfig, configNamespace: string): string[] {
+    const images: [string, string | undefined][] = [
+        ["images.airflow", c.images.airflow],
+        ["images.build.baseImage", c.images.build.enabled ? c.images.build.baseImage : undefined],
+    ];
+    return images.flatMap(([key, ref]) => {
+        const versions = ref === undefined ? [] : airflowVersionsInTag(ref);
+        return versions.length && !versions.includes(c.airflowVersion)
+            ? [
+                  `${configNamespace}:${key}: the tag of ${ref} names Airflow ${versions.join(", ")} but airflowVersion is ${c.airflowVersion}; ` +
+                      "airflowVersion names the migration Job and the default images, so set it to the image's version",
+              ]
+            : [];
+    });
+}
