@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Keeps at least N (default 8) Available PersistentVolumes of StorageClass `lab` in the lab cluster,
+# Keeps at least N (default 8, half ReadWriteOnce, half ReadWriteMany) Available PersistentVolumes of StorageClass `lab` in the lab cluster,
 # so PersistentVolumeClaims (including StatefulSet volumeClaimTemplates and ReadWriteMany claims) bind.
 # Released volumes (their claim was deleted) are made Available again first.
 # The volumes are hostPath directories under the lab's run directory: on the real node (level 2)
@@ -16,7 +16,8 @@ K() { "$LAB_BIN/kubectl" --kubeconfig "$LAB_KUBECONFIG" "$@"; }
 # recycle: Released lab volumes lose their claimRef and become Available again
 for pv in $(K get pv -l airflow-lab/pool=true -o jsonpath='{range .items[?(@.status.phase=="Released")]}{.metadata.name}{" "}{end}'); do
   dir="$(K get pv "$pv" -o jsonpath='{.spec.hostPath.path}')"
-  case "$dir" in "$LAB_RUN"/*) rm -rf "$dir" ;; esac
+  [ -n "$dir" ] || dir="$(K get pv "$pv" -o jsonpath='{.spec.local.path}')"
+  case "$dir" in "$LAB_RUN"/*) rm -rf "$dir"; mkdir -p "$dir" ;; esac
   K patch pv "$pv" --type json -p '[{"op":"remove","path":"/spec/claimRef"}]' >/dev/null
   lab_log "recycled released PersistentVolume $pv"
 done
@@ -27,8 +28,28 @@ available=$(K get pv -l airflow-lab/pool=true -o jsonpath='{range .items[?(@.sta
 free=$(K get pv -l airflow-lab/pool=true -o jsonpath='{range .items[*]}{.metadata.name}{" "}{.spec.claimRef.name}{"\n"}{end}' | awk 'NF==1' | wc -l)
 [ "$free" -gt "$available" ] && available=$free
 i=$existing
+# Two kinds, as in real clusters: ReadWriteOnce volumes behave like block storage (a `local` volume:
+# the kubelet applies the pod's fsGroup), ReadWriteMany volumes like NFS (a hostPath directory: the
+# kubelet ignores fsGroup, so whatever writes there must make it writable itself).
+i=$existing
 while [ "$available" -lt "$want" ]; do
   name=$(printf 'lab-pv-%03d' "$i")
+  dir="$LAB_RUN/node/volumes/$name"
+  if [ $((i % 2)) = 0 ]; then
+    mkdir -p "$dir"   # a local volume's directory must exist
+    source="  accessModes: [ReadWriteOnce]
+  local:
+    path: $dir
+  nodeAffinity:
+    required:
+      nodeSelectorTerms:
+        - matchExpressions: [{ key: kubernetes.io/os, operator: In, values: [linux] }]"
+  else
+    source="  accessModes: [ReadWriteMany]
+  hostPath:
+    path: $dir
+    type: DirectoryOrCreate"
+  fi
   cat <<YAML | K apply --server-side --field-manager=airflow-lab-up -f - >/dev/null
 apiVersion: v1
 kind: PersistentVolume
@@ -40,12 +61,9 @@ spec:
   storageClassName: lab
   capacity:
     storage: 50Gi
-  accessModes: [ReadWriteOnce, ReadWriteMany]
   persistentVolumeReclaimPolicy: Retain
   volumeMode: Filesystem
-  hostPath:
-    path: $LAB_RUN/node/volumes/$name
-    type: DirectoryOrCreate
+$source
 YAML
   i=$((i + 1)); available=$((available + 1))
 done

@@ -43,9 +43,18 @@ export function writeStackConfig(name: string, overrides: Record<string, unknown
         const current = config[full];
         config[full] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
     }
+    // keep only what the chosen architecture reads: the config refuses settings it would ignore
+    const standalone = config["airflow:architecture"] === "standalone";
+    const onlyProduction = ["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage"];
+    for (const key of standalone ? onlyProduction : ["standalone"]) delete config[`airflow:${key}`];
+    if (standalone && isPlainObject(config["airflow:database"])) {
+        const { resources } = config["airflow:database"] as Record<string, unknown>;
+        config["airflow:database"] = resources ? { resources } : undefined;
+        if (!resources) delete config["airflow:database"];
+    }
     fs.mkdirSync(STATE_DIR(), { recursive: true });
     const file = path.join(STATE_DIR(), `Pulumi.${name}.yaml`);
-    fs.writeFileSync(file, yaml.dump({ config }));
+    fs.writeFileSync(file, yaml.dump({ config }, { lineWidth: -1 }));
     return file;
 }
 
@@ -104,9 +113,27 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     const dir = STATE_DIR();
     const file = path.join(dir, `${stack}.objects.json`);
     const before: any[] = fs.existsSync(`${file}.refs`) ? JSON.parse(fs.readFileSync(`${file}.refs`, "utf8")) : [];
-    fs.writeFileSync(file, objects.map((o) => JSON.stringify(o)).join("\n"), { mode: 0o600 });
+    // The program's order, as the engine would follow its dependsOn: storage, database and config
+    // first, then the one-shot Jobs (storage preparation, migrations), then the workloads.
+    const phase = (o: any) => (o.kind === "Job" ? 1 : ["Deployment", "CronJob"].includes(o.kind) ? 2 : 0);
     try {
-        kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=airflow-lab", "--validate=strict", "-f", file]);
+        for (const p of [0, 1, 2]) {
+            const batch = objects.filter((o) => phase(o) === p);
+            if (!batch.length) continue;
+            fs.writeFileSync(file, batch.map((o) => JSON.stringify(o)).join("\n"), { mode: 0o600 });
+            kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=airflow-lab", "--validate=strict", "-f", file]);
+            const ns = (kind: string) => batch.filter((o) => o.kind === kind).map((o) => [o.metadata.namespace, o.metadata.name] as const);
+            for (const [namespace, name] of ns("StatefulSet")) {
+                kubectl(["rollout", "status", `statefulset/${name}`, "-n", namespace, "--timeout=600s"], { timeoutMs: 620_000 });
+            }
+            for (const [namespace, name] of ns("Job")) {
+                const done = kubectl(["wait", `job/${name}`, "-n", namespace, "--for=condition=complete", "--timeout=600s"], { allowFail: true, timeoutMs: 620_000 });
+                if (done.code !== 0) {
+                    const logs = kubectl(["logs", `job/${name}`, "-n", namespace, "--tail=40"], { allowFail: true });
+                    throw new Error(`Job ${name} did not complete:\n${logs.stdout}${logs.stderr}`);
+                }
+            }
+        }
     } finally {
         fs.rmSync(file, { force: true }); // holds Secret values
     }

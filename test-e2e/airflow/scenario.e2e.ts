@@ -4,9 +4,10 @@
 // added later, an image upgrade, faults, the standalone architecture, and a clean destroy.
 // Run: npm run e2e:airflow (lab/e2e-airflow.sh builds what is missing and starts the lab first).
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, labCacheDir, namespaceLeftovers } from "../lab";
+import { kubectl, LAB_DIR, labCacheDir, namespaceLeftovers } from "../lab";
 import { AirflowApi } from "./airflowApi";
 import { deploy, deployPath, destroy, writeStackConfig } from "./deploy";
 
@@ -142,6 +143,12 @@ async function runDag(api: AirflowApi, dagId: string, runId: string, timeoutSec:
     return seconds(t);
 }
 
+/** Tops up the lab's PersistentVolume pool (and recycles released volumes) before a deploy. */
+function volumePool(): void {
+    const r = spawnSync("bash", [path.join(LAB_DIR, "pvs.sh"), "8"], { stdio: ["ignore", "ignore", "inherit"] });
+    if (r.status !== 0) throw new Error("lab/pvs.sh failed");
+}
+
 const timings: Record<string, number> = {};
 
 describe("Airflow on the lab's real node (level 2)", function () {
@@ -150,8 +157,10 @@ describe("Airflow on the lab's real node (level 2)", function () {
     const images = labImages();
     const NS = "airflow-local";
     const STANDALONE_NS = "airflow-local-standalone";
+    // the lab's DAG images carry the DAGs (images/dags), so the DAG folder is the image's
     const labOverrides = (airflowImage: string) => ({
-        images: { airflow: airflowImage, postgres: images.POSTGRES, taskImages: { example: images.TASK_EXAMPLE }, pullPolicy: "IfNotPresent" },
+        dagsInImage: true,
+        images: { airflow: airflowImage, postgres: images.POSTGRES, taskImages: { example: images.TASK_EXAMPLE }, pullPolicy: "IfNotPresent", setup: images.BASE },
     });
     let configFile = "";
     let api: AirflowApi;
@@ -171,6 +180,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
 
     it("deploys the local stack (production architecture): every pod Ready, the API healthy", async function () {
         configFile = writeStackConfig("lab-production", labOverrides(images.DAGS));
+        volumePool();
         const t = Date.now();
         deploy("lab-production", configFile, via.path, log);
         await waitReady(NS, 600);
@@ -273,6 +283,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
 
     it("runs the same DAG in the standalone architecture on the same node, then destroys it", async function () {
         const file = writeStackConfig("lab-standalone", { ...labOverrides(images.DAGS), architecture: "standalone", namespace: STANDALONE_NS });
+        volumePool();
         const t = Date.now();
         deploy("lab-standalone", file, via.path, log);
         await waitReady(STANDALONE_NS, 600);
