@@ -10,12 +10,14 @@ import {
     adminEnv,
     AirflowPodFactory,
     API_PORT,
+    IMAGE_DAGS_FOLDER,
     LOGS_MOUNT,
     POD_TEMPLATE_DIR,
     POD_TEMPLATE_FILE,
     SCHEDULER_HEALTH_PORT,
     migrationScript,
     simpleAuthUsers,
+    taskImagesEnv,
 } from "./airflowPod";
 import { execProbe, httpProbe, labels, selectorLabels } from "./podParts";
 
@@ -181,7 +183,7 @@ export class Airflow extends pulumi.ComponentResource {
                 [AIRFLOW_ENV.executionApiServerUrl]: pulumi.interpolate`${apiBase}/execution/`,
                 [AIRFLOW_ENV.baseLogFolder]: LOGS_MOUNT,
                 ...remote,
-                ...(args.taskImages ? { AIRFLOW_VAR_TASK_IMAGES: pulumi.output(args.taskImages).apply((m) => JSON.stringify(sortKeys(m))) } : {}),
+                ...taskImagesEnv(args.taskImages),
             },
             sharedEnv: args.env,
             controlPlaneEnv: {
@@ -203,6 +205,7 @@ export class Airflow extends pulumi.ComponentResource {
                 containerName: "base",
                 role: "worker",
                 readsDags: true,
+                copyImageDags: args.dagsFolder === IMAGE_DAGS_FOLDER && args.taskImages !== undefined,
                 resources: args.workers.resources,
                 settings: args.workers,
                 serviceAccountName: workerAccount.metadata.name,
@@ -422,8 +425,4 @@ export class Airflow extends pulumi.ComponentResource {
 
 function pyBool(value: boolean): string {
     return value ? "True" : "False";
-}
-
-function sortKeys<T>(m: Record<string, T>): Record<string, T> {
-    return Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
 }

@@ -32,6 +32,8 @@ export const DAGS_MOUNT = "/opt/airflow/dags";
 export const LOGS_MOUNT = "/opt/airflow/logs";
 /** Where the DAG image puts DAG files. */
 export const IMAGE_DAGS_FOLDER = "/opt/dags";
+const IMAGE_DAGS_VOLUME = "image-dags";
+const IMAGE_DAGS_COPY = "/image-dags";
 
 // The sandbox. The root filesystem is read-only; only these paths are writable (emptyDirs):
 // - /tmp;
@@ -130,6 +132,11 @@ export interface AirflowPodOptions {
     /** The control plane gets database and key secrets; workers get only what the execution API needs. */
     role: "control-plane" | "worker";
     readsDags: boolean;
+    /**
+     * Copy the DAG image's DAG folder into the pod before the process starts (workers, when DAGs
+     * come in the image and a task may run in a task image that has no DAG files of its own).
+     */
+    copyImageDags?: boolean;
     ports?: k8s.types.input.core.v1.ContainerPort[];
     probes?: Pick<Container, "livenessProbe" | "readinessProbe" | "startupProbe">;
     extraVolumes?: Volume[];
@@ -247,6 +254,11 @@ export class AirflowPodFactory {
                       }),
                   ]
                 : []),
+            // The KubernetesExecutor parses the task's DAG file in the worker; a pod_override image
+            // (a task image) lacks it, so the DAG image hands its folder over in a shared emptyDir.
+            ...(o.copyImageDags
+                ? [step("dags", { args: ["bash", "-c", `cp -R ${IMAGE_DAGS_FOLDER}/. ${IMAGE_DAGS_COPY}/`], env: undefined, envFrom: undefined, volumeMounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_COPY }] })]
+                : []),
             ...(o.waitForMigrations ? [step("wait-for-migrations", { args: ["db", "check-migrations", "--migration-wait-timeout=600"] })] : []),
         ];
         const simpleAuthVolumes: Volume[] = o.simpleAuthUsers
@@ -258,6 +270,10 @@ export class AirflowPodFactory {
               ]
             : [];
         const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...initContainers];
+        const imageDags = o.copyImageDags
+            ? { volumes: [emptyDir(IMAGE_DAGS_VOLUME, "256Mi")], mounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_FOLDER, readOnly: true }] }
+            : { volumes: [], mounts: [] };
+        main.volumeMounts = [...(main.volumeMounts as VolumeMount[]), ...imageDags.mounts];
         return {
             serviceAccountName: o.serviceAccountName,
             automountServiceAccountToken: o.automountServiceAccountToken ?? false,
@@ -269,7 +285,7 @@ export class AirflowPodFactory {
             // still completes when its task ends.
             initContainers: initAndSidecars.length ? initAndSidecars : undefined,
             containers: [main],
-            volumes: [...this.volumes(o.readsDags, o.settings), ...(o.extraVolumes ?? []), ...simpleAuthVolumes],
+            volumes: [...this.volumes(o.readsDags, o.settings), ...(o.extraVolumes ?? []), ...simpleAuthVolumes, ...imageDags.volumes],
         };
     }
 }
@@ -290,6 +306,16 @@ export function migrationScript(createAdmin: boolean): string[] {
 /** Env the admin-creation step reads; the password comes from the keys Secret. */
 export function adminEnv(keysSecretName: pulumi.Input<string>, username: string): EnvVar[] {
     return [{ name: "ADMIN_USERNAME", value: username }, secretEnv("ADMIN_PASSWORD", keysSecretName, SECRET_KEYS.adminPassword)];
+}
+
+/**
+ * The task images DAGs pick by name, as the Airflow Variable `task_images` (JSON, keys sorted so
+ * previews stay quiet). Airflow reads AIRFLOW_VAR_* before the database: no round trip at parse time.
+ */
+export function taskImagesEnv(taskImages?: pulumi.Input<Record<string, pulumi.Input<string>>>): Record<string, pulumi.Input<string>> {
+    if (taskImages === undefined) return {};
+    const sorted = (m: Record<string, string>) => Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
+    return { AIRFLOW_VAR_TASK_IMAGES: pulumi.output(taskImages).apply((m) => JSON.stringify(sorted(m))) };
 }
 
 /** The simple auth manager's user list: the one admin. */

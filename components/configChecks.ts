@@ -55,7 +55,7 @@ const STANDALONE =
 
 const rules: Rule[] = [
     // --- what one architecture has and the other has not ---
-    ...["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage", "logging.remoteBaseLogFolder", "images.tasks", "images.taskImages"].map(
+    ...["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage", "logging.remoteBaseLogFolder"].map(
         (path): Rule => ({ path, when: standalone, why: () => `is not used by the standalone architecture: ${STANDALONE}; set architecture: production to use it` }),
     ),
     ...["database.mode", "database.storageSize", "database.storageClassName", "database.externalSecretName", "database.externalSecretKey"].map(

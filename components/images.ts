@@ -43,7 +43,7 @@ export interface AirflowImagesArgs {
      */
     baseFromImage?: string;
     /**
-     * Build context of the DAG image (Dockerfile, dags/, src/), relative to the project.
+     * Build context of the DAG image (Dockerfile, dags/), relative to the project.
      * @default "images/dags"
      */
     dagsContext?: string;

@@ -42,6 +42,10 @@ export function podSecurityContext(uid: number, gid: number, fsGroup: number = g
         runAsUser: uid,
         runAsGroup: gid,
         fsGroup,
+        // Only when the volume's root is not yet the group's: a recursive pass on every start would
+        // chmod Postgres' data directory to 2770, and Postgres then refuses to start (it wants 0700
+        // or 0750); on big log volumes it would also slow every pod start.
+        fsGroupChangePolicy: "OnRootMismatch",
         runAsNonRoot: true,
         seccompProfile: { type: "RuntimeDefault" },
     };

@@ -190,6 +190,7 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
                 imagePullSecrets,
                 dagReaderSidecars: sidecar?.containers,
                 dagReaderVolumes: sidecar?.volumes,
+                taskImages,
             },
             opts,
         );

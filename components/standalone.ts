@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, NO_ENV, ResourceSettings, ScratchSettings, StackConfig } from "./config";
-import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers } from "./airflowPod";
+import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
 import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, selectorLabels, singlePodStatefulSetSpec } from "./podParts";
@@ -40,6 +40,11 @@ export interface StandaloneAirflowArgs {
     /** git-sync sidecar and its `dags` volume, when DAGs come from git. */
     dagReaderSidecars?: k8s.types.input.core.v1.Container[];
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
+    /**
+     * Task images by name, published to DAGs like in production so the same DAG files parse here;
+     * the LocalExecutor runs every task in this pod's image (pod_override does not apply).
+     */
+    taskImages?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
 export class StandaloneAirflow extends pulumi.ComponentResource {
@@ -83,6 +88,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 [AIRFLOW_ENV.executionApiServerUrl]: `http://127.0.0.1:${API_PORT}/execution/`,
                 [AIRFLOW_ENV.baseLogFolder]: LOGS_MOUNT,
                 [AIRFLOW_ENV.apiPort]: String(API_PORT),
+                ...taskImagesEnv(args.taskImages),
             },
             sharedEnv: args.env,
             controlPlaneEnv: { [AIRFLOW_ENV.authManager]: AUTH_MANAGERS[args.ui.authManager] },

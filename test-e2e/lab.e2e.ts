@@ -64,7 +64,7 @@ describe("local lab (real Kubernetes API server, kwok nodes)", function () {
 
     const stacks: { title: string; file: string; sets: string[] }[] = [
         { title: "Pulumi.local.yaml (production architecture)", file: "Pulumi.local.yaml", sets: [] },
-        { title: "Pulumi.local.yaml with architecture=standalone", file: "Pulumi.local.yaml", sets: ["architecture=standalone"] },
+        { title: "Pulumi.local-standalone.yaml (standalone architecture)", file: "Pulumi.local-standalone.yaml", sets: [] },
     ];
     describe("objects rendered by scripts/render.ts", function () {
         for (const s of stacks) {

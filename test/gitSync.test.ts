@@ -82,6 +82,7 @@ describe("GitSync (CronJob mode)", () => {
             runAsUser: GIT_SYNC_UID,
             runAsGroup: 0,
             fsGroup: 0,
+            fsGroupChangePolicy: "OnRootMismatch",
             runAsNonRoot: true,
             seccompProfile: { type: "RuntimeDefault" },
         });

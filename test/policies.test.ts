@@ -56,6 +56,15 @@ for (const [label, config] of Object.entries(configs)) {
             }
         });
 
+        it("changes volume ownership only on first mount (fsGroupChangePolicy OnRootMismatch), so Postgres restarts", () => {
+            // Found on the lab's real node: the default recursive pass made PGDATA 2770 on the
+            // Postgres pod's second start, and Postgres refused to start.
+            for (const { where, spec } of pods()) {
+                if (spec.securityContext?.fsGroup === undefined) continue;
+                assert.strictEqual(spec.securityContext.fsGroupChangePolicy, "OnRootMismatch", where);
+            }
+        });
+
         it("locks down every container: no escalation, no capabilities, read-only root", () => {
             for (const { where, c } of containers()) {
                 assert.strictEqual(c.securityContext?.allowPrivilegeEscalation, false, where);

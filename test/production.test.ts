@@ -95,6 +95,24 @@ describe("production architecture (KubernetesExecutor)", () => {
         assert.deepStrictEqual(claims, { dags: "airflow-storage-dags", logs: "airflow-storage-logs" });
     });
 
+    it("hands the DAG image's DAG folder to workers when DAGs ship in the image and tasks may run in task images", async () => {
+        const taskImage = "registry.example.com/tasks/example@sha256:" + "cd".repeat(32);
+        const withTasks = await renderStack({ dagsInImage: true, images: { airflow: "registry.example.com/dags@sha256:" + "ef".repeat(32), taskImages: { example: taskImage } } });
+        const pod = workerPodTemplate(withTasks.objects) as any;
+        const copy = pod.spec.initContainers.find((c: any) => c.name === "dags");
+        assert.ok(copy, "an init container copies the DAG folder");
+        assert.strictEqual(copy.image, "registry.example.com/dags@sha256:" + "ef".repeat(32), "from the DAG image, whatever image the task overrides");
+        assert.match(copy.args.join(" "), /cp -R \/opt\/dags\/\. \/image-dags\//);
+        const base = pod.spec.containers[0];
+        const mount = base.volumeMounts.find((m: any) => m.mountPath === "/opt/dags");
+        assert.deepStrictEqual(mount, { name: "image-dags", mountPath: "/opt/dags", readOnly: true });
+        assert.ok(pod.spec.volumes.some((v: any) => v.name === "image-dags" && v.emptyDir));
+        await assertValidObjects(withTasks.objects);
+        // without task images every worker runs the DAG image itself: nothing to copy
+        const plain = workerPodTemplate((await renderStack({ dagsInImage: true })).objects) as any;
+        assert.ok(!(plain.spec.initContainers ?? []).some((c: any) => c.name === "dags"));
+    });
+
     it("wires the execution API URL everywhere and the JWT secret into the scheduler (signs) and API server (checks) only", () => {
         const url = "http://airflow-api-server.data.svc:8080/execution/";
         const jwt = secretRef("airflow-keys", "jwt-secret");

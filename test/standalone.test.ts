@@ -14,6 +14,13 @@ describe("standalone architecture (one pod, LocalExecutor)", () => {
         assert.strictEqual(ofKind(r.objects, "Deployment").length + ofKind(r.objects, "Job").length + ofKind(r.objects, "Role").length, 0);
     });
 
+    it("publishes task images to DAGs like production, so the same DAG files parse in the one pod", async () => {
+        const ref = "registry.example.com/tasks/example@sha256:" + "cd".repeat(32);
+        const withTasks = await renderStack({ architecture: "standalone", images: { taskImages: { example: ref } } });
+        const airflow = container(find(withTasks.objects, "StatefulSet", "airflow").spec.template.spec, "airflow");
+        assert.deepStrictEqual(JSON.parse(envOf(airflow).AIRFLOW_VAR_TASK_IMAGES), { example: ref });
+    });
+
     it("is accepted by the Kubernetes schema", async () => {
         await assertValidObjects(r.objects);
     });

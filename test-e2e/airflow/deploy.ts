@@ -34,23 +34,14 @@ export function deployPath(): { path: DeployPath; why: string } {
     return { path: "pulumi", why: `pulumi ${version.stdout.trim()} with the kubernetes and random plugins` };
 }
 
-/** A stack config file: Pulumi.local.yaml with lab overrides (deep-merged into `airflow:` keys). */
-export function writeStackConfig(name: string, overrides: Record<string, unknown>): string {
-    const base = yaml.load(fs.readFileSync(path.join(REPO_DIR, "Pulumi.local.yaml"), "utf8")) as { config: Record<string, unknown> };
+/** A stack config file: a committed stack file (`Pulumi.local.yaml`) with lab overrides deep-merged into its `airflow:` keys. */
+export function writeStackConfig(name: string, overrides: Record<string, unknown>, baseFile = "Pulumi.local.yaml"): string {
+    const base = yaml.load(fs.readFileSync(path.join(REPO_DIR, baseFile), "utf8")) as { config: Record<string, unknown> };
     const config = { ...base.config };
     for (const [key, value] of Object.entries(overrides)) {
         const full = `airflow:${key}`;
         const current = config[full];
         config[full] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
-    }
-    // keep only what the chosen architecture reads: the config refuses settings it would ignore
-    const standalone = config["airflow:architecture"] === "standalone";
-    const onlyProduction = ["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage"];
-    for (const key of standalone ? onlyProduction : ["standalone"]) delete config[`airflow:${key}`];
-    if (standalone && isPlainObject(config["airflow:database"])) {
-        const { resources } = config["airflow:database"] as Record<string, unknown>;
-        config["airflow:database"] = resources ? { resources } : undefined;
-        if (!resources) delete config["airflow:database"];
     }
     fs.mkdirSync(STATE_DIR(), { recursive: true });
     const file = path.join(STATE_DIR(), `Pulumi.${name}.yaml`);

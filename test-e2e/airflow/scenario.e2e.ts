@@ -156,7 +156,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     const via = deployPath();
     const images = labImages();
     const NS = "airflow-local";
-    const STANDALONE_NS = "airflow-local-standalone";
+    const STANDALONE_NS = "airflow-local-standalone"; // Pulumi.local-standalone.yaml
     // the lab's DAG images carry the DAGs (images/dags), so the DAG folder is the image's
     const labOverrides = (airflowImage: string) => ({
         dagsInImage: true,
@@ -282,7 +282,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     });
 
     it("runs the same DAG in the standalone architecture on the same node, then destroys it", async function () {
-        const file = writeStackConfig("lab-standalone", { ...labOverrides(images.DAGS), architecture: "standalone", namespace: STANDALONE_NS });
+        const file = writeStackConfig("lab-standalone", labOverrides(images.DAGS), "Pulumi.local-standalone.yaml");
         volumePool();
         const t = Date.now();
         deploy("lab-standalone", file, via.path, log);
