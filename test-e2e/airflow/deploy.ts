@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../lab";
+import { labImages } from "./cluster";
 
 export type DeployPath = "pulumi" | "render";
 
@@ -32,6 +33,24 @@ export function deployPath(): { path: DeployPath; why: string } {
     const missing = ["kubernetes", "random"].filter((n) => !names.includes(n));
     if (missing.length) return { path: "render", why: `pulumi ${version.stdout.trim()} is installed but not the ${missing.join(" and ")} plugin` };
     return { path: "pulumi", why: `pulumi ${version.stdout.trim()} with the kubernetes and random plugins` };
+}
+
+/**
+ * What the lab changes in the committed local stacks: the images built on this machine (lab/images.sh),
+ * deployed by digest, with the DAGs inside the DAG image. `airflowImage` defaults to the DAG image.
+ */
+export function labStackOverrides(airflowImage?: string): Record<string, unknown> {
+    const images = labImages();
+    return {
+        dagsInImage: true,
+        images: {
+            airflow: airflowImage ?? images.DAGS,
+            postgres: images.POSTGRES,
+            taskImages: { example: images.TASK_EXAMPLE },
+            pullPolicy: "IfNotPresent",
+            setup: images.BASE,
+        },
+    };
 }
 
 /** A stack config file: a committed stack file (`Pulumi.local.yaml`) with lab overrides deep-merged into its `airflow:` keys. */

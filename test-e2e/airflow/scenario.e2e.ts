@@ -7,101 +7,12 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, LAB_DIR, labCacheDir, namespaceLeftovers } from "../lab";
+import { kubectl, LAB_DIR, namespaceLeftovers } from "../lab";
 import { AirflowApi } from "./airflowApi";
-import { deploy, deployPath, destroy, writeStackConfig } from "./deploy";
+import { apiFor, labImages, pods, restarts, seconds, sleep, waitFor, waitReady } from "./cluster";
+import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "./deploy";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const seconds = (since: number) => (Date.now() - since) / 1000;
-
-function labImages(): Record<string, string> {
-    const file = path.join(labCacheDir(), "images.env");
-    if (!fs.existsSync(file)) throw new Error(`${file} is missing: run lab/images.sh`);
-    return Object.fromEntries(
-        fs
-            .readFileSync(file, "utf8")
-            .split("\n")
-            .filter((l) => /^LAB_IMAGE_\w+=/.test(l))
-            .map((l) => [l.slice("LAB_IMAGE_".length, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
-    );
-}
-
-type Pod = { metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status: any };
-
-function pods(namespace: string, selector?: string): Pod[] {
-    return JSON.parse(kubectl(["get", "pods", "-n", namespace, ...(selector ? ["-l", selector] : []), "-o", "json"]).stdout).items;
-}
-
-function restarts(namespace: string): string[] {
-    return pods(namespace).flatMap((p) =>
-        [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])]
-            .filter((c: any) => c.restartCount > 0)
-            .map((c: any) => `${p.metadata.name}/${c.name}: ${c.restartCount} restarts (last: ${JSON.stringify(c.lastState?.terminated ?? {})})`),
-    );
-}
-
-function describeFailures(namespace: string): string {
-    const lines: string[] = [];
-    for (const p of pods(namespace)) {
-        const statuses = [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])];
-        for (const c of statuses.filter((c: any) => !c.ready && c.state?.terminated?.exitCode !== 0)) {
-            lines.push(`${p.metadata.name}/${c.name}: ${JSON.stringify(c.state)}`);
-            const logs = kubectl(["logs", "-n", namespace, p.metadata.name, "-c", c.name, "--tail=25"], { allowFail: true });
-            lines.push(logs.stdout.trim() || logs.stderr.trim());
-        }
-    }
-    const events = kubectl(["get", "events", "-n", namespace, "--sort-by=.lastTimestamp"], { allowFail: true }).stdout.split("\n").slice(-15);
-    return [...lines, ...events].join("\n");
-}
-
-/** Every pod Ready (or its Job's pod Succeeded), within the timeout. */
-async function waitReady(namespace: string, timeoutSec: number): Promise<void> {
-    const deadline = Date.now() + timeoutSec * 1000;
-    for (;;) {
-        const list = pods(namespace);
-        const notReady = list.filter(
-            (p) => p.status.phase !== "Succeeded" && !(p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
-        );
-        const failed = list.filter((p) => p.status.phase === "Failed" && !p.metadata.labels?.["kubernetes_executor"]);
-        if (failed.length) throw new Error(`pods failed: ${failed.map((p) => p.metadata.name).join(", ")}\n${describeFailures(namespace)}`);
-        if (list.length && !notReady.length) return;
-        if (Date.now() > deadline) {
-            throw new Error(`not Ready after ${timeoutSec}s: ${notReady.map((p) => p.metadata.name).join(", ")}\n${describeFailures(namespace)}`);
-        }
-        await sleep(2000);
-    }
-}
-
-function secretValue(namespace: string, name: string, key: string): string {
-    const b64 = kubectl(["get", "secret", name, "-n", namespace, "-o", `jsonpath={.data.${key.replace(/\./g, "\\.")}}`]).stdout;
-    return Buffer.from(b64, "base64").toString("utf8");
-}
-
-/** The API server's Service address (its cluster IP, routed to the pod by the node's kube-proxy). */
-function apiFor(namespace: string): AirflowApi {
-    const services = JSON.parse(kubectl(["get", "services", "-n", namespace, "-o", "json"]).stdout).items as any[];
-    const ui = services.find((s) => ["api-server", "standalone"].includes(s.spec.selector?.["app.kubernetes.io/component"]) && s.spec.clusterIP !== "None");
-    if (!ui) throw new Error(`no API server Service in ${namespace}`);
-    const port = ui.spec.ports[0].port;
-    const password = secretValue(namespace, "airflow-keys", "admin-password");
-    return new AirflowApi(`http://${ui.spec.clusterIP}:${port}`, "admin", password);
-}
-
-async function waitFor<T>(what: string, timeoutSec: number, probe: () => Promise<T | undefined>): Promise<T> {
-    const deadline = Date.now() + timeoutSec * 1000;
-    let lastError = "";
-    for (;;) {
-        try {
-            const v = await probe();
-            if (v !== undefined) return v;
-        } catch (e) {
-            lastError = (e as Error).message;
-        }
-        if (Date.now() > deadline) throw new Error(`timed out after ${timeoutSec}s waiting for ${what}${lastError ? `: ${lastError}` : ""}`);
-        await sleep(1000);
-    }
-}
 
 /** Watches worker pods while a run goes on: name -> {task, image}. */
 class WorkerWatch {
@@ -157,11 +68,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     const images = labImages();
     const NS = "airflow-local";
     const STANDALONE_NS = "airflow-local-standalone"; // Pulumi.local-standalone.yaml
-    // the lab's DAG images carry the DAGs (images/dags), so the DAG folder is the image's
-    const labOverrides = (airflowImage: string) => ({
-        dagsInImage: true,
-        images: { airflow: airflowImage, postgres: images.POSTGRES, taskImages: { example: images.TASK_EXAMPLE }, pullPolicy: "IfNotPresent", setup: images.BASE },
-    });
+    const labOverrides = (airflowImage: string) => labStackOverrides(airflowImage);
     let configFile = "";
     let api: AirflowApi;
     let firstRun = "";
@@ -261,6 +168,10 @@ describe("Airflow on the lab's real node (level 2)", function () {
             return ["success", "failed"].includes(s) ? s : undefined;
         });
         assert.strictEqual(state, "success");
+        // the new scheduler adopts the orphaned worker pod and cleans it up like any other
+        await waitFor("the adopted worker pod to be deleted", 120, async () => (pods(NS, "kubernetes_executor=True").length === 0 ? true : undefined)).catch((e) => {
+            throw new Error(`${e.message}: ${pods(NS, "kubernetes_executor=True").map((p) => `${p.metadata.name} ${p.status.phase} airflow-worker=${p.metadata.labels?.["airflow-worker"]}`).join(", ")}`);
+        });
     });
 
     it("keeps the run history when the Postgres pod is deleted", async function () {
