@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the level-2 lab (a real node) needs, when missing:
 # containerd + runc (the node's runtime), the CNI plugins, iptables (kube-proxy), docker.io (image
-# builds; the lab runs its own dockerd), debootstrap (the base root filesystem), gcc (the pause binary).
+# builds; the lab runs its own dockerd), debootstrap (the base root filesystem), gcc (the pause binary),
+# chromium (the scenario looks at the UI as a person would).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-want="containerd runc containernetworking-plugins iptables docker.io debootstrap gcc libc6-dev curl openssl"
+want="containerd runc containernetworking-plugins iptables docker.io debootstrap gcc libc6-dev curl openssl chromium"
 missing=""
 for p in $want; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"; done
 if [ -z "$missing" ]; then lab_log "host packages present"; exit 0; fi

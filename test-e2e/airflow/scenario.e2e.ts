@@ -7,9 +7,10 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, LAB_DIR, namespaceLeftovers } from "../lab";
+import { kubectl, LAB_DIR, labCacheDir, namespaceLeftovers } from "../lab";
 import { AirflowApi } from "./airflowApi";
-import { apiFor, labImages, pods, restarts, seconds, sleep, waitFor, waitReady } from "./cluster";
+import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, waitFor, waitReady } from "./cluster";
+import { CHROMIUM, screenshotDagList } from "./screenshot";
 import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "./deploy";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -124,6 +125,18 @@ describe("Airflow on the lab's real node (level 2)", function () {
         await waitFor("worker pods to be deleted", 120, async () => (pods(NS, "kubernetes_executor=True").length === 0 ? true : undefined));
         const text = await api.taskLog("example_task_images", firstRun, "summarize", 1);
         assert.match(text, /crunched 10 with pandas 3\./, `summarize's log:\n${text.slice(-2000)}`);
+    });
+
+    it("shows the DAG list to a person signing in with a browser (headless Chromium)", async function () {
+        if (!fs.existsSync(CHROMIUM)) {
+            log(`no Chromium at ${CHROMIUM} (apt-get install chromium): UI check skipped`);
+            this.skip();
+        }
+        const file = path.join(labCacheDir(), "screenshots", "dag-list.png");
+        fs.mkdirSync(path.dirname(file), { recursive: true });
+        const text = await screenshotDagList(api.baseUrl, "admin", secretValue(NS, "airflow-keys", "admin-password"), "example_task_images", file);
+        assert.match(text, /example_task_images/);
+        log(`screenshot: ${file} (${fs.statSync(file).size} bytes)`);
     });
 
     it("had no container restarts", function () {
