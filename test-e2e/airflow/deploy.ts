@@ -115,7 +115,10 @@ function refOf(o: any): string {
 export function deploy(stack: string, configFile: string, via: DeployPath, log: (l: string) => void): void {
     if (via === "pulumi") {
         ensureStack(stack);
-        const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
+        // the engine's event log: scripts/critical-path.ts turns it into a per-resource timeline
+        const events = path.join(STATE_DIR(), `${stack}-up-${Date.now()}.events.jsonl`);
+        const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress", "--event-log", events]);
+        log(`event log: ${events}`);
         log(up.stdout.split("\n").filter((l) => /Resources:|Duration:|[0-9]+ (created|updated|deleted|replaced|unchanged)/.test(l)).join(" ").replace(/\s+/g, " ").trim());
         return;
     }

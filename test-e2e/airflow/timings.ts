@@ -1,0 +1,123 @@
+// `npm run lab:timings`: the level-2 lab's figures, medians of N runs (default 3), with the lab's
+// toolchain and images already built (lab/e2e-airflow.sh or npm run local builds them):
+//   warm lab up, deploy to a healthy API, DAG added (new DAG image rolled out) to DAG parsed,
+//   trigger to success of a one-task DAG beside the floor (a plain pod of the same image to
+//   Completed on the same node), and the lab's CPU and memory idle and during a run.
+// Each round starts from a stopped lab and ends with it stopped again.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { kubectl, LAB_DIR, labCacheDir } from "../lab";
+import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
+import { deploy, deployPath, labStackOverrides, writeStackConfig } from "./deploy";
+
+const NS = "airflow-local";
+const rounds = Number(process.env.LAB_TIMING_ROUNDS || 3);
+const log = (l: string) => process.stderr.write(`[timings] ${l}\n`);
+
+function sh(script: string, ...args: string[]): number {
+    const t = Date.now();
+    const r = spawnSync("bash", [path.join(LAB_DIR, script), ...args], { stdio: ["ignore", "ignore", "inherit"] });
+    if (r.status !== 0) throw new Error(`lab/${script} failed`);
+    return seconds(t);
+}
+
+/** CPU (cores in use) and memory (MiB) of the lab: its daemons plus every pod, over `windowSec`. */
+async function labUsage(windowSec: number): Promise<{ cores: number; memMiB: number }> {
+    const run = path.join(labCacheDir(), "run");
+    const pids = fs.readdirSync(run).filter((f) => f.endsWith(".pid")).map((f) => fs.readFileSync(path.join(run, f), "utf8").trim());
+    const ticks = () => {
+        let total = 0;
+        for (const pid of pids) {
+            try {
+                const f = fs.readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+                total += Number(f[11]) + Number(f[12]) + Number(f[13]) + Number(f[14]); // utime stime cutime cstime
+            } catch {
+                /* exited */
+            }
+        }
+        const pods = Number(fs.readFileSync("/sys/fs/cgroup/cpuacct/kubepods/cpuacct.usage", "utf8")) / 1e9; // seconds
+        return total / 100 + pods;
+    };
+    const rss = () =>
+        pids.reduce((sum, pid) => {
+            try {
+                const m = /VmRSS:\s+(\d+)/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
+                return sum + (m ? Number(m[1]) * 1024 : 0);
+            } catch {
+                return sum;
+            }
+        }, 0) + Number(fs.readFileSync("/sys/fs/cgroup/memory/kubepods/memory.usage_in_bytes", "utf8"));
+    const c0 = ticks();
+    const t0 = Date.now();
+    await sleep(windowSec * 1000);
+    return { cores: (ticks() - c0) / seconds(t0), memMiB: rss() / 2 ** 20 };
+}
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+async function floorPod(image: string): Promise<number> {
+    const name = `floor-${Date.now()}`;
+    const t = Date.now();
+    kubectl(["run", name, "-n", NS, "--image", image, "--restart=Never", "--image-pull-policy=IfNotPresent", "--command", "--", "python", "-c", "print('floor')"]);
+    await waitFor("the floor pod to complete", 120, async () => (kubectl(["get", "pod", name, "-n", NS, "-o", "jsonpath={.status.phase}"]).stdout === "Succeeded" ? true : undefined));
+    const s = seconds(t);
+    kubectl(["delete", "pod", name, "-n", NS, "--wait=false"]);
+    return s;
+}
+
+async function round(i: number): Promise<Record<string, number>> {
+    const m: Record<string, number> = {};
+    const images = labImages();
+    sh("down.sh");
+    m.labUp = sh("up.sh", "--node");
+    sh("pvs.sh", "8");
+    const via = deployPath();
+    const t = Date.now();
+    deploy("lab-timings", writeStackConfig("lab-timings", labStackOverrides(images.DAGS)), via.path, log);
+    await waitReady(NS, 900);
+    const api = apiFor(NS);
+    await waitFor("a healthy API", 300, async () => ((await api.health()).scheduler?.status === "healthy" ? true : undefined));
+    m.deployToHealthyApi = seconds(t);
+    await waitFor("example_task_images parsed", 300, async () => ((await api.get("/api/v2/dags/example_task_images")).dag_id ? true : undefined));
+    const idle = await labUsage(30);
+    m.idleCores = idle.cores;
+    m.idleMemMiB = idle.memMiB;
+    // DAG added: the new DAG image rolled out, until the API lists the new DAG
+    deploy("lab-timings", writeStackConfig("lab-timings", labStackOverrides(images.DAGS_V2)), via.path, log);
+    const rolled = Date.now();
+    await waitReady(NS, 600);
+    await waitFor("lab_added parsed", 300, async () => ((await api.get("/api/v2/dags/lab_added")).dag_id ? true : undefined));
+    m.dagAddedToParsed = seconds(rolled);
+    // trigger to success of a one-task DAG, and the CPU and memory while it runs
+    await api.unpause("lab_added");
+    const usage = labUsage(8);
+    const t1 = Date.now();
+    await api.request("POST", "/api/v2/dags/lab_added/dagRuns", { dag_run_id: `timing-${i}`, logical_date: null });
+    await waitFor("the run to succeed", 300, async () => ((await api.dagRun("lab_added", `timing-${i}`)).state === "success" ? true : undefined));
+    m.oneTaskRun = seconds(t1);
+    const busy = await usage;
+    m.runCores = busy.cores;
+    m.runMemMiB = busy.memMiB;
+    m.floorPod = await floorPod(images.DAGS_V2);
+    log(`round ${i}: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v.toFixed(2))])))}`);
+    return m;
+}
+
+(async () => {
+    const results: Record<string, number>[] = [];
+    try {
+        for (let i = 1; i <= rounds; i++) results.push(await round(i));
+    } finally {
+        sh("down.sh");
+    }
+    const keys = Object.keys(results[0]);
+    const rows = keys.map((k) => `| ${k} | ${median(results.map((r) => r[k])).toFixed(2)} | ${results.map((r) => r[k].toFixed(2)).join(", ")} |`);
+    process.stdout.write(`| measure (${deployPath().path} deploy path) | median of ${rounds} | runs |\n|---|---|---|\n${rows.join("\n")}\n`);
+})().catch((e) => {
+    log(`failed: ${(e as Error).message}`);
+    process.exit(1);
+});
