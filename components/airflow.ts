@@ -5,7 +5,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { AIRFLOW_ENV } from "./airflowSettings";
-import { defaultRemoteConnId, EnvSettings, StackConfig, WorkloadSettings } from "./config";
+import { defaultRemoteConnId, EnvSettings, PodExtensionSettings, StackConfig, uiBaseUrl, WorkloadSettings } from "./config";
 import {
     adminEnv,
     AirflowPodFactory,
@@ -19,7 +19,13 @@ import {
     simpleAuthUsers,
     taskImagesEnv,
 } from "./airflowPod";
-import { execProbe, httpProbe, labels, selectorLabels } from "./podParts";
+import { disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, secretEnv, selectorLabels, spreadOverNodes } from "./podParts";
+import { retentionCronJobs } from "./retention";
+
+/** Where the API server and the migration Job read FAB's webserver_config.py (ui.webserverConfig). */
+export const FAB_CONFIG_DIR = "/etc/airflow/fab";
+/** Airflow's StatsD prefix: metric names start with `airflow.`. */
+export const STATSD_PREFIX = "airflow";
 
 export const AUTH_MANAGERS = {
     fab: "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
@@ -39,9 +45,12 @@ export interface AirflowArgs {
     imagePullPolicy?: string;
     /** Registry credentials (Secret names) for every pod, worker pods included. */
     imagePullSecrets?: string[];
-    /** Secret and key holding the metadata database's SQLAlchemy URI. */
+    /** Secret and key holding the metadata database's SQLAlchemy URI (PgBouncer's, when there is one). */
     metadataSecretName: pulumi.Input<string>;
     metadataSecretKey: string;
+    /** The database itself, when metadataSecretName points at PgBouncer: migrations and `db clean` go direct. */
+    directMetadataSecretName?: pulumi.Input<string>;
+    directMetadataSecretKey?: string;
     /** Secret with Airflow's generated keys (see AirflowKeys). */
     keysSecretName: pulumi.Input<string>;
     /** DAG folder as the processes see it. */
@@ -69,6 +78,12 @@ export interface AirflowArgs {
     /** git-sync sidecar (and its volumes) for pods that read DAGs, in sidecar mode. */
     dagReaderSidecars?: k8s.types.input.core.v1.Container[];
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
+    /** Log and database retention CronJobs; none when omitted. */
+    retention?: StackConfig["retention"];
+    /** StatsD host (the statsd-exporter Service) every Airflow process sends metrics to; none when omitted. */
+    statsdHost?: pulumi.Input<string>;
+    /** @default 9125 */
+    statsdPort?: number;
 }
 
 /** Airflow 3 with the KubernetesExecutor. */
@@ -152,8 +167,12 @@ export class Airflow extends pulumi.ComponentResource {
         // --- configuration shared by every Airflow process ---
         const apiServiceName = `${name}-api-server`;
         this.apiServiceName = pulumi.output(apiServiceName);
-        const apiBase = pulumi.interpolate`http://${apiServiceName}.${args.namespace}.svc:${args.ui.port}`;
-        this.uiUrl = pulumi.interpolate`${apiBase}/`;
+        // Behind an Ingress under a path (or with ui.baseUrl), Airflow serves the UI, the REST API and the
+        // execution API under [api] base_url's path: the in-cluster URLs and the probes move with it.
+        const base = uiBaseUrl(args.ui);
+        const prefix = base?.path ?? "";
+        const apiBase = pulumi.interpolate`http://${apiServiceName}.${args.namespace}.svc:${args.ui.port}${prefix}`;
+        this.uiUrl = base ? pulumi.output(`${base.url}/`) : pulumi.interpolate`${apiBase}/`;
         const remote: Record<string, string> = args.remoteBaseLogFolder
             ? {
                   [AIRFLOW_ENV.remoteLogging]: "True",
@@ -182,6 +201,16 @@ export class Airflow extends pulumi.ComponentResource {
                 // Workers report task state here; a wrong URL fails every task.
                 [AIRFLOW_ENV.executionApiServerUrl]: pulumi.interpolate`${apiBase}/execution/`,
                 [AIRFLOW_ENV.baseLogFolder]: LOGS_MOUNT,
+                // Links Airflow builds (log URLs, callbacks, e-mails) point where people open the UI.
+                ...(base ? { [AIRFLOW_ENV.apiBaseUrl]: base.url } : {}),
+                ...(args.statsdHost !== undefined
+                    ? {
+                          [AIRFLOW_ENV.statsdOn]: "True",
+                          [AIRFLOW_ENV.statsdHost]: args.statsdHost,
+                          [AIRFLOW_ENV.statsdPort]: String(args.statsdPort ?? 9125),
+                          [AIRFLOW_ENV.statsdPrefix]: STATSD_PREFIX,
+                      }
+                    : {}),
                 ...remote,
                 ...taskImagesEnv(args.taskImages),
             },
@@ -199,20 +228,24 @@ export class Airflow extends pulumi.ComponentResource {
         const workerPod = {
             apiVersion: "v1",
             kind: "Pod",
-            metadata: { labels: labels(args.instance, "worker") },
-            spec: factory.podSpec({
-                component: "worker",
-                containerName: "base",
-                role: "worker",
-                readsDags: true,
-                copyImageDags: args.dagsFolder === IMAGE_DAGS_FOLDER && args.taskImages !== undefined,
-                resources: args.workers.resources,
-                settings: args.workers,
-                serviceAccountName: workerAccount.metadata.name,
-                // A token only for tasks that launch pods of their own.
-                automountServiceAccountToken: args.workers.podLauncher,
-                restartPolicy: "Never",
-            }),
+            metadata: podMetadata(args.instance, "worker", args.workers),
+            spec: extendPodSpec(
+                factory.podSpec({
+                    component: "worker",
+                    containerName: "base",
+                    role: "worker",
+                    readsDags: true,
+                    copyImageDags: args.dagsFolder === IMAGE_DAGS_FOLDER && args.taskImages !== undefined,
+                    resources: args.workers.resources,
+                    settings: args.workers,
+                    serviceAccountName: workerAccount.metadata.name,
+                    // A token only for tasks that launch pods of their own.
+                    automountServiceAccountToken: args.workers.podLauncher,
+                    restartPolicy: "Never",
+                }),
+                args.workers,
+                "base",
+            ),
         };
         this.podTemplateYaml = pulumi.output(workerPod).apply((pod) => yaml.dump(JSON.parse(JSON.stringify(pod)), { sortKeys: true, lineWidth: -1 }));
         const podTemplate = new k8s.core.v1.ConfigMap(
@@ -226,6 +259,27 @@ export class Airflow extends pulumi.ComponentResource {
         );
 
         // --- migrations: a Job whose name changes with the image and version, so upgrades re-run it ---
+        // FAB's webserver_config.py from the user's Secret or ConfigMap, read-only, where [fab] config_file points.
+        const wc = args.ui.webserverConfig;
+        const webserverConfig = wc
+            ? {
+                  volumes: [
+                      {
+                          name: "webserver-config",
+                          ...(wc.secretName !== undefined
+                              ? { secret: { secretName: wc.secretName, defaultMode: 0o440, items: [{ key: wc.key, path: "webserver_config.py" }] } }
+                              : { configMap: { name: wc.configMapName!, defaultMode: 0o440, items: [{ key: wc.key, path: "webserver_config.py" }] } }),
+                      },
+                  ],
+                  mounts: [{ name: "webserver-config", mountPath: FAB_CONFIG_DIR, readOnly: true }],
+                  env: [{ name: AIRFLOW_ENV.fabConfigFile, value: `${FAB_CONFIG_DIR}/webserver_config.py` }],
+              }
+            : { volumes: [], mounts: [], env: [] };
+        // Migrations and `db clean` talk to the database itself, never through PgBouncer.
+        const directDatabase = args.directMetadataSecretName
+            ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.directMetadataSecretName, args.directMetadataSecretKey ?? args.metadataSecretKey)]
+            : [];
+
         const migrationSuffix = pulumi
             .output(args.image)
             .apply((image) => crypto.createHash("sha256").update(`${args.airflowVersion}\n${image}`).digest("hex").slice(0, 10));
@@ -238,7 +292,9 @@ export class Airflow extends pulumi.ComponentResource {
             settings: args.scheduler,
             serviceAccountName: migrateAccount.metadata.name,
             restartPolicy: "Never",
-            extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
+            extraEnv: [...(fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : []), ...directDatabase, ...webserverConfig.env],
+            extraVolumes: webserverConfig.volumes,
+            extraMounts: webserverConfig.mounts,
         });
         const migration = new k8s.batch.v1.Job(
             `${name}-migrate`,
@@ -258,25 +314,41 @@ export class Airflow extends pulumi.ComponentResource {
         const afterMigration = { parent: this, dependsOn: [migration] };
 
         // --- the long-running processes ---
+        const autoscaling = args.apiServer.autoscaling;
+        /** Fewest replicas a component runs with (the autoscaler's minimum for an autoscaled API server). */
+        const minReplicas = (component: string, w: WorkloadSettings) => (component === "api-server" && autoscaling.enabled ? autoscaling.minReplicas : w.replicas);
+        const maxReplicas = (component: string, w: WorkloadSettings) => (component === "api-server" && autoscaling.enabled ? autoscaling.maxReplicas : w.replicas);
+        // The component's extension points (config extraVolumes, extraContainers, affinity, ...), on its pods.
         const deployment = (
             component: string,
-            w: WorkloadSettings,
+            w: WorkloadSettings & PodExtensionSettings,
             spec: k8s.types.input.core.v1.PodSpec,
             extra: pulumi.CustomResourceOptions = {},
             annotations?: Record<string, pulumi.Input<string>>,
-        ) =>
-            new k8s.apps.v1.Deployment(
+        ) => {
+            const podSpec = extendPodSpec(spec, w, component);
+            // Replicas of the serving components land on different nodes where they can (a node loss
+            // keeps one), unless the component's own spread or affinity says otherwise.
+            const spread =
+                ["api-server", "scheduler"].includes(component) && maxReplicas(component, w) > 1 && podSpec.topologySpreadConstraints === undefined && w.affinity === undefined;
+            const autoscaled = component === "api-server" && autoscaling.enabled;
+            return new k8s.apps.v1.Deployment(
                 `${name}-${component}`,
                 {
                     metadata: meta(`${name}-${component}`, component),
                     spec: {
-                        replicas: w.replicas,
+                        // An autoscaled Deployment has no replica count here: `pulumi up` never resets the HPA's choice.
+                        ...(autoscaled ? {} : { replicas: w.replicas }),
                         selector: { matchLabels: selectorLabels(args.instance, component) },
-                        template: { metadata: { labels: labels(args.instance, component), annotations }, spec },
+                        template: {
+                            metadata: podMetadata(args.instance, component, w, annotations),
+                            spec: spread ? { ...podSpec, topologySpreadConstraints: spreadOverNodes(args.instance, component) } : podSpec,
+                        },
                     },
                 },
                 { ...afterMigration, ...extra, dependsOn: [migration, ...((extra.dependsOn as pulumi.Resource[]) ?? [])] },
             );
+        };
 
         // Liveness of the dag-processor and triggerer. Airflow 3.3 has no HTTP health server for them (only
         // the scheduler's `[scheduler] enable_health_check` on 8974; checked in 3.3.2's config.yml, where
@@ -324,13 +396,18 @@ export class Airflow extends pulumi.ComponentResource {
             { "airflow.apache.org/pod-template-sha256": this.podTemplateYaml.apply((t) => crypto.createHash("sha256").update(t).digest("hex")) },
         );
 
-        const healthPath = "/api/v2/monitor/health";
-        deployment(
+        const healthPath = `${prefix}/api/v2/monitor/health`;
+        const ingress = args.ui.ingress;
+        // Behind an Ingress, the API server takes the scheme and client address from the controller's
+        // X-Forwarded-* headers (uvicorn's --proxy-headers, trusted from forwardedAllowIps), and so does
+        // FAB's Flask app (ProxyFix), so redirects and OAuth callbacks use https and the public host.
+        const proxied = ingress.enabled;
+        const apiServer = deployment(
             "api-server",
             args.apiServer,
             factory.podSpec({
                 component: "api-server",
-                args: ["api-server"],
+                args: ["api-server", ...(proxied ? ["--proxy-headers"] : [])],
                 role: "control-plane",
                 readsDags: false,
                 waitForMigrations: true,
@@ -343,7 +420,12 @@ export class Airflow extends pulumi.ComponentResource {
                 extraEnv: [
                     { name: AIRFLOW_ENV.apiPort, value: String(API_PORT) },
                     { name: AIRFLOW_ENV.apiWorkers, value: String(args.apiServer.workers) },
+                    ...(proxied ? [{ name: "FORWARDED_ALLOW_IPS", value: ingress.forwardedAllowIps }] : []),
+                    ...(proxied && fab ? [{ name: AIRFLOW_ENV.fabEnableProxyFix, value: "True" }] : []),
+                    ...webserverConfig.env,
                 ],
+                extraVolumes: webserverConfig.volumes,
+                extraMounts: webserverConfig.mounts,
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
                     startupProbe: httpProbe(healthPath, "http", 10, 30),
@@ -385,7 +467,7 @@ export class Airflow extends pulumi.ComponentResource {
             }),
         );
 
-        new k8s.core.v1.Service(
+        const service = new k8s.core.v1.Service(
             `${name}-api-server`,
             {
                 metadata: meta(apiServiceName, "api-server"),
@@ -398,21 +480,71 @@ export class Airflow extends pulumi.ComponentResource {
             parent,
         );
 
-        // Keep one pod of each serving component through voluntary disruptions when there are several.
+        if (ingress.enabled) {
+            new k8s.networking.v1.Ingress(
+                `${name}-api-server`,
+                {
+                    metadata: { ...meta(apiServiceName, "api-server"), ...(Object.keys(ingress.annotations).length ? { annotations: ingress.annotations } : {}) },
+                    spec: {
+                        ...(ingress.className ? { ingressClassName: ingress.className } : {}),
+                        ...(ingress.tlsSecretName ? { tls: [{ hosts: [ingress.host!], secretName: ingress.tlsSecretName }] } : {}),
+                        rules: [
+                            {
+                                host: ingress.host,
+                                http: {
+                                    // The path reaches Airflow unchanged (no rewrite): it serves everything under base_url's path.
+                                    paths: [{ path: ingress.pathPrefix, pathType: "Prefix", backend: { service: { name: service.metadata.name, port: { name: "http" } } } }],
+                                },
+                            },
+                        ],
+                    },
+                },
+                parent,
+            );
+        }
+
+        if (autoscaling.enabled) {
+            new k8s.autoscaling.v2.HorizontalPodAutoscaler(
+                `${name}-api-server`,
+                {
+                    metadata: meta(`${name}-api-server`, "api-server"),
+                    spec: {
+                        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: apiServer.metadata.name },
+                        minReplicas: autoscaling.minReplicas,
+                        maxReplicas: autoscaling.maxReplicas,
+                        metrics: [{ type: "Resource", resource: { name: "cpu", target: { type: "Utilization", averageUtilization: autoscaling.targetCPUUtilizationPercentage } } }],
+                    },
+                },
+                parent,
+            );
+        }
+
+        // Keep all but one pod of each multi-replica component through voluntary disruptions (node drains).
         for (const [component, w] of [
             ["api-server", args.apiServer],
             ["scheduler", args.scheduler],
+            ["dag-processor", args.dagProcessor],
+            ["triggerer", args.triggerer],
         ] as const) {
-            if (w.replicas > 1) {
-                new k8s.policy.v1.PodDisruptionBudget(
-                    `${name}-${component}`,
-                    {
-                        metadata: meta(`${name}-${component}`, component),
-                        spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(args.instance, component) } },
-                    },
-                    parent,
-                );
+            if (minReplicas(component, w) > 1) {
+                disruptionBudget(`${name}-${component}`, args.namespace, args.instance, component, this);
             }
+        }
+
+        if (args.retention) {
+            retentionCronJobs(name, {
+                factory,
+                namespace: args.namespace,
+                instance: args.instance,
+                retention: args.retention,
+                logsOnClaim: args.logsClaimName !== undefined,
+                // Maintenance runs as the migration Job does: no token, no cloud identity.
+                serviceAccountName: migrateAccount.metadata.name,
+                metadataSecretName: args.directMetadataSecretName ?? args.metadataSecretName,
+                metadataSecretKey: args.directMetadataSecretName ? args.directMetadataSecretKey ?? args.metadataSecretKey : args.metadataSecretKey,
+                parent: this,
+                dependsOn: [migration],
+            });
         }
 
         this.registerOutputs({

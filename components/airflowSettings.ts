@@ -30,6 +30,14 @@ export const AIRFLOW_ENV = {
     deleteWorkerPodsOnFailure: "AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS_ON_FAILURE",
     schedulerHealthCheck: "AIRFLOW__SCHEDULER__ENABLE_HEALTH_CHECK",
     schedulerHealthCheckPort: "AIRFLOW__SCHEDULER__SCHEDULER_HEALTH_CHECK_SERVER_PORT",
+    // production only, each when its feature is on (ui.ingress or ui.baseUrl, ui.webserverConfig, metrics)
+    apiBaseUrl: "AIRFLOW__API__BASE_URL",
+    fabConfigFile: "AIRFLOW__FAB__CONFIG_FILE",
+    fabEnableProxyFix: "AIRFLOW__FAB__ENABLE_PROXY_FIX",
+    statsdOn: "AIRFLOW__METRICS__STATSD_ON",
+    statsdHost: "AIRFLOW__METRICS__STATSD_HOST",
+    statsdPort: "AIRFLOW__METRICS__STATSD_PORT",
+    statsdPrefix: "AIRFLOW__METRICS__STATSD_PREFIX",
 } as const;
 
 /** Set only by the standalone pod; in production they are the user's to tune through extraEnv. */

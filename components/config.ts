@@ -8,26 +8,16 @@ import { ownedAirflowEnv, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import {
     cidrProblem,
     cronProblem,
-    dnsLabelProblem,
     dnsSubdomainProblem,
+    forwardedAllowIpsProblem,
     gitRepoAuthProblem,
     imageReferenceProblem,
-    labelKeyProblem,
-    labelValueProblem,
     positiveQuantityProblem,
     quantityValue,
 } from "./formats";
+import { annotations, checked, dnsLabel, labelKey, labelValue, objectName, OwnPodNames, PodExtensionSettings, podExtensionProblems, podExtensionShape } from "./kubernetesObjects";
 
 export const DEFAULT_AIRFLOW_VERSION = "3.3.2";
-
-/** A string checked by one of the grammars in formats.ts; the issue carries the offending value. */
-const checked = (problem: (value: string) => string | undefined) =>
-    z.string().superRefine((value, ctx) => {
-        const message = problem(value);
-        if (message) ctx.addIssue({ code: "custom", input: value, message });
-    });
-
-const dnsLabel = checked(dnsLabelProblem);
 
 /**
  * A Kubernetes quantity greater than zero (sizes, requests, limits). A plain number is accepted too
@@ -46,8 +36,6 @@ const gcpProject = z
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
-/** A Kubernetes object name (DNS subdomain), e.g. of a Secret the config refers to. */
-const objectName = checked(dnsSubdomainProblem);
 const secretKey = z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key: letters, digits, '-', '_' and '.'");
 
 /** Issues with this param never print the offending value (it may be a secret). */
@@ -117,15 +105,6 @@ function ownedEnvMessage(owned: string[]): string {
     return `is set by this package and cannot be overridden (use the config key that drives it); the package sets ${owned.join(", ")}`;
 }
 
-/** Annotations, e.g. iam.gke.io/gcp-service-account or eks.amazonaws.com/role-arn on a ServiceAccount. */
-const annotations = z
-    .record(
-        // Annotation keys follow the label key grammar.
-        checked((key) => (labelKeyProblem(key) ? "must be an annotation key such as iam.gke.io/gcp-service-account: [DNS subdomain/]name, name at most 63 of letters, digits, '-', '_', '.'" : undefined)),
-        z.string(),
-    )
-    .prefault({});
-
 const imageRef = checked(imageReferenceProblem);
 
 export interface ResourceDefaults {
@@ -156,9 +135,9 @@ const resources = (d: ResourceDefaults) =>
         });
 
 const toleration = z.strictObject({
-    key: checked(labelKeyProblem).optional(),
+    key: labelKey.optional(),
     operator: z.enum(["Exists", "Equal"]).optional(),
-    value: checked(labelValueProblem).optional(),
+    value: labelValue.optional(),
     effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
     tolerationSeconds: z.int().optional(),
 });
@@ -171,22 +150,41 @@ const scratch = {
     homeSize: quantity.default("1Gi"),
 };
 
+/** Where a pod may run: the same two keys on every component, Postgres and git-sync included. */
+const scheduling = {
+    nodeSelector: z.record(labelKey, labelValue).prefault({}),
+    tolerations: z.array(toleration).prefault([]),
+};
+
 /** The knobs every Airflow component has, in the same shape (as in the official Helm chart). */
 const placement = (section: string) => ({
-    nodeSelector: z.record(checked(labelKeyProblem), checked(labelValueProblem)).prefault({}),
+    ...scheduling,
     ...scratch,
-    tolerations: z.array(toleration).prefault([]),
     ...envSources(section),
     /** Annotations of the component's own ServiceAccount (GKE Workload Identity, IRSA, ...). */
     serviceAccountAnnotations: annotations,
+    ...podExtensionShape,
 });
+
+// The names each pod uses itself (components/airflowPod.ts, metadataDatabase.ts, gitSync.ts): an
+// extension may not reuse them, and an extra mount may name one of the volumes. A test checks the
+// rendered pods against these lists.
+export const AIRFLOW_POD_VOLUMES = ["tmp", "home", "dags", "logs", "pod-template", "simple-auth-passwords", "image-dags", "git-sync-tmp", "git-secret", "webserver-config"];
+const AIRFLOW_INIT_CONTAINERS = ["git-sync", "simple-auth-passwords", "dags", "wait-for-migrations"];
+export const OWN_POD_NAMES = {
+    airflow: (main: string): OwnPodNames => ({ volumes: AIRFLOW_POD_VOLUMES, containers: [main, ...AIRFLOW_INIT_CONTAINERS] }),
+    postgres: { volumes: ["data", "postgres-run", "postgres-tmp"], containers: ["postgres"] } as OwnPodNames,
+    gitSync: { volumes: ["dags", "git-sync-tmp", "git-secret"], containers: ["git-sync"] } as OwnPodNames,
+};
 
 const workloadShape = (section: string, replicas: number, d: ResourceDefaults) => ({
     replicas: z.int().min(1).max(20).default(replicas),
     resources: resources(d),
     ...placement(section),
 });
-const workload = (section: string, replicas: number, d: ResourceDefaults) => z.strictObject(workloadShape(section, replicas, d)).prefault({});
+/** A section of an Airflow Deployment; `container` is the name of its main container. */
+const workload = (section: string, container: string, replicas: number, d: ResourceDefaults) =>
+    z.strictObject(workloadShape(section, replicas, d)).prefault({}).superRefine(podExtensionProblems(OWN_POD_NAMES.airflow(container)));
 
 const small: ResourceDefaults = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 const medium: ResourceDefaults = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "2Gi" } };
@@ -271,16 +269,32 @@ export const stackConfigSchema = z
             })
             .optional(),
 
-        scheduler: workload("scheduler", 1, medium),
+        scheduler: workload("scheduler", "scheduler", 1, medium),
         apiServer: z
             .strictObject({
                 ...workloadShape("apiServer", 1, medium),
                 /** uvicorn worker processes per API server pod. */
                 workers: z.int().min(1).max(16).default(2),
+                /**
+                 * A HorizontalPodAutoscaler on CPU (needs the cluster's metrics-server). The Deployment then
+                 * carries no replica count, so `pulumi up` never resets what the autoscaler chose.
+                 */
+                autoscaling: z
+                    .strictObject({
+                        enabled: z.boolean().default(false),
+                        minReplicas: z.int().min(1).max(100).default(2),
+                        maxReplicas: z.int().min(1).max(100).default(5),
+                        targetCPUUtilizationPercentage: z.int().min(1).max(100).default(80),
+                    })
+                    .prefault({})
+                    .superRefine((a, ctx) => {
+                        if (a.minReplicas > a.maxReplicas) ctx.addIssue({ code: "custom", path: ["minReplicas"], input: a.minReplicas, message: `must not exceed maxReplicas (${a.maxReplicas})` });
+                    }),
             })
-            .prefault({}),
-        dagProcessor: workload("dagProcessor", 1, medium),
-        triggerer: workload("triggerer", 1, small),
+            .prefault({})
+            .superRefine(podExtensionProblems(OWN_POD_NAMES.airflow("api-server"))),
+        dagProcessor: workload("dagProcessor", "dag-processor", 1, medium),
+        triggerer: workload("triggerer", "triggerer", 1, small),
 
         /** Worker pods launched by the KubernetesExecutor, one per task. */
         workers: z
@@ -296,7 +310,8 @@ export const stackConfigSchema = z
                  */
                 podLauncher: z.boolean().default(false),
             })
-            .prefault({}),
+            .prefault({})
+            .superRefine(podExtensionProblems(OWN_POD_NAMES.airflow("base"))),
 
         database: z
             .strictObject({
@@ -308,12 +323,35 @@ export const stackConfigSchema = z
                 /** external mode: Secret name and key holding a SQLAlchemy URI (postgresql+psycopg2://...). */
                 externalSecretName: objectName.optional(),
                 externalSecretKey: z.string().default("connection"),
+                // The internal Postgres pod's scheduling and extension points, as on every component.
+                ...scheduling,
+                ...podExtensionShape,
+                /**
+                 * PgBouncer between Airflow and the database (internal or external), for many concurrent
+                 * worker pods: Airflow's connection points at it; migrations and `db clean` still go direct.
+                 */
+                pgbouncer: z
+                    .strictObject({
+                        enabled: z.boolean().default(false),
+                        /** An image with `pgbouncer` and a POSIX shell on PATH. */
+                        image: imageRef.default("edoburu/pgbouncer:v1.23.1-p3"),
+                        replicas: z.int().min(1).max(10).default(1),
+                        /** `transaction` (Airflow's usual choice) or `session`. */
+                        poolMode: z.enum(["transaction", "session"]).default("transaction"),
+                        /** Client connections PgBouncer accepts (every Airflow process and worker pod holds some). */
+                        maxClientConnections: z.int().min(1).max(100000).default(1000),
+                        /** Server connections per database and user: what the database sees. */
+                        defaultPoolSize: z.int().min(1).max(10000).default(20),
+                        resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
+                    })
+                    .prefault({}),
             })
             .prefault({})
             .refine((db) => db.mode !== "external" || db.externalSecretName !== undefined, {
                 message: "is required when mode is external",
                 path: ["externalSecretName"],
-            }),
+            })
+            .superRefine(podExtensionProblems(OWN_POD_NAMES.postgres)),
 
         storage: z
             .strictObject({
@@ -383,13 +421,17 @@ export const stackConfigSchema = z
                 /** Secret holding credentials: `username` + `password` (https) or `ssh` + `known_hosts` (ssh). */
                 credentialsSecretName: objectName.optional(),
                 resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
+                // The CronJob pods' scheduling and extension points (mode cronjob), as on every component.
+                ...scheduling,
+                ...podExtensionShape,
             })
             .prefault({})
             .refine((g) => !g.enabled || g.repo !== undefined, { message: "is required when gitSync is enabled", path: ["repo"] })
             .refine((g) => g.auth === "none" || g.credentialsSecretName !== undefined, {
                 message: "is required when auth is https or ssh",
                 path: ["credentialsSecretName"],
-            }),
+            })
+            .superRefine(podExtensionProblems(OWN_POD_NAMES.gitSync)),
 
         ui: z
             .strictObject({
@@ -406,8 +448,65 @@ export const stackConfigSchema = z
                     .string()
                     .regex(/^[A-Za-z0-9._@-]{1,64}$/, "must be a user name: letters, digits, '.', '_', '@' and '-', at most 64")
                     .default("admin"),
-                /** CIDRs allowed to reach the UI when network policies are on. */
+                /**
+                 * CIDRs allowed to reach the UI when network policies are on. Behind an Ingress the API server
+                 * sees the controller's pods, not the browser: include their addresses, or name the
+                 * controller's namespace in ingress.controllerNamespace.
+                 */
                 allowedCidrs: z.array(cidr).default(["0.0.0.0/0"]),
+                /**
+                 * The URL people open, when the UI is published some other way than `ingress` (a LoadBalancer
+                 * with a DNS name, an outside proxy). A path (https://example.com/airflow) serves the UI, the
+                 * REST API and the execution API under it.
+                 */
+                baseUrl: z
+                    .string()
+                    .regex(/^https?:\/\/[^\s/?#@]+(\/[A-Za-z0-9._~-]+)*\/?$/, "must be an http:// or https:// URL such as https://airflow.example.com or https://example.com/airflow, without query or credentials")
+                    .transform((url) => url.replace(/\/$/, ""))
+                    .optional(),
+                /** An Ingress in front of the API server Service (needs an ingress controller in the cluster). */
+                ingress: z
+                    .strictObject({
+                        enabled: z.boolean().default(false),
+                        /** IngressClass; the cluster's default class when omitted. */
+                        className: objectName.optional(),
+                        /** Host name people open, e.g. airflow.example.com. */
+                        host: checked((v) => (dnsSubdomainProblem(v) ? "must be a DNS name such as airflow.example.com: lowercase letters, digits, '-' and '.'" : undefined)).optional(),
+                        /** Serve Airflow under a path, e.g. /airflow (the UI, the REST API and the execution API all move under it). */
+                        pathPrefix: z
+                            .string()
+                            .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, "must be / or a path such as /airflow: '/'-separated segments of letters, digits, '.', '_', '~' and '-', without a trailing '/'")
+                            .default("/"),
+                        /** Secret (kubernetes.io/tls) with the certificate for host; the URL is then https. */
+                        tlsSecretName: objectName.optional(),
+                        /** Annotations of the Ingress (the controller's settings, cert-manager, ...). */
+                        annotations,
+                        /** Namespace of the ingress controller's pods: the NetworkPolicy lets them reach the API server. */
+                        controllerNamespace: dnsLabel.optional(),
+                        /**
+                         * Addresses whose X-Forwarded-* headers the API server trusts (uvicorn's forwarded_allow_ips):
+                         * `*`, or IPs and CIDRs separated by ','. The NetworkPolicy already limits who reaches the port.
+                         */
+                        forwardedAllowIps: checked(forwardedAllowIpsProblem).default("*"),
+                    })
+                    .prefault({})
+                    .superRefine((i, ctx) => {
+                        if (i.enabled && i.host === undefined) ctx.addIssue({ code: "custom", path: ["host"], input: undefined, message: "is required when ui.ingress.enabled is true (it also makes Airflow's base URL)" });
+                    }),
+                /**
+                 * FAB's webserver_config.py (OAuth, LDAP, roles mapping) from a Secret or a ConfigMap, mounted
+                 * read-only in the API server and the migration Job. See docs/authentication.md.
+                 */
+                webserverConfig: z
+                    .strictObject({
+                        secretName: objectName.optional(),
+                        configMapName: objectName.optional(),
+                        key: secretKey.default("webserver_config.py"),
+                    })
+                    .superRefine((w, ctx) => {
+                        if ((w.secretName === undefined) === (w.configMapName === undefined)) ctx.addIssue({ code: "custom", input: undefined, message: "needs exactly one of secretName and configMapName" });
+                    })
+                    .optional(),
             })
             .prefault({}),
 
@@ -432,6 +531,52 @@ export const stackConfigSchema = z
         ...envSources(""),
         /** Default-deny NetworkPolicies plus the allows each component needs. */
         networkPolicies: z.boolean().default(true),
+
+        /** Housekeeping CronJobs (production): old task and component logs, old metadata rows. */
+        retention: z
+            .strictObject({
+                /** Deletes log files older than `days` from the shared log claim (only when logs are on the claim). */
+                logs: z
+                    .strictObject({
+                        enabled: z.boolean().default(true),
+                        days: z.int().min(1).max(3650).default(15),
+                        schedule: cron.default("0 3 * * *"),
+                        resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
+                    })
+                    .prefault({}),
+                /** `airflow db clean` of rows older than `days` (task instances, DAG runs, logs, XComs, jobs, ...). */
+                database: z
+                    .strictObject({
+                        enabled: z.boolean().default(true),
+                        days: z.int().min(1).max(3650).default(90),
+                        schedule: cron.default("30 3 * * *"),
+                        /** Only report what would be deleted (`--dry-run`). */
+                        dryRun: z.boolean().default(false),
+                        /** Delete without copying the rows into _airflow_deleted__* archive tables first (`--skip-archive`). */
+                        skipArchive: z.boolean().default(true),
+                        resources: resources(small),
+                    })
+                    .prefault({}),
+            })
+            .prefault({}),
+
+        /**
+         * Metrics (production): Airflow's StatsD metrics into a prometheus statsd-exporter Deployment, a
+         * Service to scrape, and optionally a Prometheus Operator ServiceMonitor.
+         */
+        metrics: z
+            .strictObject({
+                enabled: z.boolean().default(false),
+                image: imageRef.default("quay.io/prometheus/statsd-exporter:v0.28.0"),
+                /** A monitoring.coreos.com/v1 ServiceMonitor for the Prometheus Operator (its CRDs must exist). */
+                serviceMonitor: z.boolean().default(false),
+                /** Scrape interval of the ServiceMonitor. */
+                scrapeInterval: z.string().regex(/^\d+(s|m)$/, "must be a duration such as 30s or 1m").default("30s"),
+                /** Namespace of the Prometheus pods: the NetworkPolicy lets them scrape the exporter. */
+                scraperNamespace: dnsLabel.default("monitoring"),
+                resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
+            })
+            .prefault({}),
     })
     .superRefine((c, ctx) => {
         if (c.architecture === "standalone") {
@@ -441,6 +586,27 @@ export const stackConfigSchema = z
                 for (const name of Object.keys(c[key]).filter((n) => standaloneOwned.includes(n))) {
                     ctx.addIssue({ code: "custom", path: [key, name], params: REDACT, message: ownedEnvMessage(ownedAirflowEnv("standalone")) });
                 }
+            }
+        }
+        if (c.ui.webserverConfig !== undefined && c.ui.authManager !== "fab") {
+            ctx.addIssue({ code: "custom", path: ["ui", "webserverConfig"], message: "configures the FAB auth manager: set ui.authManager: fab, or remove it" });
+        }
+        // Extra containers' env follows the same rule as extraEnv: nothing secret as a plain value.
+        for (const section of ["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "database", "gitSync"] as const) {
+            for (const key of ["extraContainers", "extraInitContainers"] as const) {
+                c[section][key].forEach((container, i) =>
+                    (container.env ?? []).forEach((e, j) => {
+                        const why = e.value !== undefined ? secretLookingEnvName(e.name) : undefined;
+                        if (why) {
+                            ctx.addIssue({
+                                code: "custom",
+                                path: [section, key, i, "env", j, "value"],
+                                params: REDACT,
+                                message: `${e.name} looks like a secret (${why}) and must not be a plain value: use valueFrom: {secretKeyRef: {name: <secret>, key: <key>}}`,
+                            });
+                        }
+                    }),
+                );
             }
         }
         if (c.dagsInImage && c.gitSync.enabled) {
@@ -525,10 +691,35 @@ export type ResourceSettings = StackConfig["scheduler"]["resources"];
 export type WorkloadSettings = StackConfig["scheduler"];
 export type EnvSettings = Pick<WorkloadSettings, "extraEnv" | "secretEnv" | "envFromSecrets">;
 export type ScratchSettings = Pick<WorkloadSettings, "tmpSize" | "homeSize">;
-export type PlacementSettings = Pick<WorkloadSettings, "nodeSelector" | "tolerations"> & EnvSettings & ScratchSettings;
+export type SchedulingSettings = Pick<WorkloadSettings, "nodeSelector" | "tolerations">;
+export type { PodExtensionSettings };
+export type PlacementSettings = SchedulingSettings & EnvSettings & ScratchSettings & PodExtensionSettings;
 
 /** Env settings that add nothing (for pods without a config section of their own). */
 export const NO_ENV: EnvSettings = { extraEnv: {}, secretEnv: {}, envFromSecrets: [] };
+/** Scheduling and extension points that add nothing (for pods without a config section of their own). */
+export const NO_POD_EXTENSIONS: SchedulingSettings & PodExtensionSettings = {
+    nodeSelector: {},
+    tolerations: [],
+    extraVolumes: [],
+    extraVolumeMounts: [],
+    extraContainers: [],
+    extraInitContainers: [],
+    podAnnotations: {},
+    podLabels: {},
+    topologySpreadConstraints: [],
+};
+
+/**
+ * Airflow's base URL (`[api] base_url`) and its path ("" at the root): from the Ingress when it is on
+ * (https with a TLS Secret), else ui.baseUrl; undefined when the UI has no URL of its own.
+ */
+export function uiBaseUrl(ui: StackConfig["ui"]): { url: string; path: string } | undefined {
+    const i = ui.ingress;
+    const url = i.enabled && i.host ? `${i.tlsSecretName ? "https" : "http"}://${i.host}${i.pathPrefix === "/" ? "" : i.pathPrefix}` : ui.baseUrl;
+    if (url === undefined) return undefined;
+    return { url, path: new URL(url).pathname.replace(/\/$/, "") };
+}
 
 /** The connection Airflow's remote log handler for a folder's scheme uses by default. */
 export function defaultRemoteConnId(remoteBaseLogFolder: string | undefined): string | undefined {
@@ -555,17 +746,41 @@ export class StackConfigError extends Error {
  * `otherProblems` (found outside this namespace) are reported together with this namespace's.
  */
 export function parseStackConfig(raw: Record<string, string>, configNamespace = "airflow", otherProblems: string[] = []): StackConfig {
+    const values = decodeStackConfig(raw);
+    return validateStackConfig(values, { configNamespace, otherProblems, registryPasswordSet: raw.registryPassword !== undefined });
+}
+
+/** Raw config strings (bare keys) as structured values, secret keys left out: what the schema's input type describes. */
+export function decodeStackConfig(raw: Record<string, string>): Record<string, unknown> {
     const values: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(raw)) {
         if ((SECRET_CONFIG_KEYS as readonly string[]).includes(key)) continue;
         values[key] = decode(key, text);
     }
+    return values;
+}
+
+export interface ValidateOptions {
+    /** Names the config namespace in messages (`<namespace>:<key>: ...`). */
+    configNamespace?: string;
+    /** Problems found elsewhere, reported first. */
+    otherProblems?: string[];
+    /** Whether the secret registryPassword is set; undefined leaves that check to the caller. */
+    registryPasswordSet?: boolean;
+}
+
+/**
+ * Validates structured config values (decoded stack config, or the args of the AirflowOnKubernetes
+ * component) and applies the defaults; throws a StackConfigError listing every problem at once.
+ */
+export function validateStackConfig(values: Record<string, unknown>, options: ValidateOptions = {}): StackConfig {
+    const configNamespace = options.configNamespace ?? "airflow";
     const result = stackConfigSchema.safeParse(values, { reportInput: true });
     const problems = [
-        ...otherProblems,
+        ...(options.otherProblems ?? []),
         ...(result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, configNamespace))),
         ...ignoredSettingProblems(values, configNamespace),
-        ...registryPasswordProblems(values, raw, configNamespace),
+        ...(options.registryPasswordSet === undefined ? [] : registryPasswordProblems(values, options.registryPasswordSet, configNamespace)),
     ];
     if (problems.length || !result.success) {
         throw new StackConfigError(problems);
@@ -584,10 +799,9 @@ export function parseProgramConfig(all: Record<string, string>, configNamespace:
 }
 
 /** registry.username goes with the secret registryPassword: one without the other cannot log in. */
-function registryPasswordProblems(values: Record<string, unknown>, raw: Record<string, string>, configNamespace: string): string[] {
+function registryPasswordProblems(values: Record<string, unknown>, password: boolean, configNamespace: string): string[] {
     const registry = values.registry;
     const username = registry !== null && typeof registry === "object" ? (registry as Record<string, unknown>).username : undefined;
-    const password = raw.registryPassword !== undefined;
     if (username !== undefined && !password) {
         return [`${configNamespace}:registryPassword: is required with registry.username: pulumi config set --secret registryPassword <password or token>`];
     }
@@ -639,12 +853,13 @@ function describeIssue(issue: z.core.$ZodIssue, configNamespace: string): string
 function shapeAt(path: string[]): Record<string, unknown> {
     let schema: any = stackConfigSchema;
     for (const segment of [undefined, ...path]) {
-        // unwrap refinements, defaults and optionals down to the object
-        while (schema && !schema.shape && schema.def) {
+        // unwrap refinements, defaults and optionals down to the object (or the list or map holding it)
+        while (schema && !schema.shape && schema.def && !["array", "record"].includes(schema.def.type)) {
             schema = schema.def.innerType ?? schema.def.in ?? schema.def.schema;
         }
         if (segment === undefined) continue;
-        schema = schema?.shape?.[segment];
+        // an item of a list (extraContainers.0) or a value of a map
+        schema = schema?.def?.type === "array" ? schema.def.element : schema?.def?.type === "record" ? schema.def.valueType : schema?.shape?.[segment];
     }
     while (schema && !schema.shape && schema.def) {
         schema = schema.def.innerType ?? schema.def.in ?? schema.def.schema;

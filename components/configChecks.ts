@@ -48,6 +48,22 @@ const gitSyncOn = (raw: Raw) => get(raw, "gitSync.enabled") === true;
 const gitSyncMode = (raw: Raw) => (get(raw, "gitSync.mode") === "sidecar" || standalone(raw) ? "sidecar" : "cronjob");
 const databaseMode = (raw: Raw) => (get(raw, "database.mode") === "external" ? "external" : "internal");
 const storageMode = (raw: Raw) => String(get(raw, "storage.mode") ?? "pvc");
+const on = (path: string) => (raw: Raw) => get(raw, path) === true;
+/** Task logs land on a claim (not only in a bucket): what the log retention CronJob cleans. */
+const logsOnClaim = (raw: Raw) => get(raw, "logging.remoteBaseLogFolder") === undefined || get(raw, "storage.logsClaimName") !== undefined;
+
+/** The keys every component's pods share (scheduling and extension points). */
+const POD_KEYS = [
+    "nodeSelector", "tolerations", "extraVolumes", "extraVolumeMounts", "extraContainers", "extraInitContainers",
+    "podAnnotations", "podLabels", "affinity", "topologySpreadConstraints", "priorityClassName",
+];
+/** Keys of an object that only matter while its `enabled` is true. */
+const offWhileDisabled = (section: string, keys: string[], enable = `${section}.enabled`): Rule[] =>
+    keys.map((key) => ({
+        path: `${section}.${key}`,
+        when: (raw) => get(raw, section) !== undefined && !on(enable)(raw),
+        why: () => `has no effect while ${enable} is not true: set ${enable}: true, or remove it`,
+    }));
 
 const STANDALONE =
     "it runs every Airflow process in one pod with the LocalExecutor and reads standalone.* (storageSize, storageClassName, " +
@@ -55,10 +71,10 @@ const STANDALONE =
 
 const rules: Rule[] = [
     // --- what one architecture has and the other has not ---
-    ...["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage", "logging.remoteBaseLogFolder"].map(
+    ...["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage", "logging.remoteBaseLogFolder", "retention", "metrics", "ui.ingress", "ui.baseUrl", "ui.webserverConfig", "database.pgbouncer"].map(
         (path): Rule => ({ path, when: standalone, why: () => `is not used by the standalone architecture: ${STANDALONE}; set architecture: production to use it` }),
     ),
-    ...["database.mode", "database.storageSize", "database.storageClassName", "database.externalSecretName", "database.externalSecretKey"].map(
+    ...["database.mode", "database.storageSize", "database.storageClassName", "database.externalSecretName", "database.externalSecretKey", ...POD_KEYS.map((k) => `database.${k}`)].map(
         (path): Rule => ({
             path,
             when: (raw) => standalone(raw) && !(path === "database.mode" && get(raw, path) === "internal"),
@@ -79,7 +95,7 @@ const rules: Rule[] = [
     ...["database.externalSecretName", "database.externalSecretKey"].map(
         (path): Rule => ({ path, when: (raw) => !standalone(raw) && databaseMode(raw) === "internal", why: () => "is only used when database.mode is external" }),
     ),
-    ...["database.storageSize", "database.storageClassName", "database.resources"].map(
+    ...["database.storageSize", "database.storageClassName", "database.resources", ...POD_KEYS.map((k) => `database.${k}`)].map(
         (path): Rule => ({ path, when: (raw) => databaseMode(raw) === "external", why: () => "is only used by the internal Postgres (database.mode internal); an external database is sized elsewhere" }),
     ),
     ...(
@@ -109,7 +125,14 @@ const rules: Rule[] = [
         when: (raw) => gitSyncOn(raw) && gitSyncMode(raw) === "cronjob",
         why: () => "is only used in gitSync.mode sidecar; the CronJob syncs on gitSync.schedule",
     },
-    ...["mode", "repo", "ref", "subPath", "schedule", "period", "auth", "credentialsSecretName", "resources"].map(
+    ...POD_KEYS.map(
+        (key): Rule => ({
+            path: `gitSync.${key}`,
+            when: (raw) => gitSyncOn(raw) && gitSyncMode(raw) === "sidecar",
+            why: () => "is only used by the git-sync CronJob's pods; the sidecar runs inside the Airflow pods, which take these settings in their own sections (scheduler, dagProcessor, ...)",
+        }),
+    ),
+    ...["mode", "repo", "ref", "subPath", "schedule", "period", "auth", "credentialsSecretName", "resources", ...POD_KEYS].map(
         (key): Rule => ({
             path: `gitSync.${key}`,
             when: (raw) => get(raw, "gitSync") !== undefined && !gitSyncOn(raw),
@@ -123,6 +146,31 @@ const rules: Rule[] = [
             why: () => "is only used to push built images: set images.build.enabled or images.tasks, or remove the registry settings",
         }),
     ),
+    // --- what a feature reads only while it is on ---
+    ...offWhileDisabled("ui.ingress", ["className", "host", "pathPrefix", "tlsSecretName", "annotations", "controllerNamespace", "forwardedAllowIps"]),
+    ...offWhileDisabled("apiServer.autoscaling", ["minReplicas", "maxReplicas", "targetCPUUtilizationPercentage"]),
+    ...offWhileDisabled("database.pgbouncer", ["image", "replicas", "poolMode", "maxClientConnections", "defaultPoolSize", "resources"]),
+    ...offWhileDisabled("metrics", ["image", "serviceMonitor", "scrapeInterval", "scraperNamespace", "resources"]),
+    {
+        path: "metrics.scrapeInterval",
+        when: (raw) => on("metrics.enabled")(raw) && !on("metrics.serviceMonitor")(raw),
+        why: () => "is the ServiceMonitor's interval: set metrics.serviceMonitor: true, or remove it",
+    },
+    {
+        path: "apiServer.replicas",
+        when: on("apiServer.autoscaling.enabled"),
+        why: () => "is left to the HorizontalPodAutoscaler while apiServer.autoscaling.enabled is true: set apiServer.autoscaling.minReplicas and maxReplicas instead",
+    },
+    {
+        path: "ui.baseUrl",
+        when: on("ui.ingress.enabled"),
+        why: () => "is made from ui.ingress (https when tlsSecretName is set, host, pathPrefix) while the Ingress is on: remove it",
+    },
+    {
+        path: "retention.logs",
+        when: (raw) => !standalone(raw) && !logsOnClaim(raw),
+        why: () => "cleans the shared log claim, and task logs go only to logging.remoteBaseLogFolder: expire them with the bucket's lifecycle rule instead",
+    },
     {
         path: "ui.allowedCidrs",
         when: (raw) => get(raw, "networkPolicies") === false,

@@ -154,6 +154,13 @@ export function cidrProblem(cidr: string): string | undefined {
     return bad;
 }
 
+/** uvicorn's forwarded_allow_ips: `*`, or IP addresses and CIDRs separated by ','. */
+export function forwardedAllowIpsProblem(value: string): string | undefined {
+    if (value === "*") return undefined;
+    const bad = value.split(",").map((v) => v.trim()).filter((v) => !(v.includes("/") ? cidrProblem(v) === undefined : net.isIP(v) !== 0));
+    return bad.length ? `must be * or IP addresses and CIDRs separated by ',' such as 10.0.0.0/8,192.168.1.10 (not ${bad.map((b) => JSON.stringify(b)).join(", ")})` : undefined;
+}
+
 // ---- image references (the distribution reference grammar registries and the kubelet use) ----
 
 const PATH_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

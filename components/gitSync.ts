@@ -16,10 +16,10 @@
 import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { ResourceSettings } from "./config";
+import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings } from "./config";
 import { gitRepoAuthProblem } from "./formats";
 import { DAGS_MOUNT } from "./airflowPod";
-import { emptyDir, GIT_SYNC_UID, imagePullSecrets, labels, podSecurityContext, restrictedContainer } from "./podParts";
+import { emptyDir, extendPodSpec, GIT_SYNC_UID, imagePullSecrets, labels, podMetadata, podSecurityContext, restrictedContainer } from "./podParts";
 
 type Container = k8s.types.input.core.v1.Container;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
@@ -99,6 +99,8 @@ export interface GitSyncArgs extends GitSyncSettings {
     tolerations?: k8s.types.input.core.v1.Toleration[];
     /** Registry credentials (Secret names) for the sync pods. */
     imagePullSecrets?: string[];
+    /** Extension points of the sync pods (extra volumes and containers, affinity, pod labels, ...). */
+    pod?: PodExtensionSettings;
 }
 
 /** Flags, env, volumes and mounts common to both modes. */
@@ -192,7 +194,8 @@ export class GitSync extends pulumi.ComponentResource {
             volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT, ...(args.dagsSubPath ? { subPath: args.dagsSubPath } : {}) }, ...pieces.mounts],
         });
         const podLabels = labels(args.instance, "git-sync");
-        const podSpec: k8s.types.input.core.v1.PodSpec = {
+        const pod = args.pod ?? NO_POD_EXTENSIONS;
+        const podSpec: k8s.types.input.core.v1.PodSpec = extendPodSpec({
             restartPolicy: "Never",
             automountServiceAccountToken: false,
             enableServiceLinks: false,
@@ -203,11 +206,11 @@ export class GitSync extends pulumi.ComponentResource {
             ...(args.tolerations?.length ? { tolerations: args.tolerations } : {}),
             containers: [container],
             volumes: [{ name: "dags", persistentVolumeClaim: { claimName: args.dagsClaimName } }, ...pieces.volumes],
-        };
+        }, pod, "git-sync");
         const jobSpec = {
             backoffLimit: 2,
             activeDeadlineSeconds: 600,
-            template: { metadata: { labels: podLabels }, spec: podSpec },
+            template: { metadata: podMetadata(args.instance, "git-sync", pod), spec: podSpec },
         };
 
         const cronJob = new k8s.batch.v1.CronJob(

@@ -3,12 +3,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { ResourceSettings } from "./config";
+import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings, SchedulingSettings } from "./config";
 import {
     emptyDir,
     execProbe,
+    extendPodSpec,
     imagePullSecrets,
     labels,
+    placement,
+    podMetadata,
     podSecurityContext,
     POSTGRES_UID,
     restrictedContainer,
@@ -45,6 +48,8 @@ export interface MetadataDatabaseArgs {
     externalSecretName?: string;
     /** external mode: key of that Secret. @default "connection" */
     externalSecretKey?: string;
+    /** Scheduling and extension points of the Postgres pod (extra volumes and containers, affinity, ...). */
+    pod?: SchedulingSettings & PodExtensionSettings;
 }
 
 /** Postgres for Airflow's metadata, or a reference to an external database. */
@@ -73,6 +78,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         }
 
         const component = "postgres";
+        const pod = args.pod ?? NO_POD_EXTENSIONS;
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, component) });
 
         const serviceName = name;
@@ -102,14 +108,20 @@ export class MetadataDatabase extends pulumi.ComponentResource {
                     args.instance,
                     component,
                     service.metadata.name,
-                    {
-                        automountServiceAccountToken: false,
-                        securityContext: podSecurityContext(POSTGRES_UID, POSTGRES_UID),
-                        ...imagePullSecrets(args.imagePullSecrets),
-                        containers: [postgresContainer(args.image, args.imagePullPolicy, credentials.secretName, args.resources)],
-                        volumes: postgresScratchVolumes(),
-                    },
+                    extendPodSpec(
+                        {
+                            automountServiceAccountToken: false,
+                            securityContext: podSecurityContext(POSTGRES_UID, POSTGRES_UID),
+                            ...imagePullSecrets(args.imagePullSecrets),
+                            ...placement(pod),
+                            containers: [postgresContainer(args.image, args.imagePullPolicy, credentials.secretName, args.resources)],
+                            volumes: postgresScratchVolumes(),
+                        },
+                        pod,
+                        "postgres",
+                    ),
                     [postgresDataClaim(args.instance, args.storageSize, args.storageClassName)],
+                    podMetadata(args.instance, component, pod),
                 ),
             },
             parent,

@@ -2,9 +2,12 @@
 // Built here once so no pod spec spells them out twice.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PlacementSettings, ResourceSettings } from "./config";
+import { PlacementSettings, PodExtensionSettings, ResourceSettings } from "./config";
 
 type Container = k8s.types.input.core.v1.Container;
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+type Volume = k8s.types.input.core.v1.Volume;
+type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 type Probe = k8s.types.input.core.v1.Probe;
 type PodSecurityContext = k8s.types.input.core.v1.PodSecurityContext;
@@ -138,12 +141,98 @@ export function singlePodStatefulSetSpec(
     serviceName: pulumi.Input<string>,
     podSpec: k8s.types.input.core.v1.PodSpec,
     volumeClaimTemplates: k8s.types.input.core.v1.PersistentVolumeClaim[],
+    templateMetadata: k8s.types.input.meta.v1.ObjectMeta = { labels: labels(instance, component) },
 ): k8s.types.input.apps.v1.StatefulSetSpec {
     return {
         serviceName,
         replicas: 1,
         selector: { matchLabels: selectorLabels(instance, component) },
-        template: { metadata: { labels: labels(instance, component) }, spec: podSpec },
+        template: { metadata: templateMetadata, spec: podSpec },
         volumeClaimTemplates,
+    };
+}
+
+// ---- extension points: the same on every component (config: extraVolumes, extraContainers, ...) ----
+
+/** Requests and limits of a user's extra container where it names none: every container has both. */
+export const EXTRA_CONTAINER_RESOURCES: ResourceSettings = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
+
+/** A user's container, locked down like the package's own and sized unless it says otherwise. */
+function extraContainer(c: PodExtensionSettings["extraContainers"][number]): Container {
+    const defaults = resourceRequirements(EXTRA_CONTAINER_RESOURCES);
+    return {
+        ...c,
+        securityContext: { ...restrictedContainerSecurityContext, ...c.securityContext },
+        resources: { ...c.resources, requests: c.resources?.requests ?? defaults.requests, limits: c.resources?.limits ?? defaults.limits },
+    } as Container;
+}
+
+/**
+ * A component's pod spec with its extension points: the user's volumes, mounts on the main container,
+ * init containers after the package's own, sidecars, affinity, spread and priority.
+ */
+export function extendPodSpec(spec: PodSpec, ext: PodExtensionSettings, mainContainer: string): PodSpec {
+    const containers = (spec.containers as Container[]).map((c) =>
+        c.name === mainContainer && ext.extraVolumeMounts.length ? { ...c, volumeMounts: [...((c.volumeMounts as VolumeMount[]) ?? []), ...ext.extraVolumeMounts] } : c,
+    );
+    const initContainers = [...((spec.initContainers as Container[]) ?? []), ...ext.extraInitContainers.map(extraContainer)];
+    return {
+        ...spec,
+        ...(ext.priorityClassName ? { priorityClassName: ext.priorityClassName } : {}),
+        ...(ext.affinity ? { affinity: ext.affinity } : {}),
+        ...(ext.topologySpreadConstraints.length ? { topologySpreadConstraints: ext.topologySpreadConstraints } : {}),
+        ...(initContainers.length ? { initContainers } : {}),
+        containers: [...containers, ...ext.extraContainers.map(extraContainer)],
+        ...(spec.volumes !== undefined || ext.extraVolumes.length ? { volumes: [...((spec.volumes as Volume[]) ?? []), ...(ext.extraVolumes as Volume[])] } : {}),
+    };
+}
+
+/** Labels and annotations of a component's pods: the user's podLabels/podAnnotations, then the package's own. */
+export function podMetadata(
+    instance: string,
+    component: string,
+    ext: Pick<PodExtensionSettings, "podLabels" | "podAnnotations">,
+    annotations: Record<string, pulumi.Input<string>> = {},
+): k8s.types.input.meta.v1.ObjectMeta {
+    const all = { ...ext.podAnnotations, ...annotations };
+    return { labels: { ...ext.podLabels, ...labels(instance, component) }, ...(Object.keys(all).length ? { annotations: all } : {}) };
+}
+
+/** Spreads a component's replicas over nodes where the scheduler can; soft, so it never blocks a rollout. */
+export function spreadOverNodes(instance: string, component: string): k8s.types.input.core.v1.TopologySpreadConstraint[] {
+    return [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selectorLabels(instance, component) } }];
+}
+
+/** Keeps all but one pod of a multi-replica component up through voluntary disruptions (node drains). */
+export function disruptionBudget(name: string, namespace: pulumi.Input<string>, instance: string, component: string, parent: pulumi.Resource): k8s.policy.v1.PodDisruptionBudget {
+    return new k8s.policy.v1.PodDisruptionBudget(
+        name,
+        {
+            metadata: { name, namespace, labels: labels(instance, component) },
+            spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(instance, component) } },
+        },
+        { parent },
+    );
+}
+
+/** What each single-image add-on component (PgBouncer, the statsd-exporter) takes: where it lives and what it runs. */
+export interface AddOnArgs {
+    namespace: pulumi.Input<string>;
+    /** Instance label (`app.kubernetes.io/instance`). */
+    instance: string;
+    image: string;
+    imagePullPolicy: string;
+    /** Registry credentials (Secret names) for the pods. */
+    imagePullSecrets?: string[];
+    resources: ResourceSettings;
+}
+
+/** The start of a pod spec for a process that needs no Kubernetes API: no token, no service links, its own non-root uid. */
+export function isolatedPodSpec(uid: number, pullSecrets: string[] | undefined): Omit<PodSpec, "containers"> {
+    return {
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        securityContext: podSecurityContext(uid, uid),
+        ...imagePullSecrets(pullSecrets),
     };
 }

@@ -1,6 +1,8 @@
-// Composition of the whole stack, in the order data flows:
+// Composition of the whole deployment, in the order data flows:
 // config -> cluster provider -> images -> storage -> database -> keys -> airflow (env + pod template)
-// -> workloads -> outputs. index.ts calls this with the validated stack config.
+// -> workloads -> outputs. The AirflowOnKubernetes component (airflowOnKubernetes.ts) calls
+// deployAirflow with its validated args, as the parent of everything; index.ts, the program, reads
+// the stack config with readStackArgs and constructs that component.
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Airflow } from "./airflow";
@@ -8,15 +10,20 @@ import { AirflowKeys } from "./airflowKeys";
 import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
 import { GIT_SYNC_LINK, GitSync, gitSyncSidecar } from "./gitSync";
 import { AirflowImages } from "./images";
-import { parseProgramConfig, StackConfig } from "./config";
-import { configWarnings } from "./configChecks";
+import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
+import { decodeStackConfig, parseProgramConfig, SECRET_CONFIG_KEYS, StackConfig } from "./config";
 import { MetadataDatabase } from "./metadataDatabase";
+import { StatsdExporter, STATSD_PORT } from "./metrics";
 import { NetworkPolicies } from "./networkPolicies";
+import { PgBouncer } from "./pgbouncer";
 import { labels } from "./podParts";
 import { StandaloneAirflow } from "./standalone";
 import { SharedStorage } from "./storage";
 
-/** Name of every top-level component and the `app.kubernetes.io/instance` label. */
+/**
+ * Name of the program's AirflowOnKubernetes component: the prefix of its children's names and the
+ * `app.kubernetes.io/instance` label (another instance name gives another set of object names).
+ */
 export const INSTANCE = "airflow";
 
 export interface StackOutputs {
@@ -35,26 +42,52 @@ export interface StackOutputs {
 }
 
 /**
- * Reads the whole config map once and validates it: the project's namespace (everything but secret
- * keys) against the schema, every other key against the namespaces the providers read. Warnings
- * (valid but probably unintended settings) are logged before any resource is registered.
+ * Reads the whole config map once and validates it, every problem reported by its config key
+ * (`airflow:scheduler.replicas`): the project's namespace (everything but secret keys) against the
+ * schema, every other key against the namespaces the providers read. Returns the component's args:
+ * the config values as written (the component applies the defaults) and the secret registryPassword.
  */
-export function readStackConfig(): StackConfig {
-    const configNamespace = new pulumi.Config().name;
-    const config = parseProgramConfig(pulumi.runtime.allConfig(), configNamespace);
-    for (const warning of configWarnings(config, configNamespace)) {
-        pulumi.log.warn(warning);
-    }
-    return config;
+export function readStackArgs(): AirflowOnKubernetesArgs {
+    const config = new pulumi.Config();
+    const all = pulumi.runtime.allConfig();
+    parseProgramConfig(all, config.name);
+    const prefix = `${config.name}:`;
+    const own = Object.fromEntries(Object.entries(all).flatMap(([key, value]) => (key.startsWith(prefix) ? [[key.slice(prefix.length), value]] : [])));
+    const args = decodeStackConfig(own) as AirflowOnKubernetesArgs;
+    const secrets = Object.fromEntries(SECRET_CONFIG_KEYS.flatMap((key) => (own[key] !== undefined ? [[key, config.requireSecret(key)]] : [])));
+    return { ...args, ...secrets };
 }
 
 /**
  * The program's stack outputs: only those the architecture has (an undefined export makes every
  * preview print "Undefined value ... will not show as a stack output"), the admin password secret.
  */
-export function programOutputs(s: StackOutputs): Record<string, unknown> {
-    const outputs: Record<string, unknown> = { ...s, adminPassword: s.adminPassword ? pulumi.secret(s.adminPassword) : undefined };
+export function programOutputs(s: StackOutputs | Partial<Record<keyof StackOutputs, unknown>>): Record<string, unknown> {
+    const keys: (keyof StackOutputs)[] = [
+        "namespace", "architecture", "uiServiceName", "uiUrl", "dagsClaimName", "logsClaimName",
+        "metadataSecretName", "airflowImage", "migrationJobName", "adminUsername", "adminPassword",
+    ];
+    const outputs: Record<string, unknown> = Object.fromEntries(keys.map((key) => [key, s[key]]));
+    if (outputs.adminPassword !== undefined) outputs.adminPassword = pulumi.secret(outputs.adminPassword);
     return Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
+}
+
+/** How the AirflowOnKubernetes component places what deployAirflow creates. */
+export interface DeployOptions {
+    /** The component's name: prefix of every child's name and the `app.kubernetes.io/instance` label. */
+    instance: string;
+    /** The component: parent of every resource created here (its providers and transformations apply). */
+    parent: pulumi.Resource;
+    /** registry.username's password (secret). */
+    registryPassword?: pulumi.Input<string>;
+}
+
+/**
+ * Name of a child that carries no instance prefix in the program ("namespace", "cluster"): kept as it
+ * was for the program's instance, prefixed for any other, so two instances in one program never clash.
+ */
+export function childName(instance: string, name: string): string {
+    return instance === INSTANCE ? name : `${instance}-${name}`;
 }
 
 /** Where the Airflow processes find DAG files. */
@@ -69,15 +102,21 @@ export function dagsFolderFor(c: StackConfig): string {
     return DAGS_MOUNT;
 }
 
-/** `extraOpts` (e.g. transformations) reach every component; the program passes none. */
-export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourceOptions = {}): StackOutputs {
-    // --- cluster: from another stack when named, else the ambient kubeconfig ---
-    const infra = c.infrastructure ? new pulumi.StackReference(c.infrastructure.stack) : undefined;
+/**
+ * Creates everything, as children of `options.parent`, from the validated config. Only
+ * AirflowOnKubernetes calls this (it validates first and owns the outputs).
+ */
+export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutputs {
+    // Every child name and the instance label derive from the component's name ("airflow" in the program).
+    const INSTANCE = options.instance;
+    const parent = options.parent;
+    // --- cluster: from another stack when named, else the provider the component was given (or the ambient kubeconfig) ---
+    const infra = c.infrastructure ? new pulumi.StackReference(childName(INSTANCE, c.infrastructure.stack), { name: c.infrastructure.stack }, { parent }) : undefined;
     const provider =
         infra && c.infrastructure
-            ? new k8s.Provider("cluster", { kubeconfig: infra.requireOutput(c.infrastructure.kubeconfigOutput).apply(String) })
+            ? new k8s.Provider(childName(INSTANCE, "cluster"), { kubeconfig: infra.requireOutput(c.infrastructure.kubeconfigOutput).apply(String) }, { parent })
             : undefined;
-    const opts: pulumi.ComponentResourceOptions = { ...extraOpts, ...(provider ? { providers: [provider] } : {}) };
+    const opts: pulumi.ComponentResourceOptions = { parent, ...(provider ? { providers: [provider] } : {}) };
 
     // --- images ---
     const registryOutput = c.infrastructure?.registryOutput;
@@ -95,7 +134,7 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             taskDockerfiles: Object.fromEntries(Object.entries(c.images.tasks).flatMap(([task, t]) => (t.dockerfile ? [[task, t.dockerfile]] : []))),
             registryServer: c.registry.server ?? (infra && registryOutput ? infra.requireOutput(registryOutput).apply(String) : undefined),
             registryUsername: c.registry.username,
-            registryPassword: c.registry.username !== undefined ? new pulumi.Config().requireSecret("registryPassword") : undefined,
+            registryPassword: c.registry.username !== undefined ? options.registryPassword : undefined,
             artifactRegistryProject: c.registry.artifactRegistry?.project,
             artifactRegistryLocation: c.registry.artifactRegistry?.location,
             artifactRegistryRepositoryId: c.registry.artifactRegistry?.repositoryId,
@@ -112,9 +151,9 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
     // --- namespace ---
     const namespace = c.createNamespace
         ? new k8s.core.v1.Namespace(
-              "namespace",
+              childName(INSTANCE, "namespace"),
               { metadata: { name: c.namespace, labels: labels(INSTANCE, "namespace") } },
-              { ...extraOpts, ...(provider ? { provider } : {}) },
+              { parent, ...(provider ? { provider } : {}) },
           ).metadata.name
         : pulumi.output(c.namespace);
 
@@ -141,6 +180,10 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
                 internalDatabase: c.database.mode === "internal",
                 remoteLogging: c.logging.remoteBaseLogFolder !== undefined,
                 gitSidecars: c.gitSync.enabled && (c.gitSync.mode === "sidecar" || c.architecture === "standalone"),
+                ingressControllerNamespace: ui.ingress.enabled ? ui.ingress.controllerNamespace : undefined,
+                pgbouncer: c.database.pgbouncer.enabled,
+                metricsScraperNamespace: c.metrics.enabled ? c.metrics.scraperNamespace : undefined,
+                externalIdentityProvider: ui.webserverConfig !== undefined,
             },
             opts,
         );
@@ -244,6 +287,9 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
                 dagsSubPath: storage.dagsSubPath,
                 schedule: c.gitSync.schedule,
                 imagePullSecrets,
+                nodeSelector: c.gitSync.nodeSelector,
+                tolerations: c.gitSync.tolerations,
+                pod: c.gitSync,
             },
             { ...opts, dependsOn: [storage] },
         );
@@ -263,9 +309,48 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             resources: c.database.resources,
             externalSecretName: c.database.externalSecretName,
             externalSecretKey: c.database.externalSecretKey,
+            pod: c.database,
         },
         opts,
     );
+    // PgBouncer between Airflow and the database; migrations and `db clean` keep the direct connection.
+    const pgbouncer = c.database.pgbouncer.enabled
+        ? new PgBouncer(
+              `${INSTANCE}-pgbouncer`,
+              {
+                  namespace,
+                  instance: INSTANCE,
+                  image: c.database.pgbouncer.image,
+                  imagePullPolicy: c.images.pullPolicy,
+                  imagePullSecrets,
+                  serverSecretName: database.connectionSecretName,
+                  serverSecretKey: database.connectionSecretKey,
+                  replicas: c.database.pgbouncer.replicas,
+                  poolMode: c.database.pgbouncer.poolMode,
+                  maxClientConnections: c.database.pgbouncer.maxClientConnections,
+                  defaultPoolSize: c.database.pgbouncer.defaultPoolSize,
+                  resources: c.database.pgbouncer.resources,
+              },
+              { ...opts, dependsOn: database.statefulSet ? [database.statefulSet] : [] },
+          )
+        : undefined;
+    // --- metrics: StatsD from every Airflow process into one exporter ---
+    const metrics = c.metrics.enabled
+        ? new StatsdExporter(
+              `${INSTANCE}-statsd`,
+              {
+                  namespace,
+                  instance: INSTANCE,
+                  image: c.metrics.image,
+                  imagePullPolicy: c.images.pullPolicy,
+                  imagePullSecrets,
+                  resources: c.metrics.resources,
+                  serviceMonitor: c.metrics.serviceMonitor,
+                  scrapeInterval: c.metrics.scrapeInterval,
+              },
+              opts,
+          )
+        : undefined;
 
     // --- airflow control plane and workers ---
     const airflow = new Airflow(
@@ -276,8 +361,10 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             airflowVersion: c.airflowVersion,
             image: airflowImage,
             imagePullPolicy: c.images.pullPolicy,
-            metadataSecretName: database.connectionSecretName,
-            metadataSecretKey: database.connectionSecretKey,
+            metadataSecretName: pgbouncer?.connectionSecretName ?? database.connectionSecretName,
+            metadataSecretKey: pgbouncer?.connectionSecretKey ?? database.connectionSecretKey,
+            directMetadataSecretName: pgbouncer ? database.connectionSecretName : undefined,
+            directMetadataSecretKey: pgbouncer ? database.connectionSecretKey : undefined,
             keysSecretName: keys.secretName,
             dagsFolder,
             dagsClaimName: storage.dagsClaimName,
@@ -297,9 +384,12 @@ export function deployAirflow(c: StackConfig, extraOpts: pulumi.ComponentResourc
             taskImages,
             dagReaderSidecars: sidecar?.containers,
             dagReaderVolumes: sidecar?.volumes,
+            retention: c.retention,
+            statsdHost: metrics?.host,
+            statsdPort: STATSD_PORT,
         },
-        // Pods start after the database is up and the shared storage is prepared.
-        { ...opts, dependsOn: [storage, ...(database.statefulSet ? [database.statefulSet] : [])] },
+        // Pods start after the database (and PgBouncer) is up and the shared storage is prepared.
+        { ...opts, dependsOn: [storage, ...(database.statefulSet ? [database.statefulSet] : []), ...(pgbouncer ? [pgbouncer] : [])] },
     );
 
     return {

@@ -4,7 +4,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
-import { EnvSettings, NO_ENV, ResourceSettings, ScratchSettings, StackConfig } from "./config";
+import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettings, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
@@ -65,7 +65,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
 
         const fab = args.ui.authManager === "fab";
         const simpleAuth = fab ? undefined : simpleAuthUsers(args.ui.adminUsername);
-        const settings = { nodeSelector: {}, tolerations: [], ...NO_ENV, ...args.scratch };
+        const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, ...args.scratch };
         const factory = new AirflowPodFactory({
             image: args.image,
             imagePullPolicy: args.imagePullPolicy,

@@ -171,6 +171,51 @@ describe("stack config", () => {
         { name: "a git repository URL with a user token only", raw: { gitSync: { enabled: true, repo: "https://ghp_abc@github.com/acme/dags.git" } }, expect: /^airflow:gitSync.repo: must not carry credentials/ },
         { name: "an admin name the simple auth manager cannot list", raw: { ui: { authManager: "simple", adminUsername: "ops:admin" } }, expect: /^airflow:ui.adminUsername: must be a user name.*\(got "ops:admin"\)/ },
         { name: "a remote log connection that is not a string", raw: { logging: { remoteBaseLogFolder: "s3://logs/airflow", remoteConnId: 1 } }, expect: /^airflow:logging.remoteConnId: .*string/ },
+        // Issue 9: reaching the UI.
+        { name: "an Ingress without a host", raw: { ui: { ingress: { enabled: true } } }, expect: /^airflow:ui.ingress.host: is required when ui.ingress.enabled is true/ },
+        { name: "an Ingress host that is not a DNS name", raw: { ui: { ingress: { enabled: true, host: "Airflow.Example.com" } } }, expect: /^airflow:ui.ingress.host: must be a DNS name.*\(got "Airflow.Example.com"\)/ },
+        { name: "an Ingress path with a trailing slash", raw: { ui: { ingress: { enabled: true, host: "a.example.com", pathPrefix: "/airflow/" } } }, expect: /^airflow:ui.ingress.pathPrefix: must be \/ or a path such as \/airflow.*\(got "\/airflow\/"\)/ },
+        { name: "trusted proxies that are not addresses", raw: { ui: { ingress: { enabled: true, host: "a.example.com", forwardedAllowIps: "10.0.0.0/8,proxy" } } }, expect: /^airflow:ui.ingress.forwardedAllowIps: must be \* or IP addresses and CIDRs.*not "proxy"/ },
+        { name: "Ingress settings while it is off", raw: { ui: { ingress: { host: "a.example.com" } } }, expect: /^airflow:ui.ingress.host: has no effect while ui.ingress.enabled is not true/ },
+        { name: "a base URL beside the Ingress", raw: { ui: { baseUrl: "https://a.example.com", ingress: { enabled: true, host: "a.example.com" } } }, expect: /^airflow:ui.baseUrl: is made from ui.ingress/ },
+        { name: "a base URL with a query", raw: { ui: { baseUrl: "https://a.example.com/?x=1" } }, expect: /^airflow:ui.baseUrl: must be an http:\/\/ or https:\/\/ URL/ },
+        { name: "an Ingress in the standalone architecture", raw: { architecture: "standalone", ui: { ingress: { enabled: true, host: "a.example.com" } } }, expect: /^airflow:ui.ingress: is not used by the standalone architecture/ },
+        // Issue 9: extension points, the same on every component.
+        { name: "a mount of a volume the pod lacks", raw: { scheduler: { extraVolumeMounts: [{ name: "ca", mountPath: "/etc/ca" }] } }, expect: /^airflow:scheduler.extraVolumeMounts.0.name: must name a volume of the pod: one of extraVolumes or the pod's own \(tmp, home, dags, logs.*\(got "ca"\)/ },
+        { name: "an extra volume named like the pod's own", raw: { workers: { extraVolumes: [{ name: "logs", emptyDir: {} }] } }, expect: /^airflow:workers.extraVolumes.0.name: is already a volume of this pod/ },
+        { name: "an extra volume with two sources", raw: { database: { extraVolumes: [{ name: "ca", secret: { secretName: "ca" }, configMap: { name: "ca" } }] } }, expect: /^airflow:database.extraVolumes.0: must have exactly one volume source \(got secret, configMap\)/ },
+        { name: "a hostPath volume", raw: { triggerer: { extraVolumes: [{ name: "host", hostPath: { path: "/" } }] } }, expect: /^airflow:triggerer.extraVolumes.0: unknown key "hostPath"; allowed: name, emptyDir, secret/ },
+        { name: "an unknown field on an extra container", raw: { apiServer: { extraContainers: [{ name: "proxy", image: "envoyproxy/envoy:v1.31.0", portz: [] }] } }, expect: /^airflow:apiServer.extraContainers.0: unknown key "portz"; allowed: name, image, imagePullPolicy, command/ },
+        { name: "an extra container without an image", raw: { dagProcessor: { extraInitContainers: [{ name: "prepare" }] } }, expect: /^airflow:dagProcessor.extraInitContainers.0.image: / },
+        { name: "an extra container named like the pod's own", raw: { triggerer: { extraContainers: [{ name: "triggerer", image: "busybox:1.37.0" }] } }, expect: /^airflow:triggerer.extraContainers.0.name: is already a container of this pod/ },
+        { name: "an extra container with a secret as a plain env value", raw: { gitSync: { enabled: true, repo: "https://git.example.com/d.git", extraContainers: [{ name: "x", image: "busybox:1.37.0", env: [{ name: "DB_PASSWORD", value: "hunter2" }] }] } }, expect: /^airflow:gitSync.extraContainers.0.env.0.value: DB_PASSWORD looks like a secret.*secretKeyRef/ },
+        { name: "a native sidecar among the containers", raw: { scheduler: { extraContainers: [{ name: "x", image: "busybox:1.37.0", restartPolicy: "Always" }] } }, expect: /^airflow:scheduler.extraContainers.0.restartPolicy: is only allowed on init containers/ },
+        { name: "a pod label the package sets", raw: { scheduler: { podLabels: { "app.kubernetes.io/component": "x" } } }, expect: /^airflow:scheduler.podLabels.app.kubernetes.io\/component: is set by this package/ },
+        { name: "a spread without whenUnsatisfiable", raw: { apiServer: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname" }] } }, expect: /^airflow:apiServer.topologySpreadConstraints.0.whenUnsatisfiable: / },
+        { name: "an unknown affinity kind", raw: { workers: { affinity: { nodeAfinity: {} } } }, expect: /^airflow:workers.affinity: unknown key "nodeAfinity"; allowed: nodeAffinity, podAffinity, podAntiAffinity/ },
+        { name: "a priority class that is no object name", raw: { workers: { priorityClassName: "High Priority" } }, expect: /^airflow:workers.priorityClassName: must be a Kubernetes object name/ },
+        { name: "git-sync pod settings for the sidecar", raw: { gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/d.git", podLabels: { a: "b" } } }, expect: /^airflow:gitSync.podLabels: is only used by the git-sync CronJob's pods/ },
+        { name: "Postgres pod settings with an external database", raw: { database: { mode: "external", externalSecretName: "db", nodeSelector: { pool: "db" } } }, expect: /^airflow:database.nodeSelector: is only used by the internal Postgres/ },
+        // Issue 9: scale and availability.
+        { name: "autoscaling minimum above the maximum", raw: { apiServer: { autoscaling: { enabled: true, minReplicas: 6, maxReplicas: 3 } } }, expect: /^airflow:apiServer.autoscaling.minReplicas: must not exceed maxReplicas/ },
+        { name: "replicas beside the autoscaler", raw: { apiServer: { replicas: 2, autoscaling: { enabled: true } } }, expect: /^airflow:apiServer.replicas: is left to the HorizontalPodAutoscaler/ },
+        { name: "autoscaling settings while it is off", raw: { apiServer: { autoscaling: { maxReplicas: 8 } } }, expect: /^airflow:apiServer.autoscaling.maxReplicas: has no effect while apiServer.autoscaling.enabled is not true/ },
+        { name: "an unknown PgBouncer pool mode", raw: { database: { pgbouncer: { enabled: true, poolMode: "statement" } } }, expect: /^airflow:database.pgbouncer.poolMode: .*"transaction"\|"session".*\(got "statement"\)/ },
+        { name: "PgBouncer settings while it is off", raw: { database: { pgbouncer: { defaultPoolSize: 50 } } }, expect: /^airflow:database.pgbouncer.defaultPoolSize: has no effect while database.pgbouncer.enabled is not true/ },
+        { name: "PgBouncer in the standalone architecture", raw: { architecture: "standalone", database: { pgbouncer: { enabled: true } } }, expect: /^airflow:database.pgbouncer: is not used by the standalone architecture/ },
+        // Issue 9: retention.
+        { name: "a log retention of zero days", raw: { retention: { logs: { days: 0 } } }, expect: /^airflow:retention.logs.days: .*>=1.*\(got 0\)/ },
+        { name: "a database retention schedule that is no cron", raw: { retention: { database: { schedule: "nightly" } } }, expect: /^airflow:retention.database.schedule: must be a cron schedule/ },
+        { name: "log retention when logs only go to a bucket", raw: { logging: { remoteBaseLogFolder: "gs://logs/airflow" }, retention: { logs: { days: 7 } } }, expect: /^airflow:retention.logs: cleans the shared log claim.*lifecycle rule/ },
+        { name: "retention in the standalone architecture", raw: { architecture: "standalone", retention: { database: { days: 30 } } }, expect: /^airflow:retention: is not used by the standalone architecture/ },
+        // Issue 9: authentication.
+        { name: "a webserver config from two places", raw: { ui: { webserverConfig: { secretName: "a", configMapName: "b" } } }, expect: /^airflow:ui.webserverConfig: needs exactly one of secretName and configMapName/ },
+        { name: "a webserver config with the simple auth manager", raw: { ui: { authManager: "simple", webserverConfig: { secretName: "a" } } }, expect: /^airflow:ui.webserverConfig: configures the FAB auth manager/ },
+        // Issue 9: metrics.
+        { name: "metrics settings while they are off", raw: { metrics: { serviceMonitor: true } }, expect: /^airflow:metrics.serviceMonitor: has no effect while metrics.enabled is not true/ },
+        { name: "a scrape interval without a ServiceMonitor", raw: { metrics: { enabled: true, scrapeInterval: "10s" } }, expect: /^airflow:metrics.scrapeInterval: is the ServiceMonitor's interval/ },
+        { name: "a scraper namespace that is no DNS label", raw: { metrics: { enabled: true, scraperNamespace: "Monitoring" } }, expect: /^airflow:metrics.scraperNamespace: must be a DNS label/ },
+        { name: "an exporter image that is no reference", raw: { metrics: { enabled: true, image: "Statsd Exporter" } }, expect: /^airflow:metrics.image: must be an image reference/ },
     ];
     for (const bad of badConfigs) {
         it(`rejects ${bad.name}`, () => {
@@ -250,6 +295,7 @@ describe("settings the package owns", () => {
         const renders: [StackConfigInput, "production" | "standalone"][] = [
             [{}, "production"],
             [{ ui: { authManager: "simple" }, logging: { remoteBaseLogFolder: "gs://logs/airflow" }, storage: { mode: "existing", dagsClaimName: "dags" } }, "production"],
+            [{ ui: { ingress: { enabled: true, host: "airflow.example.com" }, webserverConfig: { secretName: "fab-config" } }, metrics: { enabled: true } }, "production"],
             [{ architecture: "standalone" }, "standalone"],
             [{ architecture: "standalone", ui: { authManager: "simple" } }, "standalone"],
         ];

@@ -20,6 +20,16 @@ const configs: Record<string, StackConfigInput> = {
         registry: { server: "registry.example.com/airflow" },
     },
     "production, git-sync sidecars": { gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/dags.git" } },
+    "production, every operations feature on": {
+        ui: { ingress: { enabled: true, host: "airflow.example.com", pathPrefix: "/airflow", controllerNamespace: "ingress-nginx" }, webserverConfig: { secretName: "fab-oauth" } },
+        apiServer: { autoscaling: { enabled: true }, extraContainers: [{ name: "shipper", image: "fluent/fluent-bit:3.2.0" }] },
+        scheduler: { replicas: 2, extraInitContainers: [{ name: "prepare", image: "busybox:1.37.0", command: ["true"] }] },
+        dagProcessor: { replicas: 2 },
+        triggerer: { replicas: 2 },
+        database: { pgbouncer: { enabled: true, replicas: 2 }, extraContainers: [{ name: "exporter", image: "quay.io/prometheuscommunity/postgres-exporter:v0.16.0" }] },
+        gitSync: { enabled: true, repo: "https://git.example.com/dags.git", extraContainers: [{ name: "notify", image: "busybox:1.37.0" }] },
+        metrics: { enabled: true, serviceMonitor: true },
+    },
 };
 
 const SECRETISH = /(PASSWORD|SECRET|TOKEN|FERNET|SQL_ALCHEMY_CONN|_KEY)$/;
@@ -107,11 +117,12 @@ for (const [label, config] of Object.entries(configs)) {
             assert.deepStrictEqual(dns.spec.egress[0].ports.map((p: any) => `${p.protocol}/${p.port}`), ["UDP/53", "TCP/53"]);
         });
 
-        it("gives multi-replica serving components a disruption budget", () => {
+        it("gives every multi-replica component a disruption budget, and no other", () => {
             const budgets = r.objects.filter((o) => o.kind === "PodDisruptionBudget").map((o) => o.metadata?.name);
+            const autoscaled = new Map((r.objects.filter((o) => o.kind === "HorizontalPodAutoscaler") as any[]).map((h) => [h.spec.scaleTargetRef.name, h.spec.minReplicas]));
             for (const d of r.objects.filter((o) => o.kind === "Deployment") as any[]) {
-                const serving = ["airflow-api-server", "airflow-scheduler"].includes(d.metadata.name);
-                assert.strictEqual(budgets.includes(d.metadata.name), serving && d.spec.replicas > 1, d.metadata.name);
+                const replicas = d.spec.replicas ?? autoscaled.get(d.metadata.name);
+                assert.strictEqual(budgets.includes(d.metadata.name), replicas > 1, d.metadata.name);
             }
         });
     });

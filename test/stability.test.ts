@@ -54,6 +54,16 @@ describe("stable, focused previews", () => {
             expect: ["kubernetes:core/v1:Service::airflow-api-server"],
         },
         {
+            name: "the log retention",
+            change: { retention: { logs: { days: 7 } } },
+            expect: ["kubernetes:batch/v1:CronJob::airflow-log-cleanup"],
+        },
+        {
+            name: "a scheduler pod annotation",
+            change: { scheduler: { podAnnotations: { "example.com/owner": "data" } } },
+            expect: ["kubernetes:apps/v1:Deployment::airflow-scheduler"],
+        },
+        {
             name: "Postgres storage size",
             change: { database: { storageSize: "16Gi" } },
             expect: ["kubernetes:apps/v1:StatefulSet::airflow-postgres-statefulset"],
@@ -76,6 +86,9 @@ describe("stable, focused previews", () => {
             "kubernetes:apps/v1:Deployment::airflow-dag-processor",
             "kubernetes:apps/v1:Deployment::airflow-scheduler",
             "kubernetes:apps/v1:Deployment::airflow-triggerer",
+            // The retention CronJobs run the Airflow image too.
+            "kubernetes:batch/v1:CronJob::airflow-db-clean",
+            "kubernetes:batch/v1:CronJob::airflow-log-cleanup",
             "kubernetes:batch/v1:Job::airflow-migrate",
             "kubernetes:core/v1:ConfigMap::airflow-pod-template",
         ]);

@@ -4,8 +4,10 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { parseStackConfig, StackConfigInput } from "../../components/config";
-import { deployAirflow, StackOutputs } from "../../components/stack";
+import { AirflowOnKubernetes } from "../../components/airflowOnKubernetes";
+import type { AirflowOnKubernetesArgs } from "../../components/airflowOnKubernetesArgs";
+import { decodeStackConfig, parseStackConfig, StackConfigInput } from "../../components/config";
+import { INSTANCE, programOutputs } from "../../components/stack";
 import { K8sObject } from "./k8sSchema";
 
 // Internal to the SDK but exported from its settings module: resolves once every registration is done,
@@ -207,16 +209,25 @@ export function rawConfig(config: StackConfigInput | Record<string, unknown>): R
     return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]));
 }
 
-/** Renders the whole stack for a config, as `pulumi up` would register it. */
-export async function renderStack(config: StackConfigInput, stackOutputs: Record<string, unknown> = {}): Promise<Rendered> {
+/**
+ * Renders the whole stack for a config, as `pulumi up` would register it: the config goes through
+ * Pulumi's string encoding and the program's validation (errors by `airflow:` key), then into the
+ * AirflowOnKubernetes component the program constructs. `registryPassword` (a secret config key in a
+ * stack) may be given in `config`. Outputs are the program's stack outputs.
+ */
+export async function renderStack(config: StackConfigInput & { registryPassword?: string }, stackOutputs: Record<string, unknown> = {}): Promise<Rendered> {
     const resources = installMocks(stackOutputs);
     const dependsOn = new Map<string, string[]>();
     const secretFields = new Map<string, string[]>();
-    const stack: StackOutputs = deployAirflow(parseStackConfig(rawConfig(config)), {
+    const raw = rawConfig(config);
+    parseStackConfig(raw);
+    const args = decodeStackConfig(raw) as AirflowOnKubernetesArgs;
+    if (raw.registryPassword !== undefined) args.registryPassword = pulumi.secret(raw.registryPassword);
+    const component = new AirflowOnKubernetes(INSTANCE, args, {
         transformations: [recordDependencies(dependsOn), recordSecretFields(secretFields)],
     });
     await waitForRPCs();
-    return collect(resources, stack as unknown as Record<string, unknown>, dependsOn, secretFields);
+    return collect(resources, programOutputs(component), dependsOn, secretFields);
 }
 
 /** A transformation that notes each resource's additionalSecretOutputs (mocks do not see options). */

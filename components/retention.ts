@@ -1,0 +1,124 @@
+// Housekeeping for the production control plane: two CronJobs in the Airflow image, built from the
+// same pod pieces as every Airflow process (non-root, read-only root, the sandbox, limits).
+// - log cleanup: deletes task and component log files older than N days from the shared log claim
+//   (Airflow never deletes them; a busy deployment fills the claim in weeks);
+// - database cleanup: `airflow db clean` of metadata rows older than N days (task instances, DAG runs,
+//   XComs, jobs, log entries, ...), straight to the database like the migration Job.
+// Both are `concurrencyPolicy: Forbid`: a slow run is never overlapped by the next one.
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AIRFLOW_ENV } from "./airflowSettings";
+import { AirflowPodFactory, LOGS_MOUNT } from "./airflowPod";
+import { NO_ENV, NO_POD_EXTENSIONS, StackConfig } from "./config";
+import { labels, secretEnv } from "./podParts";
+
+export interface RetentionArgs {
+    /** Builds the pods (image, env, mounts, security) exactly as for the other Airflow processes. */
+    factory: AirflowPodFactory;
+    namespace: pulumi.Input<string>;
+    instance: string;
+    retention: StackConfig["retention"];
+    /** Logs are on the shared claim (not only in a bucket): only then is there anything to clean. */
+    logsOnClaim: boolean;
+    /** ServiceAccount of the pods (no token). */
+    serviceAccountName: pulumi.Input<string>;
+    /** The database directly (not through PgBouncer): `db clean` runs long transactions. */
+    metadataSecretName: pulumi.Input<string>;
+    metadataSecretKey: string;
+    parent: pulumi.Resource;
+    /** The migration Job: the schema must be current before anything cleans it. */
+    dependsOn: pulumi.Resource[];
+}
+
+/** Shell lines deleting log files older than `days` and the empty folders they leave (an hour old, so a task's new folder stays). */
+export function logCleanupScript(days: number): string[] {
+    return [
+        "set -eu",
+        `deleted=$(find ${LOGS_MOUNT} -mindepth 1 -type f -mmin +${days * 24 * 60} -print -delete | wc -l)`,
+        `find ${LOGS_MOUNT} -mindepth 1 -type d -empty -mmin +60 -delete`,
+        `echo "deleted $deleted log files older than ${days} days"`,
+    ];
+}
+
+/** Shell lines running `airflow db clean` for rows older than `days`, computed at run time. */
+export function databaseCleanupScript(r: StackConfig["retention"]["database"]): string[] {
+    const flags = ["--yes", ...(r.skipArchive ? ["--skip-archive"] : []), ...(r.dryRun ? ["--dry-run"] : [])];
+    return [
+        "set -euo pipefail",
+        `before="$(date -u -d "@$(( $(date +%s) - ${r.days} * 86400 ))" +%Y-%m-%dT%H:%M:%S+00:00)"`,
+        `airflow db clean --clean-before-timestamp "$before" ${flags.join(" ")}`,
+    ];
+}
+
+/** The retention CronJobs of the production control plane (each only when enabled). */
+export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.v1.CronJob[] {
+    const r = args.retention;
+    // No config section of their own beyond resources: no extra env, default scheduling, small scratch.
+    const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: "256Mi", homeSize: "256Mi" };
+    const cronJob = (component: string, schedule: string, spec: k8s.types.input.core.v1.PodSpec) =>
+        new k8s.batch.v1.CronJob(
+            `${name}-${component}`,
+            {
+                metadata: { name: `${name}-${component}`, namespace: args.namespace, labels: labels(args.instance, component) },
+                spec: {
+                    schedule,
+                    concurrencyPolicy: "Forbid",
+                    // A run missed by more than this (controller down, cluster upgrade) waits for the next one.
+                    startingDeadlineSeconds: 600,
+                    successfulJobsHistoryLimit: 1,
+                    failedJobsHistoryLimit: 3,
+                    jobTemplate: {
+                        metadata: { labels: labels(args.instance, component) },
+                        spec: {
+                            backoffLimit: 2,
+                            activeDeadlineSeconds: 3 * 3600,
+                            ttlSecondsAfterFinished: 24 * 3600,
+                            template: { metadata: { labels: labels(args.instance, component) }, spec },
+                        },
+                    },
+                },
+            },
+            { parent: args.parent, dependsOn: args.dependsOn },
+        );
+
+    const jobs: k8s.batch.v1.CronJob[] = [];
+    if (r.logs.enabled && args.logsOnClaim) {
+        jobs.push(
+            cronJob(
+                "log-cleanup",
+                r.logs.schedule,
+                args.factory.podSpec({
+                    component: "log-cleanup",
+                    shellScript: logCleanupScript(r.logs.days),
+                    // Files only: no database, no keys.
+                    role: "worker",
+                    readsDags: false,
+                    resources: r.logs.resources,
+                    settings,
+                    serviceAccountName: args.serviceAccountName,
+                    restartPolicy: "Never",
+                }),
+            ),
+        );
+    }
+    if (r.database.enabled) {
+        jobs.push(
+            cronJob(
+                "db-clean",
+                r.database.schedule,
+                args.factory.podSpec({
+                    component: "db-clean",
+                    shellScript: databaseCleanupScript(r.database),
+                    role: "control-plane",
+                    readsDags: false,
+                    resources: r.database.resources,
+                    settings,
+                    serviceAccountName: args.serviceAccountName,
+                    restartPolicy: "Never",
+                    extraEnv: [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.metadataSecretName, args.metadataSecretKey)],
+                }),
+            ),
+        );
+    }
+    return jobs;
+}
