@@ -531,6 +531,11 @@ export class Airflow extends pulumi.ComponentResource {
             }
         }
 
+        // The worker pod clean-up's identity: list and delete pods, nothing else.
+        const podCleanerAccount = args.retention?.workerPods.enabled ? account("worker-cleanup") : undefined;
+        if (podCleanerAccount) {
+            grant(`${name}-worker-cleanup`, "worker-cleanup", [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "delete"] }], podCleanerAccount);
+        }
         if (args.retention) {
             retentionCronJobs(name, {
                 factory,
@@ -544,6 +549,7 @@ export class Airflow extends pulumi.ComponentResource {
                 metadataSecretKey: args.directMetadataSecretName ? args.directMetadataSecretKey ?? args.metadataSecretKey : args.metadataSecretKey,
                 parent: this,
                 dependsOn: [migration],
+                podCleanerAccountName: podCleanerAccount?.metadata.name,
             });
         }
 

@@ -38,11 +38,15 @@ export interface AirflowOnKubernetesArgs {
      */
     airflowVersion?: string;
     /**
+     * Images: the prebuilt Airflow image, or the base, DAG and task images built and pushed with Docker; the Postgres, git-sync and setup images; pull policy and pull secrets.
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
     images?: Images;
     /**
+     * Where built images are pushed: any registry (server, username, secret registryPassword), or a new Artifact Registry repository.
+     *
      * Default: `{}`.
      * @default {}
      */
@@ -55,21 +59,29 @@ export interface AirflowOnKubernetesArgs {
      */
     infrastructure?: Infrastructure;
     /**
+     * The scheduler Deployment (it launches the worker pods): replicas, resources, placement, env.
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
     scheduler?: Scheduler;
     /**
+     * The API server Deployment (UI, REST API and the workers' execution API): replicas, resources, placement, env, uvicorn workers.
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
     apiServer?: ApiServer;
     /**
+     * The dag-processor Deployment (parses the DAG files): replicas, resources, placement, env.
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
     dagProcessor?: DagProcessor;
     /**
+     * The triggerer Deployment (runs deferred tasks' triggers): replicas, resources, placement, env.
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
@@ -82,26 +94,36 @@ export interface AirflowOnKubernetesArgs {
      */
     workers?: Workers;
     /**
+     * The metadata database: a Postgres StatefulSet here (internal) or an existing connection Secret (external).
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
     database?: Database;
     /**
+     * Shared ReadWriteMany storage for DAG files and task logs (production).
+     *
      * Default: `{"mode":"pvc","dagsSize":"5Gi","logsSize":"20Gi","singleShare":false}`.
      * @default {"mode":"pvc","dagsSize":"5Gi","logsSize":"20Gi","singleShare":false}
      */
     storage?: Storage;
     /**
+     * Task logs: on the shared log claim, or in a bucket (remote logging) so they stay readable after the worker pod is gone.
+     *
      * Default: `{}`.
      * @default {}
      */
     logging?: Logging;
     /**
+     * DAGs from a git repository: a git-sync CronJob onto the shared DAG claim, or a sidecar in every DAG-reading pod.
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
     gitSync?: GitSync;
     /**
+     * How the UI and REST API are reached and who logs in: Service type and port, auth manager, admin user, allowed CIDRs.
+     *
      * Default: every field at its default.
      * @default every field at its default
      */
@@ -2755,6 +2777,15 @@ export interface Retention {
      */
     logs?: Logs;
     /**
+     * `airflow kubernetes cleanup-pods`: deletes finished worker pods the executor left behind. A
+     * scheduler that stops between a task's end and its pod's deletion (a restart, an eviction)
+     * leaves the pod, and its successor does not adopt finished pods (seen in the lab).
+     *
+     * Default: every field at its default.
+     * @default every field at its default
+     */
+    workerPods?: WorkerPods;
+    /**
      * `airflow db clean` of rows older than `days` (task instances, DAG runs, logs, XComs, jobs, ...).
      *
      * Default: every field at its default.
@@ -2825,6 +2856,74 @@ export interface LogsResourcesLimits {
     /**
      * Default: `"256Mi"`.
      * @default "256Mi"
+     */
+    memory?: string;
+}
+
+/** Settings at `retention.workerPods`. */
+export interface WorkerPods {
+    /**
+     * Default: `true`.
+     * @default true
+     */
+    enabled?: boolean;
+    /**
+     * Default: `"*\/15 * * * *"`.
+     * @default "*\/15 * * * *"
+     */
+    schedule?: string;
+    /**
+     * Keep finished pods at least this long (failed pods kept for debugging stay this long too).
+     *
+     * Default: `30`.
+     * @default 30
+     */
+    minCompletedMinutes?: number;
+    /**
+     * Default: `{"requests":{"cpu":"50m","memory":"256Mi"},"limits":{"cpu":"500m","memory":"512Mi"}}`.
+     * @default {"requests":{"cpu":"50m","memory":"256Mi"},"limits":{"cpu":"500m","memory":"512Mi"}}
+     */
+    resources?: WorkerPodsResources;
+}
+
+/** Settings at `retention.workerPods.resources`. */
+export interface WorkerPodsResources {
+    /**
+     * Default: `{"cpu":"50m","memory":"256Mi"}`.
+     * @default {"cpu":"50m","memory":"256Mi"}
+     */
+    requests?: WorkerPodsResourcesRequests;
+    /**
+     * Default: `{"cpu":"500m","memory":"512Mi"}`.
+     * @default {"cpu":"500m","memory":"512Mi"}
+     */
+    limits?: WorkerPodsResourcesLimits;
+}
+
+/** Settings at `retention.workerPods.resources.requests`. */
+export interface WorkerPodsResourcesRequests {
+    /**
+     * Default: `"50m"`.
+     * @default "50m"
+     */
+    cpu?: string;
+    /**
+     * Default: `"256Mi"`.
+     * @default "256Mi"
+     */
+    memory?: string;
+}
+
+/** Settings at `retention.workerPods.resources.limits`. */
+export interface WorkerPodsResourcesLimits {
+    /**
+     * Default: `"500m"`.
+     * @default "500m"
+     */
+    cpu?: string;
+    /**
+     * Default: `"512Mi"`.
+     * @default "512Mi"
      */
     memory?: string;
 }

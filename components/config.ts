@@ -203,6 +203,7 @@ export const stackConfigSchema = z
             .regex(/^3\.\d+\.\d+$/, "must be an Airflow 3 version such as 3.3.2")
             .default(DEFAULT_AIRFLOW_VERSION),
 
+        /** Images: the prebuilt Airflow image, or the base, DAG and task images built and pushed with Docker; the Postgres, git-sync and setup images; pull policy and pull secrets. */
         images: z
             .strictObject({
                 /** A prebuilt Airflow image (DAGs included or synced by git-sync). Ignored when build.enabled. */
@@ -238,6 +239,7 @@ export const stackConfigSchema = z
             })
             .prefault({}),
 
+        /** Where built images are pushed: any registry (server, username, secret registryPassword), or a new Artifact Registry repository. */
         registry: z
             .strictObject({
                 /** Registry host and path images are pushed to, e.g. europe-docker.pkg.dev/proj/airflow. */
@@ -269,7 +271,9 @@ export const stackConfigSchema = z
             })
             .optional(),
 
+        /** The scheduler Deployment (it launches the worker pods): replicas, resources, placement, env. */
         scheduler: workload("scheduler", "scheduler", 1, medium),
+        /** The API server Deployment (UI, REST API and the workers' execution API): replicas, resources, placement, env, uvicorn workers. */
         apiServer: z
             .strictObject({
                 ...workloadShape("apiServer", 1, medium),
@@ -293,7 +297,9 @@ export const stackConfigSchema = z
             })
             .prefault({})
             .superRefine(podExtensionProblems(OWN_POD_NAMES.airflow("api-server"))),
+        /** The dag-processor Deployment (parses the DAG files): replicas, resources, placement, env. */
         dagProcessor: workload("dagProcessor", "dag-processor", 1, medium),
+        /** The triggerer Deployment (runs deferred tasks' triggers): replicas, resources, placement, env. */
         triggerer: workload("triggerer", "triggerer", 1, small),
 
         /** Worker pods launched by the KubernetesExecutor, one per task. */
@@ -313,6 +319,7 @@ export const stackConfigSchema = z
             .prefault({})
             .superRefine(podExtensionProblems(OWN_POD_NAMES.airflow("base"))),
 
+        /** The metadata database: a Postgres StatefulSet here (internal) or an existing connection Secret (external). */
         database: z
             .strictObject({
                 /** `internal`: a Postgres StatefulSet here. `external`: an existing Secret holds the connection URI. */
@@ -353,6 +360,7 @@ export const stackConfigSchema = z
             })
             .superRefine(podExtensionProblems(OWN_POD_NAMES.postgres)),
 
+        /** Shared ReadWriteMany storage for DAG files and task logs (production). */
         storage: z
             .strictObject({
                 /** `pvc`: RWX claims on a StorageClass. `filestore`: a GCP Filestore share. `existing`: claims by name. */
@@ -379,6 +387,7 @@ export const stackConfigSchema = z
             })
             .prefault({}),
 
+        /** Task logs: on the shared log claim, or in a bucket (remote logging) so they stay readable after the worker pod is gone. */
         logging: z
             .strictObject({
                 /** Remote task logs, e.g. gs://bucket/airflow-logs. Logs stay readable after worker pods are gone. */
@@ -389,6 +398,7 @@ export const stackConfigSchema = z
             .prefault({})
             .transform((l) => ({ ...l, remoteConnId: l.remoteConnId ?? defaultRemoteConnId(l.remoteBaseLogFolder) })),
 
+        /** DAGs from a git repository: a git-sync CronJob onto the shared DAG claim, or a sidecar in every DAG-reading pod. */
         gitSync: z
             .strictObject({
                 enabled: z.boolean().default(false),
@@ -433,6 +443,7 @@ export const stackConfigSchema = z
             })
             .superRefine(podExtensionProblems(OWN_POD_NAMES.gitSync)),
 
+        /** How the UI and REST API are reached and who logs in: Service type and port, auth manager, admin user, allowed CIDRs. */
         ui: z
             .strictObject({
                 serviceType: z.enum(["ClusterIP", "NodePort", "LoadBalancer"]).default("ClusterIP"),
@@ -542,6 +553,20 @@ export const stackConfigSchema = z
                         days: z.int().min(1).max(3650).default(15),
                         schedule: cron.default("0 3 * * *"),
                         resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
+                    })
+                    .prefault({}),
+                /**
+                 * `airflow kubernetes cleanup-pods`: deletes finished worker pods the executor left behind. A
+                 * scheduler that stops between a task's end and its pod's deletion (a restart, an eviction)
+                 * leaves the pod, and its successor does not adopt finished pods (seen in the lab).
+                 */
+                workerPods: z
+                    .strictObject({
+                        enabled: z.boolean().default(true),
+                        schedule: cron.default("*/15 * * * *"),
+                        /** Keep finished pods at least this long (failed pods kept for debugging stay this long too). */
+                        minCompletedMinutes: z.int().min(0).max(7 * 24 * 60).default(30),
+                        resources: resources({ requests: { cpu: "50m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } }),
                     })
                     .prefault({}),
                 /** `airflow db clean` of rows older than `days` (task instances, DAG runs, logs, XComs, jobs, ...). */

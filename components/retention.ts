@@ -1,7 +1,9 @@
-// Housekeeping for the production control plane: two CronJobs in the Airflow image, built from the
+// Housekeeping for the production control plane: three CronJobs in the Airflow image, built from the
 // same pod pieces as every Airflow process (non-root, read-only root, the sandbox, limits).
 // - log cleanup: deletes task and component log files older than N days from the shared log claim
 //   (Airflow never deletes them; a busy deployment fills the claim in weeks);
+// - worker pod clean-up: `airflow kubernetes cleanup-pods` deletes finished worker pods the executor
+//   left behind (its scheduler stopped before deleting them);
 // - database cleanup: `airflow db clean` of metadata rows older than N days (task instances, DAG runs,
 //   XComs, jobs, log entries, ...), straight to the database like the migration Job.
 // Both are `concurrencyPolicy: Forbid`: a slow run is never overlapped by the next one.
@@ -28,6 +30,8 @@ export interface RetentionArgs {
     parent: pulumi.Resource;
     /** The migration Job: the schema must be current before anything cleans it. */
     dependsOn: pulumi.Resource[];
+    /** ServiceAccount allowed to list and delete pods (with a token): the worker pod clean-up. */
+    podCleanerAccountName?: pulumi.Input<string>;
 }
 
 /** Shell lines deleting log files older than `days` and the empty folders they leave (an hour old, so a task's new folder stays). */
@@ -96,6 +100,27 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
                     resources: r.logs.resources,
                     settings,
                     serviceAccountName: args.serviceAccountName,
+                    restartPolicy: "Never",
+                }),
+            ),
+        );
+    }
+    if (r.workerPods.enabled && args.podCleanerAccountName !== undefined) {
+        jobs.push(
+            cronJob(
+                "worker-cleanup",
+                r.workerPods.schedule,
+                args.factory.podSpec({
+                    component: "worker-cleanup",
+                    args: ["kubernetes", "cleanup-pods", "--namespace", "$(POD_NAMESPACE)", "--min-completed-minutes", String(r.workerPods.minCompletedMinutes)],
+                    extraEnv: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                    // The Kubernetes API only: no database, no keys.
+                    role: "worker",
+                    readsDags: false,
+                    resources: r.workerPods.resources,
+                    settings,
+                    serviceAccountName: args.podCleanerAccountName,
+                    automountServiceAccountToken: true,
                     restartPolicy: "Never",
                 }),
             ),

@@ -274,10 +274,24 @@ describe("operations: retention", () => {
         assert.match(find(r.objects, "CronJob", "airflow-log-cleanup").spec.jobTemplate.spec.template.spec.containers[0].args.join(" "), /-mmin \+4320 /);
         assert.strictEqual(find(r.objects, "CronJob", "airflow-log-cleanup").spec.schedule, "@daily");
         assert.match(find(r.objects, "CronJob", "airflow-db-clean").spec.jobTemplate.spec.template.spec.containers[0].args.join(" "), /- 30 \* 86400.* --yes --dry-run$/s);
-        const off = await renderStack({ retention: { logs: { enabled: false }, database: { enabled: false } } });
+        const off = await renderStack({ retention: { logs: { enabled: false }, database: { enabled: false }, workerPods: { enabled: false } } });
         assert.strictEqual(ofKind(off.objects, "CronJob").length, 0);
         const bucket = await renderStack({ logging: { remoteBaseLogFolder: "gs://logs/airflow" } });
-        assert.deepStrictEqual(ofKind(bucket.objects, "CronJob").map((c) => c.metadata.name), ["airflow-db-clean"]);
+        assert.deepStrictEqual(ofKind(bucket.objects, "CronJob").map((c) => c.metadata.name).sort(), ["airflow-db-clean", "airflow-worker-cleanup"]);
+    });
+
+    it("cleans up finished worker pods a stopped scheduler left behind, with a token that may only list and delete pods", async () => {
+        const r = await renderStack({ namespace: "data", retention: { workerPods: { schedule: "*/5 * * * *", minCompletedMinutes: 10 } } });
+        const cron = find(r.objects, "CronJob", "airflow-worker-cleanup");
+        assert.strictEqual(cron.spec.schedule, "*/5 * * * *");
+        assert.strictEqual(cron.spec.concurrencyPolicy, "Forbid");
+        const pod = cron.spec.jobTemplate.spec.template.spec;
+        assert.deepStrictEqual(pod.containers[0].args, ["kubernetes", "cleanup-pods", "--namespace", "$(POD_NAMESPACE)", "--min-completed-minutes", "10"]);
+        assert.strictEqual(pod.automountServiceAccountToken, true);
+        assert.strictEqual(pod.serviceAccountName, "airflow-worker-cleanup");
+        assert.deepStrictEqual(find(r.objects, "Role", "airflow-worker-cleanup").rules, [{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "delete"] }]);
+        assert.strictEqual(envOf(pod.containers[0]).AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, undefined, "no database credentials");
+        await assertValidObjects(r.objects);
     });
 });
 

@@ -94,7 +94,8 @@ for (const [label, config] of Object.entries(configs)) {
 
         it("mounts a ServiceAccount token only where the Kubernetes API is called", () => {
             for (const { where, spec } of pods()) {
-                const expected = where.startsWith("Deployment/airflow-scheduler");
+                // the scheduler launches workers; the worker clean-up lists and deletes finished ones
+                const expected = where.startsWith("Deployment/airflow-scheduler") || where.startsWith("CronJob/airflow-worker-cleanup");
                 assert.strictEqual(spec.automountServiceAccountToken === true, expected, where);
             }
         });

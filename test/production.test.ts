@@ -40,9 +40,9 @@ describe("production architecture (KubernetesExecutor)", () => {
                 Job: 2, // migrations, storage preparation
                 Service: 2,
                 // One per component (scheduler, API server, dag-processor, triggerer, workers) and the migration Job.
-                ServiceAccount: 6,
-                Role: 1,
-                RoleBinding: 1,
+                ServiceAccount: 7,
+                Role: 2,
+                RoleBinding: 2,
                 ConfigMap: 1,
                 Secret: 2,
                 PersistentVolumeClaim: 2,
@@ -170,13 +170,13 @@ describe("production architecture (KubernetesExecutor)", () => {
     });
 
     it("grants the scheduler exactly the executor's RBAC, namespaced", () => {
-        const role = ofKind(r.objects, "Role")[0];
+        const role = find(r.objects, "Role", "airflow-pod-launcher");
         assert.deepStrictEqual(role.rules, [
             { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "patch", "delete"] },
             { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
             { apiGroups: [""], resources: ["events"], verbs: ["list"] },
         ]);
-        const binding = ofKind(r.objects, "RoleBinding")[0];
+        const binding = find(r.objects, "RoleBinding", "airflow-pod-launcher");
         assert.deepStrictEqual(binding.roleRef, { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name });
         assert.deepStrictEqual(binding.subjects, [{ kind: "ServiceAccount", name: "airflow-scheduler", namespace: "data" }]);
         assert.strictEqual(ofKind(r.objects, "ClusterRole").length, 0);
@@ -351,7 +351,7 @@ describe("production architecture (KubernetesExecutor)", () => {
         assert.deepStrictEqual(accountOf((workerPodTemplate(annotated.objects) as any).spec).metadata.annotations, gsa("tasks"));
         // The migration Job needs no cloud identity.
         assert.strictEqual(accountOf(migrationJob(annotated.objects).spec.template.spec).metadata.annotations, undefined);
-        assert.strictEqual(new Set(ofKind(annotated.objects, "ServiceAccount").map((a) => a.metadata.name)).size, 6);
+        assert.strictEqual(new Set(ofKind(annotated.objects, "ServiceAccount").map((a) => a.metadata.name)).size, 7);
         // Bucket logging without keys: the connection follows the bucket's scheme.
         assert.strictEqual(envOf((workerPodTemplate(annotated.objects) as any).spec.containers[0]).AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID, "google_cloud_default");
         const s3 = await renderStack({ logging: { remoteBaseLogFolder: "s3://team-airflow-logs/prod" }, storage: { mode: "existing", dagsClaimName: "team-dags" } });
@@ -377,7 +377,7 @@ describe("production architecture (KubernetesExecutor)", () => {
             { apiGroups: [""], resources: ["events"], verbs: ["list", "watch"] },
         ]);
         // The scheduler keeps its own Role; nothing else changes hands.
-        assert.deepStrictEqual(ofKind(launcher.objects, "RoleBinding").map((b) => b.subjects[0].name).sort(), ["airflow-scheduler", "airflow-worker"]);
+        assert.deepStrictEqual(ofKind(launcher.objects, "RoleBinding").map((b) => b.subjects[0].name).sort(), ["airflow-scheduler", "airflow-worker", "airflow-worker-cleanup"]);
         for (const name of ["api-server", "dag-processor", "triggerer"]) {
             assert.strictEqual(find(launcher.objects, "Deployment", `airflow-${name}`).spec.template.spec.automountServiceAccountToken, false, name);
         }

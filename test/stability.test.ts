@@ -89,6 +89,7 @@ describe("stable, focused previews", () => {
             // The retention CronJobs run the Airflow image too.
             "kubernetes:batch/v1:CronJob::airflow-db-clean",
             "kubernetes:batch/v1:CronJob::airflow-log-cleanup",
+            "kubernetes:batch/v1:CronJob::airflow-worker-cleanup",
             "kubernetes:batch/v1:Job::airflow-migrate",
             "kubernetes:core/v1:ConfigMap::airflow-pod-template",
         ]);
