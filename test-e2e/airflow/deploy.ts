@@ -43,6 +43,8 @@ export function labStackOverrides(airflowImage?: string): Record<string, unknown
     const images = labImages();
     return {
         dagsInImage: true,
+        // the scenario runs the worker pod clean-up by hand right after a run: no minimum age
+        retention: { workerPods: { minCompletedMinutes: 0 } },
         images: {
             airflow: airflowImage ?? images.DAGS,
             postgres: images.POSTGRES,

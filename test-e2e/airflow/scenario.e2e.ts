@@ -181,10 +181,17 @@ describe("Airflow on the lab's real node (level 2)", function () {
             return ["success", "failed"].includes(s) ? s : undefined;
         });
         assert.strictEqual(state, "success");
-        // the new scheduler adopts the orphaned worker pod and cleans it up like any other
-        await waitFor("the adopted worker pod to be deleted", 120, async () => (pods(NS, "kubernetes_executor=True").length === 0 ? true : undefined)).catch((e) => {
-            throw new Error(`${e.message}: ${pods(NS, "kubernetes_executor=True").map((p) => `${p.metadata.name} ${p.status.phase} airflow-worker=${p.metadata.labels?.["airflow-worker"]}`).join(", ")}`);
+        // The new scheduler does not adopt finished pods of its predecessor: the worker clean-up
+        // CronJob deletes them (run now instead of waiting for its schedule).
+        const leftovers = pods(NS, "kubernetes_executor=True").map((p) => `${p.metadata.name} (${p.status.phase})`);
+        log(`worker pods after the scheduler fault: ${leftovers.join(", ") || "none"}`);
+        const job = `lab-worker-cleanup-${Date.now()}`;
+        kubectl(["create", "job", job, "-n", NS, "--from=cronjob/airflow-worker-cleanup"]);
+        kubectl(["wait", `job/${job}`, "-n", NS, "--for=condition=complete", "--timeout=180s"], { timeoutMs: 200_000 });
+        await waitFor("no worker pod left", 120, async () => (pods(NS, "kubernetes_executor=True").length === 0 ? true : undefined)).catch((e) => {
+            throw new Error(`${e.message}: ${pods(NS, "kubernetes_executor=True").map((p) => `${p.metadata.name} ${p.status.phase}`).join(", ")}`);
         });
+        kubectl(["delete", "job", job, "-n", NS, "--wait=false"]);
     });
 
     it("keeps the run history when the Postgres pod is deleted", async function () {
