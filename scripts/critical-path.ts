@@ -1,4 +1,4 @@
-// Where the seconds of a `pulumi up` go: reads the engine's event log (`pulumi up --event-log FILE`)
+// Where the seconds of a `pulumi up` go: reads the engine's event log (`PULUMI_DEBUG_COMMANDS=true pulumi up --event-log FILE`)
 // and prints each resource's step on a timeline (start offset, duration) and the critical path: from
 // the step that finished last, back through the step that finished last before it started.
 // The engine stamps events in whole seconds, so figures are ±1 s.

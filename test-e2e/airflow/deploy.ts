@@ -84,6 +84,8 @@ function pulumiEnv(): NodeJS.ProcessEnv {
         PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
         PULUMI_CONFIG_PASSPHRASE_FILE: passFile,
         PULUMI_SKIP_UPDATE_CHECK: "true",
+        // --event-log is one of the CLI's debug commands
+        PULUMI_DEBUG_COMMANDS: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
         KUBECONFIG: labKubeconfig(),
     };
