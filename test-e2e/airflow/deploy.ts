@@ -98,7 +98,11 @@ function pulumi(args: string[], allowFail = false) {
 function ensureStack(stack: string): void {
     const ls = pulumi(["stack", "ls", "--json"]);
     const exists = (JSON.parse(ls.stdout || "[]") as { name: string }[]).some((s) => s.name === stack);
-    if (!exists) pulumi(["stack", "init", stack]);
+    if (!exists) {
+        // a stack file left by an earlier lab (its salt belongs to that lab's passphrase) goes first
+        fs.rmSync(path.join(REPO_DIR, `Pulumi.${stack}.yaml`), { force: true });
+        pulumi(["stack", "init", stack]);
+    }
 }
 
 function renderObjects(configFile: string): any[] {
