@@ -39,12 +39,12 @@ export function deployPath(): { path: DeployPath; why: string } {
  * What the lab changes in the committed local stacks: the images built on this machine (lab/images.sh),
  * deployed by digest, with the DAGs inside the DAG image. `airflowImage` defaults to the DAG image.
  */
-export function labStackOverrides(airflowImage?: string): Record<string, unknown> {
+export function labStackOverrides(airflowImage?: string, architecture: "production" | "standalone" = "production"): Record<string, unknown> {
     const images = labImages();
     return {
         dagsInImage: true,
         // the scenario runs the worker pod clean-up by hand right after a run: no minimum age
-        retention: { workerPods: { minCompletedMinutes: 0 } },
+        ...(architecture === "production" ? { retention: { workerPods: { minCompletedMinutes: 0 } } } : {}),
         images: {
             airflow: airflowImage ?? images.DAGS,
             postgres: images.POSTGRES,

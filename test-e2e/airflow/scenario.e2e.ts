@@ -213,7 +213,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     });
 
     it("runs the same DAG in the standalone architecture on the same node, then destroys it", async function () {
-        const file = writeStackConfig("lab-standalone", labOverrides(images.DAGS), "Pulumi.local-standalone.yaml");
+        const file = writeStackConfig("lab-standalone", labStackOverrides(images.DAGS, "standalone"), "Pulumi.local-standalone.yaml");
         volumePool();
         const t = Date.now();
         deploy("lab-standalone", file, via.path, log);
