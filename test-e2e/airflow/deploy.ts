@@ -169,6 +169,14 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     log(`applied ${objects.length} rendered objects (strict server-side apply)`);
 }
 
+/** Seconds of a `pulumi preview --expect-no-changes` of a deployed stack (fails on any change). */
+export function noopPreview(stack: string): number {
+    const configFile = path.join(STATE_DIR(), `Pulumi.${stack}.yaml`);
+    const t = Date.now();
+    pulumi(["preview", "--expect-no-changes", "--stack", stack, "--config-file", configFile]);
+    return (Date.now() - t) / 1000;
+}
+
 /** Destroys stack `stack`: everything it deployed, namespace last. */
 export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string): void {
     if (via === "pulumi") {

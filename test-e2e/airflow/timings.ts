@@ -2,14 +2,15 @@
 // toolchain and images already built (lab/e2e-airflow.sh or npm run local builds them):
 //   warm lab up, deploy to a healthy API, DAG added (new DAG image rolled out) to DAG parsed,
 //   trigger to success of a one-task DAG beside the floor (a plain pod of the same image to
-//   Completed on the same node), and the lab's CPU and memory idle and during a run.
+//   Completed on the same node), the lab's CPU and memory idle and during a run, and (Pulumi engine
+//   path) a no-op `pulumi preview --expect-no-changes` of the deployed stack.
 // Each round starts from a stopped lab and ends with it stopped again.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { kubectl, LAB_DIR, labCacheDir } from "../lab";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
-import { deploy, deployPath, labStackOverrides, writeStackConfig } from "./deploy";
+import { deploy, deployPath, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
 
 const NS = "airflow-local";
 const rounds = Number(process.env.LAB_TIMING_ROUNDS || 3);
@@ -82,6 +83,7 @@ async function round(i: number): Promise<Record<string, number>> {
     const api = apiFor(NS);
     await waitFor("a healthy API", 300, async () => ((await api.health()).scheduler?.status === "healthy" ? true : undefined));
     m.deployToHealthyApi = seconds(t);
+    if (via.path === "pulumi") m.noopPreview = noopPreview("lab-timings");
     await waitFor("example_task_images parsed", 300, async () => ((await api.get("/api/v2/dags/example_task_images")).dag_id ? true : undefined));
     const idle = await labUsage(30);
     m.idleCores = idle.cores;
