@@ -8,7 +8,10 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 want="containerd runc containernetworking-plugins iptables docker.io debootstrap gcc libc6-dev curl openssl chromium"
 missing=""
-for p in $want; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"; done
+for p in $want; do
+  status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || true
+  [ "$status" = "install ok installed" ] || missing="$missing $p"
+done
 if [ -z "$missing" ]; then lab_log "host packages present"; exit 0; fi
 [ "$(id -u)" = 0 ] || lab_die "missing Debian packages:$missing (run as root, or apt-get install them)"
 lab_log "installing Debian packages:$missing"

@@ -114,7 +114,7 @@ lab_save_host() {
   {
     for s in $LAB_SYSCTLS; do echo "sysctl $s $(sysctl -n "$s" 2>/dev/null || echo absent)"; done
     for p in $LAB_FIXED_PATHS; do [ -e "$p" ] && echo "existed $p"; done
-    iptables-save 2>/dev/null | grep -q '^:KUBE-' && echo "had-kube-chains"
+    [[ "$(iptables-save 2>/dev/null)" == *$'\n:KUBE-'* ]] && echo "had-kube-chains"
     true
   } >"$LAB_HOST_STATE.tmp"
   mv "$LAB_HOST_STATE.tmp" "$LAB_HOST_STATE"

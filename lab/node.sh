@@ -38,7 +38,7 @@ node_require() {
 node_bridge_up() {
   lab_save_host
   ip link show cni0 >/dev/null 2>&1 || ip link add cni0 type bridge
-  ip addr show dev cni0 | grep -q "inet $LAB_NODE_IP/" || ip addr add "$LAB_NODE_IP/24" dev cni0
+  [[ "$(ip addr show dev cni0)" == *"inet $LAB_NODE_IP/"* ]] || ip addr add "$LAB_NODE_IP/24" dev cni0
   ip link set cni0 up
 }
 

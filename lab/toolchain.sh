@@ -193,7 +193,8 @@ fi
 
 # --- verify --------------------------------------------------------------------
 lab_log "verifying binaries"
-v="$("$ETCD" --version 2>&1 | head -1)" && have_etcd_version || lab_die "etcd at $ETCD does not report version $LAB_ETCD_VERSION: $v"
+v="$("$ETCD" --version 2>&1)" || true; v="${v%%$'\n'*}"   # first line, without a pipe into head (SIGPIPE under pipefail)
+have_etcd_version || lab_die "etcd at $ETCD does not report version $LAB_ETCD_VERSION: $v"
 lab_log "  etcd: $v"
 for c in kube-apiserver kube-controller-manager kube-scheduler; do
   [ -x "$LAB_BIN/$c" ] || lab_die "missing $LAB_BIN/$c (build step did not produce it)"
@@ -201,7 +202,8 @@ for c in kube-apiserver kube-controller-manager kube-scheduler; do
   lab_log "  $c: $v"
 done
 [ -x "$LAB_BIN/kubectl" ] || lab_die "missing $LAB_BIN/kubectl"
-lab_log "  kubectl: $("$LAB_BIN/kubectl" version --client 2>&1 | head -1)"
+v="$("$LAB_BIN/kubectl" version --client 2>&1)" || true
+lab_log "  kubectl: ${v%%$'\n'*}"
 [ -x "$LAB_BIN/kwok" ] || lab_die "missing $LAB_BIN/kwok"
 v="$("$LAB_BIN/kwok" --version 2>&1)" || lab_die "kwok --version failed: $v"
 lab_log "  kwok: $v"
