@@ -106,6 +106,22 @@ export function dagsFolderFor(c: StackConfig): string {
  * Creates everything, as children of `options.parent`, from the validated config. Only
  * AirflowOnKubernetes calls this (it validates first and owns the outputs).
  */
+/** Kubernetes kinds this package creates outside any namespace. */
+const CLUSTER_SCOPED = new Set(["kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolume"]);
+
+/**
+ * On destroy, deleting the namespace the stack created deletes everything in it, so Pulumi need not
+ * delete (and wait for) each namespaced object in turn: teardown is one wait, and a finished worker
+ * pod that still holds the log claim cannot hold a claim's deletion up (seen in the lab). Updates
+ * that replace or drop one object still delete it.
+ */
+export function deleteWithNamespace(namespace: k8s.core.v1.Namespace): pulumi.ResourceTransformation {
+    return (args) =>
+        args.type.startsWith("kubernetes:") && !args.type.startsWith("pulumi:providers:") && !CLUSTER_SCOPED.has(args.type)
+            ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { deletedWith: namespace }) }
+            : undefined;
+}
+
 export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutputs {
     // Every child name and the instance label derive from the component's name ("airflow" in the program).
     const INSTANCE = options.instance;
@@ -116,7 +132,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
         infra && c.infrastructure
             ? new k8s.Provider(childName(INSTANCE, "cluster"), { kubeconfig: infra.requireOutput(c.infrastructure.kubeconfigOutput).apply(String) }, { parent })
             : undefined;
-    const opts: pulumi.ComponentResourceOptions = { parent, ...(provider ? { providers: [provider] } : {}) };
+    let opts: pulumi.ComponentResourceOptions = { parent, ...(provider ? { providers: [provider] } : {}) };
 
     // --- images ---
     const registryOutput = c.infrastructure?.registryOutput;
@@ -149,13 +165,15 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
             : undefined;
 
     // --- namespace ---
-    const namespace = c.createNamespace
+    const namespaceResource = c.createNamespace
         ? new k8s.core.v1.Namespace(
               childName(INSTANCE, "namespace"),
               { metadata: { name: c.namespace, labels: labels(INSTANCE, "namespace") } },
               { parent, ...(provider ? { provider } : {}) },
-          ).metadata.name
-        : pulumi.output(c.namespace);
+          )
+        : undefined;
+    const namespace = namespaceResource ? namespaceResource.metadata.name : pulumi.output(c.namespace);
+    if (namespaceResource) opts = { ...opts, transformations: [...(opts.transformations ?? []), deleteWithNamespace(namespaceResource)] };
 
     const dagsFolder = dagsFolderFor(c);
     const ui = c.ui;

@@ -224,3 +224,29 @@ describe("AirflowOnKubernetes args validation", () => {
         assert.strictEqual(warnings[0][1], 0);
     });
 });
+
+describe("teardown through the namespace", () => {
+    it("lets the namespace's deletion take every namespaced object with it, and nothing cluster-scoped", () => {
+        const { deleteWithNamespace } = require("../components/stack") as typeof import("../components/stack");
+        const namespace = { urn: "ns" } as any;
+        const transform = deleteWithNamespace(namespace);
+        const apply = (type: string) => transform({ type, name: "x", props: {}, opts: {}, resource: {} as any } as any);
+        for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Secret"]) {
+            assert.strictEqual((apply(type) as any)?.opts.deletedWith, namespace, type);
+        }
+        for (const type of ["kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolume", "random:index/randomPassword:RandomPassword", "gcp:filestore/instance:Instance"]) {
+            assert.strictEqual(apply(type), undefined, type);
+        }
+    });
+});
+
+describe("teardown through the namespace, as rendered", () => {
+    it("marks every namespaced Kubernetes object of the stack deletedWith its namespace", async () => {
+        const { renderStack, deletedWith } = require("./support/harness") as typeof import("./support/harness");
+        deletedWith.clear();
+        const r = await renderStack({});
+        const namespaced = r.resources.filter((x) => x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:providers") && x.type !== "kubernetes:core/v1:Namespace");
+        assert.ok(namespaced.length > 30);
+        for (const x of namespaced) assert.strictEqual(deletedWith.get(`${x.type}::${x.name}`), "namespace", `${x.type} ${x.name}`);
+    });
+});

@@ -239,12 +239,16 @@ export function recordSecretFields(into: Map<string, string[]>): pulumi.Resource
 }
 
 /** A transformation that notes each resource's explicit dependsOn (mocks do not see options). */
+/** Resource (`type::name`) -> name of the resource whose deletion takes it along (deletedWith), for the last render. */
+export const deletedWith = new Map<string, string>();
+
 export function recordDependencies(into: Map<string, string[]>): pulumi.ResourceTransformation {
     return (args) => {
         const deps = args.opts.dependsOn;
         const list = (Array.isArray(deps) ? deps : deps ? [deps] : []) as pulumi.Resource[];
         // Names can repeat across types (a Deployment and its Service): merge.
         into.set(args.name, [...(into.get(args.name) ?? []), ...list.map((d) => (d as any).__name as string)]);
+        if (args.opts.deletedWith) deletedWith.set(`${args.type}::${args.name}`, (args.opts.deletedWith as any).__name);
         return undefined;
     };
 }
