@@ -8,7 +8,8 @@ import { labCacheDir } from "../test-e2e/lab";
 import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../test-e2e/airflow/deploy";
 import { apiFor, waitFor, waitReady } from "../test-e2e/airflow/cluster";
 
-const STACK = "local";
+// the `local` stack's settings (Pulumi.local.yaml, read only) deployed as the lab's own stack
+const STACK = "lab-local";
 const NAMESPACE = "airflow-local";
 const t0 = Date.now();
 const log = (line: string) => process.stderr.write(`[local ${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);

@@ -99,7 +99,10 @@ function ensureStack(stack: string): void {
     const ls = pulumi(["stack", "ls", "--json"]);
     const exists = (JSON.parse(ls.stdout || "[]") as { name: string }[]).some((s) => s.name === stack);
     if (!exists) {
-        // a stack file left by an earlier lab (its salt belongs to that lab's passphrase) goes first
+        // Lab stacks are `lab-*` (their Pulumi.lab-*.yaml files are git-ignored), so `stack init`
+        // never touches a committed stack file; one left by an earlier lab (its salt belongs to that
+        // lab's passphrase) goes first.
+        if (!stack.startsWith("lab-")) throw new Error(`lab stacks are named lab-*, not ${stack}`);
         fs.rmSync(path.join(REPO_DIR, `Pulumi.${stack}.yaml`), { force: true });
         pulumi(["stack", "init", stack]);
     }
