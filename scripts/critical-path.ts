@@ -23,12 +23,12 @@ function steps(file: string): Step[] {
             open.delete(out.urn);
         }
     }
-    return done.filter((s) => !s.type.startsWith("pulumi:") && !s.type.startsWith("airflow:"));
+    // custom resources only: components (airflow*, the stack) span their children
+    return done.filter((s) => !s.type.startsWith("pulumi:") && !s.type.startsWith("airflow"));
 }
 
-function main(): void {
-    const file = process.argv[2];
-    if (!file) throw new Error("usage: critical-path.ts FILE.events.jsonl (from pulumi up --event-log FILE)");
+/** The report for an event log: a timeline table and the critical path. */
+export function criticalPathReport(file: string): string {
     const all = steps(file).sort((a, b) => a.start - b.start || a.end - b.end);
     if (!all.length) throw new Error(`${file}: no resource steps`);
     const t0 = Math.min(...all.map((s) => s.start));
@@ -46,7 +46,11 @@ function main(): void {
     }
     out.push("", `critical path (${chain[chain.length - 1].end - t0} s of ${Math.max(...all.map((s) => s.end)) - t0} s):`);
     for (const s of chain) out.push(`  ${String(s.start - t0).padStart(4)}s +${String(s.end - s.start).padStart(3)}s  ${name(s)}`);
-    process.stdout.write(out.join("\n") + "\n");
+    return out.join("\n") + "\n";
 }
 
-main();
+if (require.main === module) {
+    const file = process.argv[2];
+    if (!file) throw new Error("usage: critical-path.ts FILE.events.jsonl (from PULUMI_DEBUG_COMMANDS=true pulumi up --event-log FILE)");
+    process.stdout.write(criticalPathReport(file));
+}
