@@ -145,16 +145,21 @@ else
   done
 fi
 
+# go_install NAME MODULE@VERSION LDFLAGS: `go install` one tool from the module proxy into $LAB_BIN.
+go_install() {
+  local name=$1 module=$2 ldflags=$3 t
+  t=$(lab_now)
+  lab_log "building $name (${module#*@}; log: $LAB_LOGS/build-$name.log)"
+  (cd "$LAB_SRC" && CGO_ENABLED=0 GOBIN="$LAB_BIN" nice -n 10 go install -trimpath -ldflags "$ldflags" "$module" >"$LAB_LOGS/build-$name.log" 2>&1) \
+    || { tail -20 "$LAB_LOGS/build-$name.log" >&2; lab_die "building $name failed (see $LAB_LOGS/build-$name.log)"; }
+  lab_log "built $name in $(lab_elapsed "$t")s"
+}
+
 # --- kwok --------------------------------------------------------------------
 if have_version kwok "${LAB_KWOK_VERSION#v}"; then
   lab_log "kwok $LAB_KWOK_VERSION already built"
 else
-  t=$(lab_now)
-  lab_log "building kwok $LAB_KWOK_VERSION (log: $LAB_LOGS/build-kwok.log)"
-  kwokld="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$LAB_KWOK_VERSION"
-  (cd "$LAB_SRC" && CGO_ENABLED=0 GOBIN="$LAB_BIN" nice -n 10 go install -trimpath -ldflags "$kwokld" "sigs.k8s.io/kwok/cmd/kwok@$LAB_KWOK_VERSION" >"$LAB_LOGS/build-kwok.log" 2>&1) \
-    || { tail -20 "$LAB_LOGS/build-kwok.log" >&2; lab_die "building kwok failed (see $LAB_LOGS/build-kwok.log)"; }
-  lab_log "built kwok in $(lab_elapsed "$t")s"
+  go_install kwok "sigs.k8s.io/kwok/cmd/kwok@$LAB_KWOK_VERSION" "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$LAB_KWOK_VERSION"
 fi
 
 # --- node pieces (level 2) ----------------------------------------------------------
@@ -162,21 +167,13 @@ if [ "$WITH_NODE" = 1 ]; then
   if lab_output_has "CoreDNS-${LAB_COREDNS_VERSION#v}" "$LAB_BIN/coredns" -version; then
     lab_log "coredns $LAB_COREDNS_VERSION already built"
   else
-    t=$(lab_now)
-    lab_log "building coredns $LAB_COREDNS_VERSION (log: $LAB_LOGS/build-coredns.log)"
-    (cd "$LAB_SRC" && CGO_ENABLED=0 GOBIN="$LAB_BIN" nice -n 10 go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$LAB_COREDNS_VERSION" >"$LAB_LOGS/build-coredns.log" 2>&1) \
-      || { tail -20 "$LAB_LOGS/build-coredns.log" >&2; lab_die "building coredns failed (see $LAB_LOGS/build-coredns.log)"; }
-    lab_log "built coredns in $(lab_elapsed "$t")s"
+    go_install coredns "github.com/coredns/coredns@$LAB_COREDNS_VERSION" "-s -w"
   fi
   if lab_output_has "${LAB_REGISTRY_VERSION}" "$LAB_BIN/registry" --version; then
     lab_log "registry $LAB_REGISTRY_VERSION already built"
   else
-    t=$(lab_now)
-    lab_log "building the image registry $LAB_REGISTRY_VERSION (log: $LAB_LOGS/build-registry.log)"
-    rld="-s -w -X github.com/distribution/distribution/v3/version.version=$LAB_REGISTRY_VERSION"
-    (cd "$LAB_SRC" && CGO_ENABLED=0 GOBIN="$LAB_BIN" nice -n 10 go install -trimpath -ldflags "$rld" "github.com/distribution/distribution/v3/cmd/registry@$LAB_REGISTRY_VERSION" >"$LAB_LOGS/build-registry.log" 2>&1) \
-      || { tail -20 "$LAB_LOGS/build-registry.log" >&2; lab_die "building the registry failed (see $LAB_LOGS/build-registry.log)"; }
-    lab_log "built registry in $(lab_elapsed "$t")s"
+    go_install registry "github.com/distribution/distribution/v3/cmd/registry@$LAB_REGISTRY_VERSION" \
+      "-s -w -X github.com/distribution/distribution/v3/version.version=$LAB_REGISTRY_VERSION"
   fi
   if [ -x "$LAB_BIN/pause" ]; then
     lab_log "pause already built"
