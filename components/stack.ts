@@ -127,12 +127,15 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     const INSTANCE = options.instance;
     const parent = options.parent;
     // --- cluster: from another stack when named, else the provider the component was given (or the ambient kubeconfig) ---
-    const infra = c.infrastructure ? new pulumi.StackReference(childName(INSTANCE, c.infrastructure.stack), { name: c.infrastructure.stack }, { parent }) : undefined;
+    // Stacks made before the package had one top-level component kept these children at the stack's
+    // root, under the same names: the alias lets their next update adopt them instead of replacing all.
+    const child: pulumi.CustomResourceOptions = { parent, ...(INSTANCE === "airflow" ? { aliases: [{ parent: pulumi.rootStackResource }] } : {}) };
+    const infra = c.infrastructure ? new pulumi.StackReference(childName(INSTANCE, c.infrastructure.stack), { name: c.infrastructure.stack }, child) : undefined;
     const provider =
         infra && c.infrastructure
-            ? new k8s.Provider(childName(INSTANCE, "cluster"), { kubeconfig: infra.requireOutput(c.infrastructure.kubeconfigOutput).apply(String) }, { parent })
+            ? new k8s.Provider(childName(INSTANCE, "cluster"), { kubeconfig: infra.requireOutput(c.infrastructure.kubeconfigOutput).apply(String) }, child)
             : undefined;
-    let opts: pulumi.ComponentResourceOptions = { parent, ...(provider ? { providers: [provider] } : {}) };
+    let opts: pulumi.ComponentResourceOptions = { ...child, ...(provider ? { providers: [provider] } : {}) };
 
     // --- images ---
     const registryOutput = c.infrastructure?.registryOutput;
@@ -169,7 +172,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
         ? new k8s.core.v1.Namespace(
               childName(INSTANCE, "namespace"),
               { metadata: { name: c.namespace, labels: labels(INSTANCE, "namespace") } },
-              { parent, ...(provider ? { provider } : {}) },
+              { ...child, ...(provider ? { provider } : {}) },
           )
         : undefined;
     const namespace = namespaceResource ? namespaceResource.metadata.name : pulumi.output(c.namespace);

@@ -250,3 +250,18 @@ describe("teardown through the namespace, as rendered", () => {
         for (const x of namespaced) assert.strictEqual(deletedWith.get(`${x.type}::${x.name}`), "namespace", `${x.type} ${x.name}`);
     });
 });
+
+describe("stacks made before the top-level component", () => {
+    it("alias the stack-level children they had (same names, the stack as parent), so an update adopts them", async () => {
+        const { renderStack, aliases } = require("./support/harness") as typeof import("./support/harness");
+        aliases.clear();
+        await renderStack({});
+        for (const key of ["airflow:index:Airflow::airflow", "airflow:index:MetadataDatabase::airflow-postgres", "kubernetes:core/v1:Namespace::namespace"]) {
+            const list = aliases.get(key) ?? [];
+            assert.strictEqual(list.length, 1, key);
+            assert.ok("parent" in (list[0] as object), `${key}: an alias to the stack as parent`);
+        }
+        // deeper children follow their parent's alias: none of their own names a parent
+        assert.ok((aliases.get("kubernetes:apps/v1:Deployment::airflow-scheduler") ?? []).every((a) => !("parent" in (a as object))));
+    });
+});

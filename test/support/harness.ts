@@ -241,6 +241,8 @@ export function recordSecretFields(into: Map<string, string[]>): pulumi.Resource
 /** A transformation that notes each resource's explicit dependsOn (mocks do not see options). */
 /** Resource (`type::name`) -> name of the resource whose deletion takes it along (deletedWith), for the last render. */
 export const deletedWith = new Map<string, string>();
+/** Resource (`type::name`) -> its aliases, for the last render. */
+export const aliases = new Map<string, pulumi.Alias[]>();
 
 export function recordDependencies(into: Map<string, string[]>): pulumi.ResourceTransformation {
     return (args) => {
@@ -249,6 +251,7 @@ export function recordDependencies(into: Map<string, string[]>): pulumi.Resource
         // Names can repeat across types (a Deployment and its Service): merge.
         into.set(args.name, [...(into.get(args.name) ?? []), ...list.map((d) => (d as any).__name as string)]);
         if (args.opts.deletedWith) deletedWith.set(`${args.type}::${args.name}`, (args.opts.deletedWith as any).__name);
+        if (args.opts.aliases?.length) aliases.set(`${args.type}::${args.name}`, args.opts.aliases as pulumi.Alias[]);
         return undefined;
     };
 }
