@@ -78,7 +78,7 @@ export interface AirflowOnKubernetesArgs {
      * Default: every field at its default.
      * @default every field at its default
      */
-    dagProcessor?: DagProcessor;
+    dagProcessor?: Scheduler;
     /**
      * The triggerer Deployment (runs deferred tasks' triggers): replicas, resources, placement, env.
      *
@@ -463,7 +463,7 @@ export interface Scheduler {
      * Default: `[]`.
      * @default []
      */
-    extraInitContainers?: ExtraInitContainer[];
+    extraInitContainers?: ExtraContainer[];
     /**
      * Default: `{}`.
      * @default {}
@@ -920,7 +920,7 @@ export interface ExtraContainer {
      * Default: not set.
      * @default not set
      */
-    volumeMounts?: VolumeMount[];
+    volumeMounts?: ExtraVolumeMount[];
     /**
      * Default: not set.
      * @default not set
@@ -1049,185 +1049,9 @@ export interface ExtraContainerResources {
     claims?: { [key: string]: any }[];
 }
 
-/** Settings at `scheduler.extraContainer.volumeMount`. */
-export interface VolumeMount {
-    /** Required. */
-    name: string;
-    /** Required. */
-    mountPath: string;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    readOnly?: boolean;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    recursiveReadOnly?: RecursiveReadOnly;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    subPath?: string;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    subPathExpr?: string;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    mountPropagation?: MountPropagation;
-}
-
 /** Values of `scheduler.extraContainer.terminationMessagePolicy`. */
 export const TerminationMessagePolicy = { File: "File", FallbackToLogsOnError: "FallbackToLogsOnError" } as const;
 export type TerminationMessagePolicy = (typeof TerminationMessagePolicy)[keyof typeof TerminationMessagePolicy];
-
-/** Settings at `scheduler.extraInitContainer`. */
-export interface ExtraInitContainer {
-    /** Required. */
-    name: string;
-    /** Required. */
-    image: string;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    imagePullPolicy?: ImagePullPolicy;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    command?: string[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    args?: string[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    workingDir?: string;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    ports?: Port[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    env?: Env[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    envFrom?: { [key: string]: any }[];
-    /**
-     * Requests and limits; a container without them gets small defaults (every container has both).
-     *
-     * Default: not set.
-     * @default not set
-     */
-    resources?: ExtraInitContainerResources;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    resizePolicy?: { [key: string]: any }[];
-    /**
-     * `Always` on an init container makes it a native sidecar.
-     *
-     * Default: not set.
-     * @default not set
-     */
-    restartPolicy?: string;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    volumeMounts?: VolumeMount[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    volumeDevices?: { [key: string]: any }[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    livenessProbe?: { [key: string]: any };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    readinessProbe?: { [key: string]: any };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    startupProbe?: { [key: string]: any };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    lifecycle?: { [key: string]: any };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    terminationMessagePath?: string;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    terminationMessagePolicy?: TerminationMessagePolicy;
-    /**
-     * Merged over the locked-down default (non-root, no capabilities, read-only root filesystem).
-     *
-     * Default: not set.
-     * @default not set
-     */
-    securityContext?: { [key: string]: any };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    stdin?: boolean;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    stdinOnce?: boolean;
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    tty?: boolean;
-}
-
-/** Settings at `scheduler.extraInitContainer.resources`. */
-export interface ExtraInitContainerResources {
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    requests?: { [key: string]: string };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    limits?: { [key: string]: string };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    claims?: { [key: string]: any }[];
-}
 
 /** Settings at `scheduler.affinity`. */
 export interface Affinity {
@@ -1280,7 +1104,7 @@ export interface TopologySpreadConstraint {
      * Default: not set.
      * @default not set
      */
-    nodeTaintsPolicy?: NodeTaintsPolicy;
+    nodeTaintsPolicy?: NodeAffinityPolicy;
 }
 
 /** Values of `scheduler.topologySpreadConstraint.whenUnsatisfiable`. */
@@ -1290,10 +1114,6 @@ export type WhenUnsatisfiable = (typeof WhenUnsatisfiable)[keyof typeof WhenUnsa
 /** Values of `scheduler.topologySpreadConstraint.nodeAffinityPolicy`. */
 export const NodeAffinityPolicy = { Honor: "Honor", Ignore: "Ignore" } as const;
 export type NodeAffinityPolicy = (typeof NodeAffinityPolicy)[keyof typeof NodeAffinityPolicy];
-
-/** Values of `scheduler.topologySpreadConstraint.nodeTaintsPolicy`. */
-export const NodeTaintsPolicy = { Honor: "Honor", Ignore: "Ignore" } as const;
-export type NodeTaintsPolicy = (typeof NodeTaintsPolicy)[keyof typeof NodeTaintsPolicy];
 
 /** Settings at `apiServer`. */
 export interface ApiServer {
@@ -1306,7 +1126,7 @@ export interface ApiServer {
      * Default: `{"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}`.
      * @default {"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}
      */
-    resources?: ApiServerResources;
+    resources?: SchedulerResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -1386,7 +1206,7 @@ export interface ApiServer {
      * Default: `[]`.
      * @default []
      */
-    extraInitContainers?: ExtraInitContainer[];
+    extraInitContainers?: ExtraContainer[];
     /**
      * Default: `{}`.
      * @default {}
@@ -1431,48 +1251,6 @@ export interface ApiServer {
     autoscaling?: Autoscaling;
 }
 
-/** Settings at `apiServer.resources`. */
-export interface ApiServerResources {
-    /**
-     * Default: `{"cpu":"500m","memory":"1Gi"}`.
-     * @default {"cpu":"500m","memory":"1Gi"}
-     */
-    requests?: ApiServerResourcesRequests;
-    /**
-     * Default: `{"cpu":"2","memory":"2Gi"}`.
-     * @default {"cpu":"2","memory":"2Gi"}
-     */
-    limits?: ApiServerResourcesLimits;
-}
-
-/** Settings at `apiServer.resources.requests`. */
-export interface ApiServerResourcesRequests {
-    /**
-     * Default: `"500m"`.
-     * @default "500m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"1Gi"`.
-     * @default "1Gi"
-     */
-    memory?: string;
-}
-
-/** Settings at `apiServer.resources.limits`. */
-export interface ApiServerResourcesLimits {
-    /**
-     * Default: `"2"`.
-     * @default "2"
-     */
-    cpu?: string;
-    /**
-     * Default: `"2Gi"`.
-     * @default "2Gi"
-     */
-    memory?: string;
-}
-
 /** Settings at `apiServer.autoscaling`. */
 export interface Autoscaling {
     /**
@@ -1495,169 +1273,6 @@ export interface Autoscaling {
      * @default 80
      */
     targetCPUUtilizationPercentage?: number;
-}
-
-/** Settings at `dagProcessor`. */
-export interface DagProcessor {
-    /**
-     * Default: `1`.
-     * @default 1
-     */
-    replicas?: number;
-    /**
-     * Default: `{"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}`.
-     * @default {"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}
-     */
-    resources?: DagProcessorResources;
-    /**
-     * Default: `{}`.
-     * @default {}
-     */
-    nodeSelector?: { [key: string]: string };
-    /**
-     * Default: `[]`.
-     * @default []
-     */
-    tolerations?: Toleration[];
-    /**
-     * Size limit of /tmp.
-     *
-     * Default: `"1Gi"`.
-     * @default "1Gi"
-     */
-    tmpSize?: string;
-    /**
-     * Size limit of the writable HOME (tools' caches and config, Airflow's generated airflow.cfg).
-     *
-     * Default: `"1Gi"`.
-     * @default "1Gi"
-     */
-    homeSize?: string;
-    /**
-     * Non-secret env vars; the values end up in the pod spec and the Pulumi state.
-     *
-     * Default: `{}`.
-     * @default {}
-     */
-    extraEnv?: { [key: string]: string };
-    /**
-     * Env vars read from keys of existing Secrets: name -> {secretName, key}.
-     *
-     * Default: `{}`.
-     * @default {}
-     */
-    secretEnv?: { [key: string]: SecretEnv };
-    /**
-     * Existing Secrets whose every key becomes an env var (envFrom).
-     *
-     * Default: `[]`.
-     * @default []
-     */
-    envFromSecrets?: string[];
-    /**
-     * Annotations of the component's own ServiceAccount (GKE Workload Identity, IRSA, ...).
-     *
-     * Default: `{}`.
-     * @default {}
-     */
-    serviceAccountAnnotations?: { [key: string]: string };
-    /**
-     * Volumes added to the pod (a Secret with a CA bundle, a CSI secret store, ...).
-     *
-     * Default: `[]`.
-     * @default []
-     */
-    extraVolumes?: ExtraVolume[];
-    /**
-     * Mounts added to the component's main container; each names one of extraVolumes or of the pod's own volumes.
-     *
-     * Default: `[]`.
-     * @default []
-     */
-    extraVolumeMounts?: ExtraVolumeMount[];
-    /**
-     * Sidecars (a log shipper, a Cloud SQL proxy, ...).
-     *
-     * Default: `[]`.
-     * @default []
-     */
-    extraContainers?: ExtraContainer[];
-    /**
-     * Init containers, run after the package's own.
-     *
-     * Default: `[]`.
-     * @default []
-     */
-    extraInitContainers?: ExtraInitContainer[];
-    /**
-     * Default: `{}`.
-     * @default {}
-     */
-    podAnnotations?: { [key: string]: string };
-    /**
-     * Labels added to the pods; app.kubernetes.io/* stay the package's (its selectors use them).
-     *
-     * Default: `{}`.
-     * @default {}
-     */
-    podLabels?: { [key: string]: string };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    affinity?: Affinity;
-    /**
-     * Default: `[]`.
-     * @default []
-     */
-    topologySpreadConstraints?: TopologySpreadConstraint[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    priorityClassName?: string;
-}
-
-/** Settings at `dagProcessor.resources`. */
-export interface DagProcessorResources {
-    /**
-     * Default: `{"cpu":"500m","memory":"1Gi"}`.
-     * @default {"cpu":"500m","memory":"1Gi"}
-     */
-    requests?: DagProcessorResourcesRequests;
-    /**
-     * Default: `{"cpu":"2","memory":"2Gi"}`.
-     * @default {"cpu":"2","memory":"2Gi"}
-     */
-    limits?: DagProcessorResourcesLimits;
-}
-
-/** Settings at `dagProcessor.resources.requests`. */
-export interface DagProcessorResourcesRequests {
-    /**
-     * Default: `"500m"`.
-     * @default "500m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"1Gi"`.
-     * @default "1Gi"
-     */
-    memory?: string;
-}
-
-/** Settings at `dagProcessor.resources.limits`. */
-export interface DagProcessorResourcesLimits {
-    /**
-     * Default: `"2"`.
-     * @default "2"
-     */
-    cpu?: string;
-    /**
-     * Default: `"2Gi"`.
-     * @default "2Gi"
-     */
-    memory?: string;
 }
 
 /** Settings at `triggerer`. */
@@ -1751,7 +1366,7 @@ export interface Triggerer {
      * Default: `[]`.
      * @default []
      */
-    extraInitContainers?: ExtraInitContainer[];
+    extraInitContainers?: ExtraContainer[];
     /**
      * Default: `{}`.
      * @default {}
@@ -1829,7 +1444,7 @@ export interface Workers {
      * Default: `{"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}`.
      * @default {"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}
      */
-    resources?: WorkersResources;
+    resources?: TriggererResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -1909,7 +1524,7 @@ export interface Workers {
      * Default: `[]`.
      * @default []
      */
-    extraInitContainers?: ExtraInitContainer[];
+    extraInitContainers?: ExtraContainer[];
     /**
      * Default: `{}`.
      * @default {}
@@ -1958,48 +1573,6 @@ export interface Workers {
     podLauncher?: boolean;
 }
 
-/** Settings at `workers.resources`. */
-export interface WorkersResources {
-    /**
-     * Default: `{"cpu":"250m","memory":"512Mi"}`.
-     * @default {"cpu":"250m","memory":"512Mi"}
-     */
-    requests?: WorkersResourcesRequests;
-    /**
-     * Default: `{"cpu":"1","memory":"1Gi"}`.
-     * @default {"cpu":"1","memory":"1Gi"}
-     */
-    limits?: WorkersResourcesLimits;
-}
-
-/** Settings at `workers.resources.requests`. */
-export interface WorkersResourcesRequests {
-    /**
-     * Default: `"250m"`.
-     * @default "250m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"512Mi"`.
-     * @default "512Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `workers.resources.limits`. */
-export interface WorkersResourcesLimits {
-    /**
-     * Default: `"1"`.
-     * @default "1"
-     */
-    cpu?: string;
-    /**
-     * Default: `"1Gi"`.
-     * @default "1Gi"
-     */
-    memory?: string;
-}
-
 /** Settings at `database`. */
 export interface Database {
     /**
@@ -2023,7 +1596,7 @@ export interface Database {
      * Default: `{"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}`.
      * @default {"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}
      */
-    resources?: DatabaseResources;
+    resources?: TriggererResources;
     /**
      * external mode: Secret name and key holding a SQLAlchemy URI (postgresql+psycopg2://...).
      *
@@ -2073,7 +1646,7 @@ export interface Database {
      * Default: `[]`.
      * @default []
      */
-    extraInitContainers?: ExtraInitContainer[];
+    extraInitContainers?: ExtraContainer[];
     /**
      * Default: `{}`.
      * @default {}
@@ -2114,48 +1687,6 @@ export interface Database {
 /** Values of `database.mode`. */
 export const DatabaseMode = { Internal: "internal", External: "external" } as const;
 export type DatabaseMode = (typeof DatabaseMode)[keyof typeof DatabaseMode];
-
-/** Settings at `database.resources`. */
-export interface DatabaseResources {
-    /**
-     * Default: `{"cpu":"250m","memory":"512Mi"}`.
-     * @default {"cpu":"250m","memory":"512Mi"}
-     */
-    requests?: DatabaseResourcesRequests;
-    /**
-     * Default: `{"cpu":"1","memory":"1Gi"}`.
-     * @default {"cpu":"1","memory":"1Gi"}
-     */
-    limits?: DatabaseResourcesLimits;
-}
-
-/** Settings at `database.resources.requests`. */
-export interface DatabaseResourcesRequests {
-    /**
-     * Default: `"250m"`.
-     * @default "250m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"512Mi"`.
-     * @default "512Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `database.resources.limits`. */
-export interface DatabaseResourcesLimits {
-    /**
-     * Default: `"1"`.
-     * @default "1"
-     */
-    cpu?: string;
-    /**
-     * Default: `"1Gi"`.
-     * @default "1Gi"
-     */
-    memory?: string;
-}
 
 /** Settings at `database.pgbouncer`. */
 export interface Pgbouncer {
@@ -2420,7 +1951,7 @@ export interface GitSync {
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
      */
-    resources?: GitSyncResources;
+    resources?: PgbouncerResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -2458,7 +1989,7 @@ export interface GitSync {
      * Default: `[]`.
      * @default []
      */
-    extraInitContainers?: ExtraInitContainer[];
+    extraInitContainers?: ExtraContainer[];
     /**
      * Default: `{}`.
      * @default {}
@@ -2495,48 +2026,6 @@ export type GitSyncMode = (typeof GitSyncMode)[keyof typeof GitSyncMode];
 /** Values of `gitSync.auth`. */
 export const Auth = { None: "none", Https: "https", Ssh: "ssh" } as const;
 export type Auth = (typeof Auth)[keyof typeof Auth];
-
-/** Settings at `gitSync.resources`. */
-export interface GitSyncResources {
-    /**
-     * Default: `{"cpu":"50m","memory":"64Mi"}`.
-     * @default {"cpu":"50m","memory":"64Mi"}
-     */
-    requests?: GitSyncResourcesRequests;
-    /**
-     * Default: `{"cpu":"500m","memory":"256Mi"}`.
-     * @default {"cpu":"500m","memory":"256Mi"}
-     */
-    limits?: GitSyncResourcesLimits;
-}
-
-/** Settings at `gitSync.resources.requests`. */
-export interface GitSyncResourcesRequests {
-    /**
-     * Default: `"50m"`.
-     * @default "50m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"64Mi"`.
-     * @default "64Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `gitSync.resources.limits`. */
-export interface GitSyncResourcesLimits {
-    /**
-     * Default: `"500m"`.
-     * @default "500m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"256Mi"`.
-     * @default "256Mi"
-     */
-    memory?: string;
-}
 
 /** Settings at `ui`. */
 export interface Ui {
@@ -2815,49 +2304,7 @@ export interface Logs {
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
      */
-    resources?: LogsResources;
-}
-
-/** Settings at `retention.logs.resources`. */
-export interface LogsResources {
-    /**
-     * Default: `{"cpu":"50m","memory":"64Mi"}`.
-     * @default {"cpu":"50m","memory":"64Mi"}
-     */
-    requests?: LogsResourcesRequests;
-    /**
-     * Default: `{"cpu":"500m","memory":"256Mi"}`.
-     * @default {"cpu":"500m","memory":"256Mi"}
-     */
-    limits?: LogsResourcesLimits;
-}
-
-/** Settings at `retention.logs.resources.requests`. */
-export interface LogsResourcesRequests {
-    /**
-     * Default: `"50m"`.
-     * @default "50m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"64Mi"`.
-     * @default "64Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `retention.logs.resources.limits`. */
-export interface LogsResourcesLimits {
-    /**
-     * Default: `"500m"`.
-     * @default "500m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"256Mi"`.
-     * @default "256Mi"
-     */
-    memory?: string;
+    resources?: PgbouncerResources;
 }
 
 /** Settings at `retention.workerPods`. */
@@ -2963,7 +2410,7 @@ export interface RetentionDatabase {
      * Default: `{"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}`.
      * @default {"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}
      */
-    resources?: DatabaseResources;
+    resources?: TriggererResources;
 }
 
 /** Settings at `metrics`. */
@@ -3003,47 +2450,5 @@ export interface Metrics {
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
      */
-    resources?: MetricsResources;
-}
-
-/** Settings at `metrics.resources`. */
-export interface MetricsResources {
-    /**
-     * Default: `{"cpu":"50m","memory":"64Mi"}`.
-     * @default {"cpu":"50m","memory":"64Mi"}
-     */
-    requests?: MetricsResourcesRequests;
-    /**
-     * Default: `{"cpu":"500m","memory":"256Mi"}`.
-     * @default {"cpu":"500m","memory":"256Mi"}
-     */
-    limits?: MetricsResourcesLimits;
-}
-
-/** Settings at `metrics.resources.requests`. */
-export interface MetricsResourcesRequests {
-    /**
-     * Default: `"50m"`.
-     * @default "50m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"64Mi"`.
-     * @default "64Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `metrics.resources.limits`. */
-export interface MetricsResourcesLimits {
-    /**
-     * Default: `"500m"`.
-     * @default "500m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"256Mi"`.
-     * @default "256Mi"
-     */
-    memory?: string;
+    resources?: PgbouncerResources;
 }

@@ -225,7 +225,11 @@ function collectNamed(shape: Shape, into: Named[]): void {
 function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, string> {
     const nodes: Named[] = [];
     collectNamed(root, nodes);
-    const others = nodes.filter((n) => n !== root);
+    // One type per shape: a shape that recurs under another name (extraContainers and
+    // extraInitContainers, every component's extension points) reuses the first one's type.
+    const first = new Map<string, Named>();
+    for (const n of nodes) if (!first.has(signature(n))) first.set(signature(n), n);
+    const others = nodes.filter((n) => n !== root && first.get(signature(n)) === n);
     const level = new Map<Named, number>(others.map((n) => [n, 1]));
     const nameAt = (n: Named) => {
         const segs = n.segments.slice(-level.get(n)!);
@@ -254,6 +258,7 @@ function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, strin
                 if (new Set(group.map(signature)).size > 1) throw new Error(`two shapes would both be named ${name}: ${group.map((n) => n.segments.join(".")).join(", ")}`);
                 group.forEach((n) => names.set(n, name));
             }
+            for (const n of nodes) if (!names.has(n)) names.set(n, names.get(first.get(signature(n))!)!);
             return names;
         }
     }
