@@ -5,6 +5,7 @@
 #   airflow-lab/airflow:3.3.2      stand-in for apache/airflow:3.3.2 (same contract; lab/images/airflow)
 #   lab/postgres:15                stand-in for the official postgres image (lab/images/postgres)
 #   lab/pause, lab/coredns         the node's sandbox image and cluster DNS (static binaries, FROM scratch)
+#   lab/statsd-exporter            stand-in for quay.io/prometheus/statsd-exporter (static binary, FROM scratch)
 # and on top of the stand-in, the project's own images, built from images/ unchanged but for the
 # base image's FROM (and the constraints file, since GitHub is unreachable here):
 #   airflow/base, airflow/dags, airflow/task-example, and airflow/dags:lab-v2 (plus lab/testdata/dags)
@@ -18,6 +19,15 @@ command -v debootstrap >/dev/null 2>&1 || lab_die "debootstrap not found: run la
 lab_dockerd_up
 
 have_image() { lab_docker image inspect "$1" >/dev/null 2>&1 && [ "${LAB_REBUILD:-0}" != 1 ]; }
+# content_tag TEXT... -> 12 hex digits naming what an image is built from (its context files and
+# parents), so editing a Dockerfile or rebuilding a parent rebuilds the image without LAB_REBUILD
+content_tag() {
+  local f
+  for f in "$@"; do
+    if [ -d "$f" ]; then (cd "$f" && find . -type f -print0 | sort -z | xargs -0 sha256sum); else printf '%s\n' "$f"; fi
+  done | sha256sum | cut -c1-12
+}
+image_id() { lab_docker image inspect --format '{{.Id}}' "$1"; }
 build() { # TAG CONTEXT [docker build args...]
   local tag=$1 ctx=$2 t; shift 2
   t=$(lab_now)
@@ -56,7 +66,7 @@ if ! have_image "$DEBIAN"; then
 fi
 
 # --- stand-ins for the upstream images --------------------------------------------------------
-AIRFLOW_STANDIN=airflow-lab/airflow:3.3.2
+AIRFLOW_STANDIN="airflow-lab/airflow:3.3.2-$(content_tag "$LAB_DIR/images/airflow")"
 if ! have_image "$AIRFLOW_STANDIN"; then
   ctx="$AIRFLOW_LAB_CACHE/contexts/airflow"
   rm -rf "$ctx"; cp -r "$LAB_DIR/images/airflow" "$ctx"
@@ -64,20 +74,25 @@ if ! have_image "$AIRFLOW_STANDIN"; then
   build "$AIRFLOW_STANDIN" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN"
 fi
 have_image lab/postgres:15 || build lab/postgres:15 "$LAB_DIR/images/postgres" --build-arg "DEBIAN_IMAGE=$DEBIAN"
-for b in registry pause coredns; do [ -x "$LAB_BIN/$b" ] || lab_die "missing $LAB_BIN/$b: run lab/toolchain.sh --node first"; done
+for b in registry pause coredns statsd_exporter; do [ -x "$LAB_BIN/$b" ] || lab_die "missing $LAB_BIN/$b: run lab/toolchain.sh --node first"; done
 lab_registry_up
-for b in pause coredns; do
-  if ! have_image "lab/$b:latest"; then
-    ctx="$AIRFLOW_LAB_CACHE/contexts/$b"
+# static binaries FROM scratch; the exporter runs as nobody, as upstream's image does
+for b in pause coredns statsd_exporter; do
+  name="${b//_/-}" user=""
+  [ "$b" = statsd_exporter ] && user='USER 65534:65534\n'
+  if ! have_image "lab/$name:latest" || [ "$(lab_docker image inspect --format '{{index .Config.Labels "lab.binary-sha256"}}' "lab/$name:latest")" != "$(sha256sum <"$LAB_BIN/$b" | cut -c1-64)" ]; then
+    ctx="$AIRFLOW_LAB_CACHE/contexts/$name"
     rm -rf "$ctx"; mkdir -p "$ctx"; cp "$LAB_BIN/$b" "$ctx/$b"
-    printf 'FROM scratch\nCOPY %s /%s\nENTRYPOINT ["/%s"]\n' "$b" "$b" "$b" >"$ctx/Dockerfile"
-    build "lab/$b:latest" "$ctx"
+    printf "FROM scratch\nLABEL lab.binary-sha256=%s\nCOPY %s /%s\n${user}ENTRYPOINT [\"/%s\"]\n" "$(sha256sum <"$LAB_BIN/$b" | cut -c1-64)" "$b" "$b" "$b" >"$ctx/Dockerfile"
+    build "lab/$name:latest" "$ctx"
   fi
 done
 
 # --- the project's images ---------------------------------------------------------------------
-have_image airflow/base:lab || build airflow/base:lab "$REPO_DIR/images/base" \
+BASE="airflow/base:lab-$(content_tag "$REPO_DIR/images/base" "$(image_id "$AIRFLOW_STANDIN")")"
+have_image "$BASE" || build "$BASE" "$REPO_DIR/images/base" \
   --build-arg "AIRFLOW_BASE_IMAGE=$AIRFLOW_STANDIN" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
+lab_docker tag "$BASE" airflow/base:lab
 BASE_REF="$(push airflow/base:lab)"
 # DAG and task images build FROM the base by digest, as components/images.ts does
 LAB_REBUILD=1 build airflow/dags:lab "$REPO_DIR/images/dags" --build-arg "BASE_IMAGE=$BASE_REF"
@@ -86,7 +101,9 @@ LAB_REBUILD=1 build airflow/dags:lab "$REPO_DIR/images/dags" --build-arg "BASE_I
 ctx="$AIRFLOW_LAB_CACHE/contexts/dags-v2"
 rm -rf "$ctx"; cp -r "$REPO_DIR/images/dags" "$ctx"; cp "$LAB_DIR"/testdata/dags/*.py "$ctx/dags/"
 LAB_REBUILD=1 build airflow/dags:lab-v2 "$ctx" --build-arg "BASE_IMAGE=$BASE_REF"
-have_image airflow/task-example:lab || build airflow/task-example:lab "$REPO_DIR/images/tasks/example" --build-arg "BASE_IMAGE=$BASE_REF"
+TASK="airflow/task-example:lab-$(content_tag "$REPO_DIR/images/tasks/example" "$BASE_REF")"
+have_image "$TASK" || build "$TASK" "$REPO_DIR/images/tasks/example" --build-arg "BASE_IMAGE=$BASE_REF"
+lab_docker tag "$TASK" airflow/task-example:lab
 
 {
   echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
@@ -97,6 +114,7 @@ have_image airflow/task-example:lab || build airflow/task-example:lab "$REPO_DIR
   echo "LAB_IMAGE_POSTGRES=$(push lab/postgres:15)"
   echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
   echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
+  echo "LAB_IMAGE_STATSD_EXPORTER=$(push lab/statsd-exporter:latest)"
 } >"$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
 lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"

@@ -11,6 +11,10 @@ LAB_KWOK_VERSION="${LAB_KWOK_VERSION:-v0.8.0}"
 # Level 2 (a real node): cluster DNS and the loopback image registry, from the Go module proxy.
 LAB_COREDNS_VERSION="${LAB_COREDNS_VERSION:-v1.12.1}"
 LAB_REGISTRY_VERSION="${LAB_REGISTRY_VERSION:-v3.1.2}"
+# The metrics exporter the package deploys (metrics.image defaults to quay.io/prometheus/statsd-exporter at this version).
+LAB_STATSD_EXPORTER_VERSION="${LAB_STATSD_EXPORTER_VERSION:-v0.28.0}"
+# helm, for the side-by-side deploy benchmark against the official Apache Airflow chart.
+LAB_HELM_VERSION="${LAB_HELM_VERSION:-v3.19.0}"
 
 # --- locations -------------------------------------------------------------
 LAB_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

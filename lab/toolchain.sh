@@ -8,6 +8,9 @@
 #   coredns                                                          (github.com/coredns/coredns)
 #   registry                                                         (github.com/distribution/distribution/v3)
 #   pause                                                            (pause.c from the k8s.io/kubernetes module, static gcc)
+#   statsd_exporter                                                  (github.com/prometheus/statsd_exporter, the metrics image)
+# With --helm (the side-by-side benchmark against the official chart), also:
+#   helm                                                             (helm.sh/helm/v3)
 # Idempotent: binaries whose --version already matches are not rebuilt.
 # With AIRFLOW_LAB_KUBECONFIG set (an existing cluster), nothing is built.
 set -euo pipefail
@@ -21,8 +24,14 @@ if lab_external; then
   exit 0
 fi
 
-WITH_NODE=0
-[ "${1:-}" = "--node" ] && WITH_NODE=1
+WITH_NODE=0 WITH_HELM=0
+for arg in "$@"; do
+  case "$arg" in
+    --node) WITH_NODE=1 ;;
+    --helm) WITH_HELM=1 ;;
+    *) lab_die "unknown option $arg (allowed: --node, --helm)" ;;
+  esac
+done
 
 T0=$(lab_now)
 mkdir -p "$LAB_BIN" "$LAB_SRC" "$LAB_LOGS"
@@ -185,6 +194,21 @@ if [ "$WITH_NODE" = 1 ]; then
       || lab_die "building pause failed"
     strip "$LAB_BIN/pause" || true
     lab_log "built pause"
+  fi
+  if lab_output_has "${LAB_STATSD_EXPORTER_VERSION#v}" "$LAB_BIN/statsd_exporter" --version; then
+    lab_log "statsd_exporter $LAB_STATSD_EXPORTER_VERSION already built"
+  else
+    go_install statsd_exporter "github.com/prometheus/statsd_exporter@$LAB_STATSD_EXPORTER_VERSION" \
+      "-s -w -X github.com/prometheus/common/version.Version=${LAB_STATSD_EXPORTER_VERSION#v}"
+  fi
+fi
+
+# --- helm (benchmark only) -------------------------------------------------------
+if [ "$WITH_HELM" = 1 ]; then
+  if lab_output_has "$LAB_HELM_VERSION" "$LAB_BIN/helm" version --short; then
+    lab_log "helm $LAB_HELM_VERSION already built"
+  else
+    go_install helm "helm.sh/helm/v3/cmd/helm@$LAB_HELM_VERSION" "-s -w -X helm.sh/helm/v3/internal/version.version=$LAB_HELM_VERSION"
   fi
 fi
 

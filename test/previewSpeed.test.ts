@@ -1,6 +1,8 @@
-// `pulumi preview` runs the program transpile-only (fast) while type-checking stays in CI.
+// `pulumi preview` runs the program precompiled (fast) and never stale, while type-checking stays in CI.
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as ts from "typescript";
 import * as yaml from "js-yaml";
@@ -10,14 +12,58 @@ const read = (file: string) => fs.readFileSync(path.join(root, file), "utf8");
 const tsconfig = (file: string) => ts.parseConfigFileTextToJson(file, read(file)).config;
 
 describe("preview speed", () => {
-    it("runs the TypeScript program transpile-only: Pulumi.yaml names a tsconfig with noCheck", () => {
+    it("runs program.js, which loads the program precompiled to bin/ by npm ci (no TypeScript compile on a preview)", () => {
         const project = yaml.load(read("Pulumi.yaml")) as any;
-        assert.strictEqual(project.main, "index.ts", "no build step before a preview");
-        assert.strictEqual(project.runtime.options.typescript, true);
-        const file = project.runtime.options.tsconfig;
-        // The Node.js language host reads noCheck from that file itself (it does not follow `extends`).
-        assert.strictEqual(tsconfig(file).compilerOptions.noCheck, true);
-        assert.strictEqual(tsconfig(file).extends, "./tsconfig.json");
+        assert.strictEqual(project.main, "program.js");
+        assert.strictEqual(project.runtime.options.typescript, false, "the language host must not register ts-node");
+        const program = tsconfig("tsconfig.pulumi.json");
+        assert.strictEqual(program.compilerOptions.outDir, "bin");
+        assert.deepStrictEqual(program.files, ["index.ts"]);
+        assert.strictEqual(program.compilerOptions.noCheck, true);
+        const scripts = JSON.parse(read("package.json")).scripts;
+        assert.match(scripts["build:program"], /tsc -p tsconfig\.pulumi\.json/);
+        assert.match(scripts.prepare, /npm run build:program/, "npm ci builds it");
+    });
+
+    describe("program.js", () => {
+        let dir: string;
+        const load = () => spawnSync(process.execPath, ["-e", "console.log(require('./program.js'))"], { cwd: dir, encoding: "utf8" });
+        const touch = (file: string, when: Date) => fs.utimesSync(path.join(dir, file), when, when);
+        beforeEach(() => {
+            // a project of the same shape whose "program" is a string, so no engine is needed
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-js-"));
+            for (const f of ["program.js", "tsconfig.json", "tsconfig.pulumi.json"]) fs.copyFileSync(path.join(root, f), path.join(dir, f));
+            fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+            fs.mkdirSync(path.join(dir, "components"));
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(path.join(dir, "components", "part.ts"), 'export const from: string = "index.ts, compiled in memory";\n');
+            fs.writeFileSync(path.join(dir, "index.ts"), 'import { from } from "./components/part";\nexport = from;\n');
+            fs.writeFileSync(path.join(dir, "bin", "index.js"), 'module.exports = "bin/index.js";\n');
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it("loads bin/index.js when it is newer than every source, silently", () => {
+            touch("bin/index.js", new Date(Date.now() + 60_000));
+            const r = load();
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.stdout.trim(), "bin/index.js");
+            assert.strictEqual(r.stderr, "");
+        });
+
+        it("compiles index.ts in memory, and says so, when a component changed after the build", () => {
+            touch("bin/index.js", new Date(Date.now() - 60_000));
+            const r = load();
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.stdout.trim(), "index.ts, compiled in memory");
+            assert.match(r.stderr, /older than the TypeScript sources.*npm run build:program/);
+        });
+
+        it("compiles in memory when there is no build at all", () => {
+            fs.rmSync(path.join(dir, "bin"), { recursive: true });
+            const r = load();
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.stdout.trim(), "index.ts, compiled in memory");
+        });
     });
 
     it("keeps type-checking in CI: tsconfig.json checks, and .ci/run runs it before the tests", () => {

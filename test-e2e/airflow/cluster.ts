@@ -72,13 +72,17 @@ export function secretValue(namespace: string, name: string, key: string): strin
 }
 
 /** The API server's Service address (its cluster IP, routed to the pod by the node's kube-proxy). */
-export function apiFor(namespace: string): AirflowApi {
+/** The ClusterIP Service in front of the API server (or the standalone pod): http://ip:port. */
+export function uiServiceUrl(namespace: string): string {
     const services = JSON.parse(kubectl(["get", "services", "-n", namespace, "-o", "json"]).stdout).items as any[];
     const ui = services.find((s) => ["api-server", "standalone"].includes(s.spec.selector?.["app.kubernetes.io/component"]) && s.spec.clusterIP !== "None");
     if (!ui) throw new Error(`no API server Service in ${namespace}`);
-    const port = ui.spec.ports[0].port;
-    const password = secretValue(namespace, "airflow-keys", "admin-password");
-    return new AirflowApi(`http://${ui.spec.clusterIP}:${port}`, "admin", password);
+    return `http://${ui.spec.clusterIP}:${ui.spec.ports[0].port}`;
+}
+
+/** A REST API client for the generated admin, through the Service; `basePath` is base_url's path (e.g. /airflow). */
+export function apiFor(namespace: string, basePath = ""): AirflowApi {
+    return new AirflowApi(`${uiServiceUrl(namespace)}${basePath}`, "admin", secretValue(namespace, "airflow-keys", "admin-password"));
 }
 
 export async function waitFor<T>(what: string, timeoutSec: number, probe: () => Promise<T | undefined>): Promise<T> {

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { kubectl, LAB_DIR, labCacheDir, namespaceLeftovers } from "../lab";
 import { AirflowApi } from "./airflowApi";
-import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, waitFor, waitReady } from "./cluster";
+import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, uiServiceUrl, waitFor, waitReady } from "./cluster";
 import { CHROMIUM, screenshotDagList } from "./screenshot";
 import { deploy, deployPath, destroy, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
 
@@ -69,7 +69,15 @@ describe("Airflow on the lab's real node (level 2)", function () {
     const images = labImages();
     const NS = "airflow-local";
     const STANDALONE_NS = "airflow-local-standalone"; // Pulumi.local-standalone.yaml
-    const labOverrides = (airflowImage: string) => labStackOverrides(airflowImage);
+    // The UI under a path, as behind an Ingress (the lab has no ingress controller, so the scenario
+    // reaches the Service with the same base_url), and metrics on, with the exporter built here.
+    const UI_HOST = "airflow.lab.internal";
+    const UI_PATH = "/airflow";
+    const labOverrides = (airflowImage: string) => ({
+        ...labStackOverrides(airflowImage),
+        ui: { ingress: { enabled: true, host: UI_HOST, pathPrefix: UI_PATH } },
+        metrics: { enabled: true, image: images.STATSD_EXPORTER },
+    });
     let configFile = "";
     let api: AirflowApi;
     let firstRun = "";
@@ -92,7 +100,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
         const t = Date.now();
         deploy("lab-production", configFile, via.path, log);
         await waitReady(NS, 600);
-        api = apiFor(NS);
+        api = apiFor(NS, UI_PATH);
         const health = await waitFor("a healthy API server", 180, async () => {
             const h = await api.health();
             return h.metadatabase?.status === "healthy" && h.scheduler?.status === "healthy" ? h : undefined;
@@ -132,6 +140,40 @@ describe("Airflow on the lab's real node (level 2)", function () {
         assert.match(text, /crunched 10 with pandas 3\./, `summarize's log:\n${text.slice(-2000)}`);
     });
 
+    it("serves the UI, the REST API and the execution API under the Ingress path (through the Service, with the same base_url)", async function () {
+        const ingress = JSON.parse(kubectl(["get", "ingress", "-n", NS, "-o", "json"]).stdout).items as any[];
+        assert.strictEqual(ingress.length, 1, "one Ingress");
+        assert.deepStrictEqual(
+            ingress[0].spec.rules.map((r: any) => [r.host, r.http.paths.map((p: any) => p.path)]),
+            [[UI_HOST, [UI_PATH]]],
+        );
+        const service = uiServiceUrl(NS);
+        // everything moved under the path: the UI's page links its assets there, nothing is served at /
+        const page = await fetch(`${service}${UI_PATH}/`);
+        assert.strictEqual(page.status, 200, `GET ${UI_PATH}/`);
+        const html = await page.text();
+        assert.match(html, new RegExp(`(href|src)="(http://${UI_HOST})?${UI_PATH}/`), `the UI page refers to assets under ${UI_PATH}:\n${html.slice(0, 1500)}`);
+        assert.strictEqual((await fetch(`${service}/api/v2/monitor/health`)).status, 404, "nothing answers outside the path");
+        // the workers reached the execution API under the path: the run above succeeded through it
+        const ti = (await api.taskInstances("example_task_images", firstRun)).map((t) => `${t.task_id}:${t.state}`).sort();
+        assert.deepStrictEqual(ti, ["crunch:success", "summarize:success"]);
+    });
+
+    it("exports Airflow's metrics for Prometheus: one scrape of the statsd-exporter Service has the scheduler and the run", async function () {
+        const svc = JSON.parse(kubectl(["get", "service", "-n", NS, "-l", "app.kubernetes.io/component=statsd", "-o", "json"]).stdout).items[0];
+        assert.ok(svc, "a statsd-exporter Service");
+        const port = svc.spec.ports.find((p: any) => p.name === "metrics").port;
+        const url = `http://${svc.spec.clusterIP}:${port}/metrics`;
+        const text = await waitFor("the run's task metrics in a scrape", 120, async () => {
+            const body = await (await fetch(url)).text();
+            return /^airflow_ti_finish\{.*dag_id="example_task_images".*\} /m.test(body) ? body : undefined;
+        });
+        const airflowLines = text.split("\n").filter((l) => l.startsWith("airflow_"));
+        log(`scrape of ${url}: ${airflowLines.length} airflow_ samples, e.g. ${airflowLines.filter((l) => /ti_finish|scheduler_heartbeat|dagrun_duration/.test(l)).slice(0, 4).join(" | ")}`);
+        assert.match(text, /^airflow_scheduler_heartbeat /m, "the scheduler's heartbeat");
+        assert.match(text, /^airflow_ti_finish\{dag_id="example_task_images",state="success",task_id="crunch"\} /m, "crunch's finish, mapped to labels");
+    });
+
     it("shows the DAG list to a person signing in with a browser (headless Chromium)", async function () {
         if (!fs.existsSync(CHROMIUM)) {
             log(`no Chromium at ${CHROMIUM} (apt-get install chromium): UI check skipped`);
@@ -139,7 +181,8 @@ describe("Airflow on the lab's real node (level 2)", function () {
         }
         const file = path.join(labCacheDir(), "screenshots", "dag-list.png");
         fs.mkdirSync(path.dirname(file), { recursive: true });
-        const text = await screenshotDagList(api.baseUrl, "admin", secretValue(NS, "airflow-keys", "admin-password"), "example_task_images", file);
+        // the URL people open (the Ingress's host and path), resolved to the Service as DNS would to a controller
+        const text = await screenshotDagList(`http://${UI_HOST}${UI_PATH}`, "admin", secretValue(NS, "airflow-keys", "admin-password"), "example_task_images", file, `${UI_HOST}:80 ${new URL(uiServiceUrl(NS)).host}`);
         assert.match(text, /example_task_images/);
         log(`screenshot: ${file} (${fs.statSync(file).size} bytes)`);
     });

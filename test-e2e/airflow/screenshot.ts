@@ -5,11 +5,24 @@ import { chromium } from "playwright-core";
 export const CHROMIUM = process.env.AIRFLOW_LAB_CHROMIUM || "/usr/bin/chromium";
 
 /** Signs in, opens /dags, waits for `expectDag` in the list and writes a PNG; returns the page text. */
-export async function screenshotDagList(baseUrl: string, username: string, password: string, expectDag: string, file: string): Promise<string> {
+/**
+ * Signs in at `baseUrl` and screenshots the DAG list. `hostMap` ("name:port ip:port") points the URL's
+ * host name at the Service, as DNS would point it at an ingress controller.
+ */
+export async function screenshotDagList(baseUrl: string, username: string, password: string, expectDag: string, file: string, hostMap?: string): Promise<string> {
     const browser = await chromium.launch({
         executablePath: CHROMIUM,
         // this machine has no network but loopback and the lab: keep Chromium from reaching out
-        args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+        args: [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            ...(hostMap ? [`--host-resolver-rules=MAP ${hostMap}`] : []),
+        ],
     });
     try {
         const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
