@@ -2075,6 +2075,8 @@ export interface Ui {
     baseUrl?: string;
     /**
      * An Ingress in front of the API server Service (needs an ingress controller in the cluster).
+     * `pulumi up` waits until the controller publishes the Ingress's address; where none does,
+     * add the annotation `pulumi.com/skipAwait: "true"`.
      *
      * Default: `{"enabled":false,"pathPrefix":"/","annotations":{},"forwardedAllowIps":"*"}`.
      * @default {"enabled":false,"pathPrefix":"/","annotations":{},"forwardedAllowIps":"*"}

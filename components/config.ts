@@ -475,7 +475,11 @@ export const stackConfigSchema = z
                     .regex(/^https?:\/\/[^\s/?#@]+(\/[A-Za-z0-9._~-]+)*\/?$/, "must be an http:// or https:// URL such as https://airflow.example.com or https://example.com/airflow, without query or credentials")
                     .transform((url) => url.replace(/\/$/, ""))
                     .optional(),
-                /** An Ingress in front of the API server Service (needs an ingress controller in the cluster). */
+                /**
+                 * An Ingress in front of the API server Service (needs an ingress controller in the cluster).
+                 * `pulumi up` waits until the controller publishes the Ingress's address; where none does,
+                 * add the annotation `pulumi.com/skipAwait: "true"`.
+                 */
                 ingress: z
                     .strictObject({
                         enabled: z.boolean().default(false),

@@ -183,6 +183,11 @@ node_down() {
     for c in $(lab_ctr containers ls -q 2>/dev/null); do lab_ctr containers delete "$c" >/dev/null 2>&1 || true; done
   fi
   lab_stop containerd registry dockerd
+  # daemons whose pid file went missing (a run interrupted between start and record), found by
+  # their command lines, which name the lab's own socket and binaries
+  pkill -f "^dockerd --host unix://$LAB_DOCKER_SOCK " 2>/dev/null || true
+  pkill -f "^$LAB_BIN/registry serve " 2>/dev/null || true
+  for _ in $(seq 1 50); do pgrep -f "^dockerd --host unix://$LAB_DOCKER_SOCK " >/dev/null || break; sleep 0.2; done
   pkill -f "containerd-shim-runc-v2 -namespace k8s.io -address $LAB_CONTAINERD_SOCK" 2>/dev/null || true
   # network namespaces and mounts left by pods, then the bridge
   local ns

@@ -41,7 +41,8 @@ export function criticalPathReport(file: string): string {
     while (cur) {
         chain.unshift(cur);
         const startOf: number = cur.start;
-        cur = all.filter((s) => s.end <= startOf && s !== cur).sort((a, b) => b.end - a.end)[0];
+        // steps already on the path are skipped: with whole-second stamps, zero-length steps tie
+        cur = all.filter((s) => s.end <= startOf && !chain.includes(s)).sort((a, b) => b.end - a.end)[0];
         if (cur && startOf - cur.end > 1) cur = undefined; // a gap: the program, not a dependency
     }
     out.push("", `critical path (${chain[chain.length - 1].end - t0} s of ${Math.max(...all.map((s) => s.end)) - t0} s):`);

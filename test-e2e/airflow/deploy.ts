@@ -108,7 +108,8 @@ function ensureStack(stack: string): void {
     }
 }
 
-function renderObjects(configFile: string): any[] {
+/** The objects the program renders for a stack config (scripts/render.ts), Secrets included. */
+export function renderObjects(configFile: string): any[] {
     const secretsFile = path.join(STATE_DIR(), "render-secrets.json");
     const r = run(path.join(REPO_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", "scripts/render.ts", "--config", configFile], {
         cwd: REPO_DIR,
@@ -122,8 +123,11 @@ function refOf(o: any): string {
     return `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 }
 
-/** Deploys (or updates) stack `stack` from `configFile`; returns when the update reports done. */
-export function deploy(stack: string, configFile: string, via: DeployPath, log: (l: string) => void): void {
+/**
+ * Deploys (or updates) stack `stack` from `configFile`; returns when the update reports done, with
+ * the engine's event log file on the Pulumi path.
+ */
+export function deploy(stack: string, configFile: string, via: DeployPath, log: (l: string) => void): string | undefined {
     if (via === "pulumi") {
         ensureStack(stack);
         // the engine's event log: scripts/critical-path.ts turns it into a per-resource timeline
@@ -131,7 +135,7 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
         const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress", "--event-log", events]);
         log(`event log: ${events}`);
         log(up.stdout.split("\n").filter((l) => /Resources:|Duration:|[0-9]+ (created|updated|deleted|replaced|unchanged)/.test(l)).join(" ").replace(/\s+/g, " ").trim());
-        return;
+        return events;
     }
     const objects = renderObjects(configFile);
     const dir = STATE_DIR();
@@ -170,6 +174,7 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     }
     fs.writeFileSync(`${file}.refs`, JSON.stringify(objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))));
     log(`applied ${objects.length} rendered objects (strict server-side apply)`);
+    return undefined;
 }
 
 /** Seconds of a `pulumi preview --expect-no-changes` of a deployed stack (fails on any change). */
