@@ -19,7 +19,7 @@ import {
     simpleAuthUsers,
     taskImagesEnv,
 } from "./airflowPod";
-import { disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, secretEnv, selectorLabels, spreadOverNodes } from "./podParts";
+import { disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, spreadOverNodes, STARTUP_PROBE_PERIOD } from "./podParts";
 import { retentionCronJobs } from "./retention";
 
 /** Where the API server and the migration Job read FAB's webserver_config.py (ui.webserverConfig). */
@@ -53,6 +53,10 @@ export interface AirflowArgs {
     directMetadataSecretKey?: string;
     /** Secret with Airflow's generated keys (see AirflowKeys). */
     keysSecretName: pulumi.Input<string>;
+    /** What must be up before migrations run: the database StatefulSet, PgBouncer. Only the migration Job waits for it. */
+    databaseReady?: pulumi.Resource[];
+    /** What prepares the shared volumes (the storage component): the workloads and CronJobs that mount them wait for it. */
+    storageReady?: pulumi.Resource[];
     /** DAG folder as the processes see it. */
     dagsFolder: string;
     /** Claim holding DAGs; omit when DAGs are in the image or synced by a sidecar. */
@@ -288,6 +292,8 @@ export class Airflow extends pulumi.ComponentResource {
             shellScript: ["set -euo pipefail", ...migrationScript(fab)],
             role: "control-plane",
             readsDags: false,
+            // its output is its pod log: it need not wait for the shared volume
+            logsOnEmptyDir: true,
             resources: args.scheduler.resources,
             settings: args.scheduler,
             serviceAccountName: migrateAccount.metadata.name,
@@ -307,11 +313,13 @@ export class Airflow extends pulumi.ComponentResource {
                 },
             },
             // A new name means a new Job (Job templates are immutable); the old one is deleted after.
-            // It waits for whatever the component waits for (the database).
-            { parent: this, dependsOn: opts?.dependsOn },
+            // It starts once the database is up; the rest of the component does not wait for it.
+            { parent: this, dependsOn: args.databaseReady },
         );
         this.migrationJobName = migration.metadata.name;
-        const afterMigration = { parent: this, dependsOn: [migration] };
+        // The workloads start after the migrations (the engine's order: no pod waits in an init
+        // container) and after the shared volumes are prepared.
+        const afterMigration = { parent: this, dependsOn: [migration, ...(args.storageReady ?? [])] };
 
         // --- the long-running processes ---
         const autoscaling = args.apiServer.autoscaling;
@@ -346,7 +354,7 @@ export class Airflow extends pulumi.ComponentResource {
                         },
                     },
                 },
-                { ...afterMigration, ...extra, dependsOn: [migration, ...((extra.dependsOn as pulumi.Resource[]) ?? [])] },
+                { ...afterMigration, ...extra, dependsOn: [...afterMigration.dependsOn, ...((extra.dependsOn as pulumi.Resource[]) ?? [])] },
             );
         };
 
@@ -371,7 +379,6 @@ export class Airflow extends pulumi.ComponentResource {
                 args: ["scheduler"],
                 role: "control-plane",
                 readsDags: true,
-                waitForMigrations: true,
                 resources: args.scheduler.resources,
                 settings: args.scheduler,
                 serviceAccountName: schedulerAccount.metadata.name,
@@ -385,7 +392,7 @@ export class Airflow extends pulumi.ComponentResource {
                 ],
                 ports: [{ name: "health", containerPort: SCHEDULER_HEALTH_PORT }],
                 probes: {
-                    startupProbe: httpProbe("/health", "health", 10, 30),
+                    startupProbe: httpProbe("/health", "health", STARTUP_PROBE_PERIOD, 300 / STARTUP_PROBE_PERIOD),
                     livenessProbe: httpProbe("/health", "health", 30, 5, 10),
                 },
                 extraVolumes: [{ name: "pod-template", configMap: { name: podTemplate.metadata.name } }],
@@ -410,7 +417,6 @@ export class Airflow extends pulumi.ComponentResource {
                 args: ["api-server", ...(proxied ? ["--proxy-headers"] : [])],
                 role: "control-plane",
                 readsDags: false,
-                waitForMigrations: true,
                 resources: args.apiServer.resources,
                 settings: args.apiServer,
                 serviceAccountName: apiServerAccount.metadata.name,
@@ -428,8 +434,8 @@ export class Airflow extends pulumi.ComponentResource {
                 extraMounts: webserverConfig.mounts,
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
-                    startupProbe: httpProbe(healthPath, "http", 10, 30),
-                    readinessProbe: httpProbe(healthPath, "http", 10, 3),
+                    startupProbe: httpProbe(healthPath, "http", STARTUP_PROBE_PERIOD, 300 / STARTUP_PROBE_PERIOD),
+                    readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
                     livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
                 },
             }),
@@ -443,7 +449,6 @@ export class Airflow extends pulumi.ComponentResource {
                 args: ["dag-processor"],
                 role: "control-plane",
                 readsDags: true,
-                waitForMigrations: true,
                 resources: args.dagProcessor.resources,
                 settings: args.dagProcessor,
                 serviceAccountName: dagProcessorAccount.metadata.name,
@@ -459,7 +464,6 @@ export class Airflow extends pulumi.ComponentResource {
                 args: ["triggerer"],
                 role: "control-plane",
                 readsDags: true,
-                waitForMigrations: true,
                 resources: args.triggerer.resources,
                 settings: args.triggerer,
                 serviceAccountName: triggererAccount.metadata.name,
@@ -548,7 +552,7 @@ export class Airflow extends pulumi.ComponentResource {
                 metadataSecretName: args.directMetadataSecretName ?? args.metadataSecretName,
                 metadataSecretKey: args.directMetadataSecretName ? args.directMetadataSecretKey ?? args.metadataSecretKey : args.metadataSecretKey,
                 parent: this,
-                dependsOn: [migration],
+                dependsOn: afterMigration.dependsOn,
                 podCleanerAccountName: podCleanerAccount?.metadata.name,
             });
         }

@@ -142,8 +142,11 @@ export interface AirflowPodOptions {
     extraVolumes?: Volume[];
     extraMounts?: VolumeMount[];
     containerName?: string;
-    /** Wait in an init container until migrations are applied. */
-    waitForMigrations?: boolean;
+    /**
+     * Logs on an emptyDir even when there is a log claim: for a pod whose output is its pod log (the
+     * migration Job), so it does not wait for the shared volume to be prepared.
+     */
+    logsOnEmptyDir?: boolean;
     extraEnv?: EnvVar[];
     /**
      * Give the process `[api_auth] jwt_secret`: the scheduler signs task tokens with it and the API
@@ -180,7 +183,7 @@ export class AirflowPodFactory {
     }
 
     /** The pod's volumes: the sandbox (sized by the component's settings), DAGs and logs. */
-    volumes(readsDags: boolean, scratch: ScratchSettings): Volume[] {
+    volumes(readsDags: boolean, scratch: ScratchSettings, logsOnEmptyDir = false): Volume[] {
         const s = this.s;
         return [
             emptyDir("tmp", scratch.tmpSize),
@@ -188,13 +191,13 @@ export class AirflowPodFactory {
             ...(readsDags && s.dagsClaimName !== undefined
                 ? [{ name: "dags", persistentVolumeClaim: { claimName: s.dagsClaimName, readOnly: true } }]
                 : []),
-            ...(s.logsVolumeFromPod ? [] : [s.logsClaimName !== undefined ? { name: "logs", persistentVolumeClaim: { claimName: s.logsClaimName } } : emptyDir("logs", scratch.tmpSize)]),
+            ...(s.logsVolumeFromPod ? [] : [s.logsClaimName !== undefined && !logsOnEmptyDir ? { name: "logs", persistentVolumeClaim: { claimName: s.logsClaimName } } : emptyDir("logs", scratch.tmpSize)]),
             ...(readsDags ? s.dagReaderVolumes ?? [] : []),
         ];
     }
 
     /** The only writable paths of an Airflow container, plus the DAGs (read-only). */
-    mounts(readsDags: boolean): VolumeMount[] {
+    mounts(readsDags: boolean, logsOnEmptyDir = false): VolumeMount[] {
         const s = this.s;
         return [
             { name: "tmp", mountPath: "/tmp" },
@@ -202,7 +205,7 @@ export class AirflowPodFactory {
             ...(readsDags && s.dagsClaimName !== undefined
                 ? [{ name: "dags", mountPath: DAGS_MOUNT, readOnly: true, ...(s.dagsSubPath ? { subPath: s.dagsSubPath } : {}) }]
                 : []),
-            { name: "logs", mountPath: LOGS_MOUNT, ...(s.logsClaimName !== undefined && s.logsSubPath ? { subPath: s.logsSubPath } : {}) },
+            { name: "logs", mountPath: LOGS_MOUNT, ...(s.logsClaimName !== undefined && s.logsSubPath && !logsOnEmptyDir ? { subPath: s.logsSubPath } : {}) },
             ...(readsDags && s.dagReaderSidecars?.length ? [{ name: "dags", mountPath: DAGS_MOUNT, readOnly: true }] : []),
         ];
     }
@@ -221,7 +224,7 @@ export class AirflowPodFactory {
                 env: this.env(o),
                 envFrom: envFromSecrets([...this.s.sharedEnv.envFromSecrets, ...o.settings.envFromSecrets]),
                 ports: o.ports,
-                volumeMounts: [...this.mounts(o.readsDags), ...(o.extraMounts ?? [])],
+                volumeMounts: [...this.mounts(o.readsDags, o.logsOnEmptyDir), ...(o.extraMounts ?? [])],
                 ...o.probes,
             },
             o.resources,
@@ -259,7 +262,6 @@ export class AirflowPodFactory {
             ...(o.copyImageDags
                 ? [step("dags", { args: ["bash", "-c", `cp -R ${IMAGE_DAGS_FOLDER}/. ${IMAGE_DAGS_COPY}/`], env: undefined, envFrom: undefined, volumeMounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_COPY }] })]
                 : []),
-            ...(o.waitForMigrations ? [step("wait-for-migrations", { args: ["db", "check-migrations", "--migration-wait-timeout=600"] })] : []),
         ];
         const simpleAuthVolumes: Volume[] = o.simpleAuthUsers
             ? [
@@ -285,7 +287,7 @@ export class AirflowPodFactory {
             // still completes when its task ends.
             initContainers: initAndSidecars.length ? initAndSidecars : undefined,
             containers: [main],
-            volumes: [...this.volumes(o.readsDags, o.settings), ...(o.extraVolumes ?? []), ...simpleAuthVolumes, ...imageDags.volumes],
+            volumes: [...this.volumes(o.readsDags, o.settings, o.logsOnEmptyDir), ...(o.extraVolumes ?? []), ...simpleAuthVolumes, ...imageDags.volumes],
         };
     }
 }

@@ -170,7 +170,7 @@ const placement = (section: string) => ({
 // extension may not reuse them, and an extra mount may name one of the volumes. A test checks the
 // rendered pods against these lists.
 export const AIRFLOW_POD_VOLUMES = ["tmp", "home", "dags", "logs", "pod-template", "simple-auth-passwords", "image-dags", "git-sync-tmp", "git-secret", "webserver-config"];
-const AIRFLOW_INIT_CONTAINERS = ["git-sync", "simple-auth-passwords", "dags", "wait-for-migrations"];
+const AIRFLOW_INIT_CONTAINERS = ["git-sync", "simple-auth-passwords", "dags"];
 export const OWN_POD_NAMES = {
     airflow: (main: string): OwnPodNames => ({ volumes: AIRFLOW_POD_VOLUMES, containers: [main, ...AIRFLOW_INIT_CONTAINERS] }),
     postgres: { volumes: ["data", "postgres-run", "postgres-tmp"], containers: ["postgres"] } as OwnPodNames,

@@ -12,9 +12,13 @@
 // Keep generated files (__pycache__, *.pyc, .venv) out of the contexts with .dockerignore, or a local
 // test run would change the hash and trigger a rebuild.
 import * as path from "path";
-import * as docker from "@pulumi/docker";
-import * as gcp from "@pulumi/gcp";
+import type * as Docker from "@pulumi/docker";
+import type * as Gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+
+// Loaded on first use: most stacks build no image, and every preview of theirs skips the modules' load.
+const docker = (): typeof Docker => require("@pulumi/docker");
+const gcp = (): typeof Gcp => require("@pulumi/gcp");
 
 /** Docker build platform used when none is given. */
 export const DEFAULT_PLATFORM = "linux/amd64";
@@ -123,7 +127,8 @@ export class AirflowImages extends pulumi.ComponentResource {
                 throw new pulumi.ResourceError("internal: image build without a registry", this);
             }
             const repository = pulumi.interpolate`${registry.path}/${prefix}-${suffix}`;
-            return new docker.Image(
+            const { Image } = docker();
+            return new Image(
                 `${name}-${suffix}`,
                 {
                     imageName: pulumi.interpolate`${repository}:${tag}`,
@@ -168,7 +173,7 @@ export class AirflowImages extends pulumi.ComponentResource {
     }
 
     /** Registry path to push to and the docker provider's login for it. */
-    private registryFor(name: string, args: AirflowImagesArgs): { path: pulumi.Output<string>; auth: docker.types.input.Registry } {
+    private registryFor(name: string, args: AirflowImagesArgs): { path: pulumi.Output<string>; auth: Docker.types.input.Registry } {
         if (args.artifactRegistryProject !== undefined || args.artifactRegistryLocation !== undefined) {
             const project = args.artifactRegistryProject;
             const location = args.artifactRegistryLocation;
@@ -176,7 +181,7 @@ export class AirflowImages extends pulumi.ComponentResource {
                 throw new pulumi.ResourceError("artifactRegistryProject and artifactRegistryLocation must be given together (config registry.artifactRegistry)", this);
             }
             const repositoryId = args.artifactRegistryRepositoryId ?? "airflow";
-            const repository = new gcp.artifactregistry.Repository(
+            const repository = new (gcp().artifactregistry.Repository)(
                 `${name}-registry`,
                 {
                     project,
@@ -189,7 +194,7 @@ export class AirflowImages extends pulumi.ComponentResource {
             );
             const host = `${location}-docker.pkg.dev`;
             // Short-lived OAuth token of the credentials Pulumi runs with (gcloud ADC or workload identity).
-            const token = gcp.organizations.getClientConfigOutput({ parent: this }).accessToken;
+            const token = gcp().organizations.getClientConfigOutput({ parent: this }).accessToken;
             return {
                 path: pulumi.interpolate`${host}/${repository.project}/${repository.repositoryId}`,
                 auth: { server: host, username: "oauth2accesstoken", password: pulumi.secret(token) },
@@ -203,7 +208,7 @@ export class AirflowImages extends pulumi.ComponentResource {
         }
         const server = pulumi.output(args.registryServer).apply((s) => s.replace(/\/+$/, ""));
         const host = server.apply((s) => s.split("/")[0]);
-        const auth: docker.types.input.Registry = { server: host };
+        const auth: Docker.types.input.Registry = { server: host };
         if (args.registryUsername !== undefined || args.registryPassword !== undefined) {
             if (args.registryUsername === undefined || args.registryPassword === undefined) {
                 throw new pulumi.ResourceError("registry.username and the secret config registryPassword must be set together", this);

@@ -14,6 +14,7 @@ import {
     podMetadata,
     podSecurityContext,
     POSTGRES_UID,
+    READINESS_PROBE_PERIOD,
     restrictedContainer,
     secretEnv,
     selectorLabels,
@@ -164,7 +165,7 @@ export function postgresContainer(
     credentialsSecretName: pulumi.Input<string>,
     resources: ResourceSettings,
 ): k8s.types.input.core.v1.Container {
-    const ready = execProbe(["pg_isready", "-U", POSTGRES_USER, "-d", POSTGRES_DB, "-h", "127.0.0.1"], 10, 6, 5);
+    const ready = execProbe(["pg_isready", "-U", POSTGRES_USER, "-d", POSTGRES_DB, "-h", "127.0.0.1"], READINESS_PROBE_PERIOD, 12, 5);
     return restrictedContainer(
         {
             name: "postgres",

@@ -408,9 +408,12 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
             retention: c.retention,
             statsdHost: metrics?.host,
             statsdPort: STATSD_PORT,
+            // Not the component's dependsOn, which every child would inherit: its ConfigMaps, accounts,
+            // Services and policies are created at once, the migration waits for the database only.
+            databaseReady: [...(database.statefulSet ? [database.statefulSet] : []), ...(pgbouncer ? [pgbouncer] : [])],
+            storageReady: [storage],
         },
-        // Pods start after the database (and PgBouncer) is up and the shared storage is prepared.
-        { ...opts, dependsOn: [storage, ...(database.statefulSet ? [database.statefulSet] : []), ...(pgbouncer ? [pgbouncer] : [])] },
+        opts,
     );
 
     return {

@@ -8,7 +8,7 @@ import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettin
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
-import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, selectorLabels, singlePodStatefulSetSpec } from "./podParts";
+import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, STARTUP_PROBE_PERIOD } from "./podParts";
 
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
@@ -119,8 +119,8 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
-                    startupProbe: httpProbe(healthPath, "http", 10, 60),
-                    readinessProbe: httpProbe(healthPath, "http", 10, 3),
+                    startupProbe: httpProbe(healthPath, "http", STARTUP_PROBE_PERIOD, 600 / STARTUP_PROBE_PERIOD),
+                    readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
                     livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
                 },
             });

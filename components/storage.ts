@@ -12,7 +12,7 @@
 // New volumes (pvc and filestore modes) are prepared by one one-shot Job, built once for both: NFS
 // volumes and many RWX provisioners ignore fsGroup, so it makes the directories Airflow (uid 50000)
 // and git-sync (uid 65533) write group-writable for their shared gid 0.
-import * as gcp from "@pulumi/gcp";
+import type * as Gcp from "@pulumi/gcp";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "./config";
@@ -171,7 +171,9 @@ export class SharedStorage extends pulumi.ComponentResource {
         const shareName = args.filestoreShareName ?? "airflow";
         const parent = { parent: this };
 
-        const instance = new gcp.filestore.Instance(
+        // loaded on first use: stacks without Filestore skip the module's load on every preview
+        const { Instance } = (require("@pulumi/gcp") as typeof Gcp).filestore;
+        const instance = new Instance(
             `${name}-filestore`,
             {
                 project: args.filestoreProject,

@@ -208,7 +208,7 @@ describe("production architecture (KubernetesExecutor)", () => {
         }
     });
 
-    it("runs each process with its own airflow subcommand and waits for migrations first", () => {
+    it("runs each process with its own airflow subcommand, once the migration Job is done (the engine's order, no init container)", () => {
         for (const [name, args] of [
             ["scheduler", ["scheduler"]],
             ["api-server", ["api-server"]],
@@ -219,9 +219,21 @@ describe("production architecture (KubernetesExecutor)", () => {
             // No command: the image's entrypoint (init as PID 1) runs `airflow <args>`.
             assert.strictEqual(container(spec, name).command, undefined, name);
             assert.deepStrictEqual(container(spec, name).args, args);
-            assert.strictEqual(container(spec, "wait-for-migrations").command, undefined);
-            assert.deepStrictEqual(container(spec, "wait-for-migrations").args, ["db", "check-migrations", "--migration-wait-timeout=600"]);
+            // the Deployment depends on the migration Job: a pod re-checking it would add seconds of
+            // Python start-up to every pod start
+            assert.ok(!(spec.initContainers ?? []).some((c: any) => /migration/.test(c.name)), name);
+            assert.ok(r.dependsOn.get(`airflow-${name}`)?.includes("airflow-migrate"), name);
         }
+    });
+
+    it("probes start-up every 2 s with a 5-minute budget, so a deploy sees a pod Ready soon after its server answers", () => {
+        for (const name of ["scheduler", "api-server"]) {
+            const probe = container(find(r.objects, "Deployment", `airflow-${name}`).spec.template.spec, name).startupProbe;
+            assert.strictEqual(probe.periodSeconds, 2, name);
+            assert.strictEqual(probe.periodSeconds * probe.failureThreshold, 300, name);
+        }
+        const api = container(find(r.objects, "Deployment", "airflow-api-server").spec.template.spec, "api-server");
+        assert.strictEqual(api.readinessProbe.periodSeconds, 5);
     });
 
     it("migrates with a Job the workloads depend on, named after the image and version", () => {
@@ -429,7 +441,7 @@ describe("production architecture (KubernetesExecutor)", () => {
         // emptyDir, before the API server starts.
         const copy = container(spec, "simple-auth-passwords");
         assert.deepStrictEqual(copy.command, ["install", "-m", "0600", "/etc/airflow/simple-auth/passwords.json", file]);
-        assert.ok(spec.initContainers.indexOf(copy) < spec.initContainers.findIndex((c: any) => c.name === "wait-for-migrations"));
+        assert.ok(spec.initContainers.includes(copy), "an init container: done before the API server starts");
         const secretMount = copy.volumeMounts.find((m: any) => m.mountPath === "/etc/airflow/simple-auth");
         assert.strictEqual(secretMount.readOnly, true);
         const volumes = Object.fromEntries(spec.volumes.map((v: any) => [v.name, v]));

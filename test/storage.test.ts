@@ -155,9 +155,17 @@ describe("SharedStorage", () => {
             assert.strictEqual(prepareJobs((await render({ ...base, needsDags: false, needsLogs: false })).objects).length, 0);
         });
 
-        it("is what the Airflow workloads wait for in the stack (they depend on the storage component)", async () => {
+        it("is what the Airflow workloads and CronJobs wait for in the stack, not the migration Job or the rest", async () => {
             const r = await renderStack({});
-            assert.ok(r.dependsOn.get("airflow")?.includes("airflow-storage"), "Airflow waits for the storage component and its Job");
+            for (const name of ["airflow-scheduler", "airflow-api-server", "airflow-dag-processor", "airflow-triggerer", "airflow-log-cleanup"]) {
+                assert.ok(r.dependsOn.get(name)?.includes("airflow-storage"), `${name} waits for the storage component and its Job`);
+            }
+            // the migration's logs are its pod log: it does not mount the log claim, so it need not wait
+            assert.ok(!r.dependsOn.get("airflow-migrate")?.includes("airflow-storage"));
+            const migrate = ofKind(r.objects, "Job").find((j) => j.metadata.name.startsWith("airflow-migrate-"))!;
+            assert.ok(migrate.spec.template.spec.volumes.find((v: any) => v.name === "logs").emptyDir);
+            // no component-level dependsOn, which every child would inherit
+            assert.strictEqual(r.dependsOn.get("airflow")?.length ?? 0, 0);
             assert.ok(ofKind(r.objects, "Job").some((j) => j.metadata.annotations?.[ROOT_REASON_ANNOTATION]));
         });
     });

@@ -31,9 +31,30 @@ export interface Sandbox {
 export function pulumiSandbox(dir: string): Sandbox | string {
     if (!onPath("pulumi")) return "the pulumi CLI is not on PATH";
     const home = path.join(dir, "pulumi-home");
+    const problem = pulumiHome(home);
+    if (problem) return problem;
+    fs.mkdirSync(path.join(dir, "state"), { recursive: true });
+    return {
+        dir,
+        env: {
+            PULUMI_HOME: home,
+            PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
+            PULUMI_CONFIG_PASSPHRASE: "sandbox",
+            PULUMI_SKIP_UPDATE_CHECK: "true",
+            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
+        },
+    };
+}
+
+/**
+ * Prepares a PULUMI_HOME at `home` whose plugin cache holds the installed providers and stand-ins for
+ * the ones a run does not start. Without them the CLI tries to download docker and gcp before every
+ * command (about 2.5 s where get.pulumi.com is unreachable). Returns the problem when a needed
+ * provider is not installed.
+ */
+export function pulumiHome(home: string): string | undefined {
     const plugins = path.join(home, "plugins");
     fs.mkdirSync(plugins, { recursive: true });
-    fs.mkdirSync(path.join(dir, "state"), { recursive: true });
     const installed = path.join(process.env.PULUMI_HOME ?? path.join(os.homedir(), ".pulumi"), "plugins");
     for (const [name, version] of PROVIDERS) {
         const plugin = `resource-${name}-v${version}`;
@@ -57,16 +78,7 @@ export function pulumiSandbox(dir: string): Sandbox | string {
         }
         fs.writeFileSync(`${target}.lock`, "");
     }
-    return {
-        dir,
-        env: {
-            PULUMI_HOME: home,
-            PULUMI_BACKEND_URL: `file://${path.join(dir, "state")}`,
-            PULUMI_CONFIG_PASSPHRASE: "sandbox",
-            PULUMI_SKIP_UPDATE_CHECK: "true",
-            PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
-        },
-    };
+    return undefined;
 }
 
 /** Runs a command; throws with its output when it fails. */

@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../lab";
+import { pulumiHome } from "../../tools/pulumiSandbox";
 import { labImages } from "./cluster";
 
 export type DeployPath = "pulumi" | "render";
@@ -79,8 +80,14 @@ function pulumiEnv(): NodeJS.ProcessEnv {
     fs.mkdirSync(path.join(dir, "backend"), { recursive: true });
     const passFile = path.join(dir, "passphrase");
     if (!fs.existsSync(passFile)) fs.writeFileSync(passFile, crypto.randomBytes(24).toString("hex"), { mode: 0o600 });
+    // installed providers plus stand-ins for docker and gcp, which the lab stacks never start: the
+    // CLI would otherwise try to download them before every command
+    const home = path.join(dir, "pulumi-home");
+    const problem = pulumiHome(home);
+    if (problem) throw new Error(problem);
     return {
         ...process.env,
+        PULUMI_HOME: home,
         PULUMI_BACKEND_URL: `file://${path.join(dir, "backend")}`,
         PULUMI_CONFIG_PASSPHRASE_FILE: passFile,
         PULUMI_SKIP_UPDATE_CHECK: "true",

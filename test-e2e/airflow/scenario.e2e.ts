@@ -232,6 +232,8 @@ describe("Airflow on the lab's real node (level 2)", function () {
         assert.strictEqual(state, "success");
         // The new scheduler does not adopt finished pods of its predecessor: the worker clean-up
         // CronJob deletes them (run now instead of waiting for its schedule).
+        // the run can end before its pod's containers exit: the clean-up deletes finished pods only
+        await waitFor("the worker pods to finish", 120, async () => (pods(NS, "kubernetes_executor=True").every((p) => ["Succeeded", "Failed"].includes(p.status.phase)) ? true : undefined));
         const leftovers = pods(NS, "kubernetes_executor=True").map((p) => `${p.metadata.name} (${p.status.phase})`);
         log(`worker pods after the scheduler fault: ${leftovers.join(", ") || "none"}`);
         const job = `lab-worker-cleanup-${Date.now()}`;
