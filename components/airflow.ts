@@ -19,7 +19,7 @@ import {
     simpleAuthUsers,
     taskImagesEnv,
 } from "./airflowPod";
-import { disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, spreadOverNodes, STARTUP_PROBE_PERIOD } from "./podParts";
+import { disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, SKIP_SERVICE_AWAIT, spreadOverNodes, STARTUP_PROBE_PERIOD } from "./podParts";
 import { retentionCronJobs } from "./retention";
 
 /** Where the API server and the migration Job read FAB's webserver_config.py (ui.webserverConfig). */
@@ -474,7 +474,8 @@ export class Airflow extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-api-server`,
             {
-                metadata: meta(apiServiceName, "api-server"),
+                // a LoadBalancer keeps the await: the update waits for its address
+                metadata: { ...meta(apiServiceName, "api-server"), ...(args.ui.serviceType === "LoadBalancer" ? {} : { annotations: SKIP_SERVICE_AWAIT }) },
                 spec: {
                     type: args.ui.serviceType,
                     selector: selectorLabels(args.instance, "api-server"),

@@ -19,6 +19,7 @@ import {
     secretEnv,
     selectorLabels,
     singlePodStatefulSetSpec,
+    SKIP_SERVICE_AWAIT,
 } from "./podParts";
 
 export const POSTGRES_PORT = 5432;
@@ -91,7 +92,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: meta(serviceName),
+                metadata: { ...meta(serviceName), annotations: SKIP_SERVICE_AWAIT },
                 spec: {
                     clusterIP: "None", // headless: stable DNS for the StatefulSet pod
                     selector: selectorLabels(args.instance, component),

@@ -110,6 +110,13 @@ export function mergeEnv(...lists: EnvVar[][]): EnvVar[] {
 }
 
 /**
+ * On a Service whose pods belong to a workload the deploy already awaits (its Deployment or
+ * StatefulSet Ready): the provider's own Service await adds nothing there, yet it waits 10 s after
+ * every change of the endpoints for them to "settle", on the critical path of every cold deploy.
+ */
+export const SKIP_SERVICE_AWAIT = { "pulumi.com/skipAwait": "true" } as const;
+
+/**
  * Startup probes run only until a container first passes, so a short period costs nothing later and
  * makes the pod Ready within 2 s of its server answering (with 10 s, a deploy waited up to 10 s more
  * per component). Callers keep the failure budget in seconds: threshold = budget / period.

@@ -8,7 +8,7 @@ import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettin
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
-import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, STARTUP_PROBE_PERIOD } from "./podParts";
+import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, SKIP_SERVICE_AWAIT, STARTUP_PROBE_PERIOD } from "./podParts";
 
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
@@ -131,7 +131,8 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: meta(name),
+                // a LoadBalancer keeps the await: the update waits for its address
+                metadata: { ...meta(name), ...(args.ui.serviceType === "LoadBalancer" ? {} : { annotations: SKIP_SERVICE_AWAIT }) },
                 spec: {
                     type: args.ui.serviceType,
                     selector: selectorLabels(args.instance, component),

@@ -226,6 +226,18 @@ describe("production architecture (KubernetesExecutor)", () => {
         }
     });
 
+    it("does not await Services behind awaited workloads (the provider waits 10 s for endpoints to settle), except a LoadBalancer's address", async () => {
+        const all = await renderStack({ metrics: { enabled: true }, database: { pgbouncer: { enabled: true } } });
+        const services = ofKind(all.objects, "Service");
+        assert.deepStrictEqual(services.filter((s) => s.metadata.annotations?.["pulumi.com/skipAwait"] !== "true").map((s) => s.metadata.name), []);
+        assert.ok(services.length >= 4, services.map((s) => s.metadata.name).join(", "));
+        for (const architecture of ["production", "standalone"] as const) {
+            const lb = await renderStack({ architecture, ui: { serviceType: "LoadBalancer" } });
+            const ui = ofKind(lb.objects, "Service").find((s) => s.spec.type === "LoadBalancer")!;
+            assert.strictEqual(ui.metadata.annotations?.["pulumi.com/skipAwait"], undefined, architecture);
+        }
+    });
+
     it("probes start-up every 2 s with a 5-minute budget, so a deploy sees a pod Ready soon after its server answers", () => {
         for (const name of ["scheduler", "api-server"]) {
             const probe = container(find(r.objects, "Deployment", `airflow-${name}`).spec.template.spec, name).startupProbe;
