@@ -112,7 +112,7 @@ const tools: Record<Tool, (config: string, objectsFile: string) => void> = {
 };
 
 function table(chartSkipped: string | undefined): string {
-    const f = (xs: number[]) => (xs.length ? `${median(xs).toFixed(2)} s` : "–");
+    const f = (xs: number[]) => (xs.length ? `${median(xs).toFixed(2)} s (${xs.map((x) => x.toFixed(1)).join(", ")})` : "–");
     const ratio = (a: number[], b: number[]) => (a.length && b.length ? (median(a) / median(b)).toFixed(2) : "–");
     const what: Record<Step, [string, string, string]> = {
         deploy: ["cold deploy to ready", "`pulumi up`", "`helm install --wait --wait-for-jobs`"],
@@ -120,7 +120,7 @@ function table(chartSkipped: string | undefined): string {
         teardown: ["teardown, namespace gone", "`pulumi destroy`", "`helm uninstall --wait` + namespace delete"],
     };
     const lines = [
-        "| step | this package | floor (kubectl) | chart (helm) | package ÷ chart | package ÷ floor |",
+        "| step | this package: median (runs) | floor (kubectl) | chart (helm) | package ÷ chart | package ÷ floor |",
         "|---|---:|---:|---:|---:|---:|",
         ...(["deploy", "noop", "teardown"] as Step[]).map(
             (s) => `| ${what[s][0]} (${what[s][1]}; ${what[s][2]}) | ${f(times.pulumi[s])} | ${f(times.floor[s])} | ${f(times.chart[s])} | ${ratio(times.pulumi[s], times.chart[s])} | ${ratio(times.pulumi[s], times.floor[s])} |`,

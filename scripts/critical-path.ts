@@ -46,7 +46,10 @@ export function criticalPathReport(file: string): string {
         if (cur && startOf - cur.end > 1) cur = undefined; // a gap: the program, not a dependency
     }
     out.push("", `critical path (${chain[chain.length - 1].end - t0} s of ${Math.max(...all.map((s) => s.end)) - t0} s):`);
-    for (const s of chain) out.push(`  ${String(s.start - t0).padStart(4)}s +${String(s.end - s.start).padStart(3)}s  ${name(s)}`);
+    // steps under a second tie in the engine's whole-second stamps: counted, not listed
+    const short = chain.filter((s) => s.end === s.start).length;
+    for (const s of chain.filter((s) => s.end > s.start)) out.push(`  ${String(s.start - t0).padStart(4)}s +${String(s.end - s.start).padStart(3)}s  ${name(s)}`);
+    if (short) out.push(`  (and ${short} step${short === 1 ? "" : "s"} under 1 s)`);
     return out.join("\n") + "\n";
 }
 
