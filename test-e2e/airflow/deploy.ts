@@ -98,7 +98,22 @@ function pulumiEnv(): NodeJS.ProcessEnv {
     };
 }
 
+let programChecked = false;
+/**
+ * Builds bin/ when a source is newer (as program.js would otherwise compile in memory on every
+ * command): the lab deploys and measures the program as `npm ci` leaves it, precompiled.
+ */
+function ensureProgramBuilt(): void {
+    if (programChecked) return;
+    programChecked = true;
+    const mtime = (f: string) => fs.statSync(path.join(REPO_DIR, f)).mtimeMs;
+    const built = fs.existsSync(path.join(REPO_DIR, "bin", "index.js")) ? mtime("bin/index.js") : 0;
+    const sources = ["index.ts", ...fs.readdirSync(path.join(REPO_DIR, "components")).filter((f) => f.endsWith(".ts")).map((f) => `components/${f}`)];
+    if (sources.some((f) => mtime(f) > built)) run("npm", ["run", "build:program"], { cwd: REPO_DIR });
+}
+
 function pulumi(args: string[], allowFail = false) {
+    ensureProgramBuilt();
     return run("pulumi", [...args, "--non-interactive"], { cwd: REPO_DIR, env: pulumiEnv(), allowFail });
 }
 
