@@ -171,16 +171,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     const namespaceResource = c.createNamespace
         ? new k8s.core.v1.Namespace(
               childName(INSTANCE, "namespace"),
-              {
-                  metadata: {
-                      name: c.namespace,
-                      labels: labels(INSTANCE, "namespace"),
-                      // The provider deletes with foreground propagation unless told otherwise; the
-                      // namespace controller removes the contents either way, and background (what
-                      // kubectl does) ends a destroy sooner (npm run bench:deploy, teardown row).
-                      annotations: { "pulumi.com/deletionPropagationPolicy": "background" },
-                  },
-              },
+              { metadata: { name: c.namespace, labels: labels(INSTANCE, "namespace") } },
               { ...child, ...(provider ? { provider } : {}) },
           )
         : undefined;
