@@ -5,13 +5,16 @@
 //  3. with the Pulumi CLI and its YAML / Python language plugins on PATH, the YAML example previews
 //     and the Python example gets its SDK generated and previews, against a temp copy of this
 //     repository as the plugin (the CLI runs `npm install` in a plugin directory). Kubernetes objects
-//     are rendered to files or previewed against an unreachable cluster: no cluster is needed.
+//     are rendered to files or previewed against an unreachable cluster: no cluster is needed;
+//  4. with the level-1 lab running as well (npm run lab:up), the YAML example is deployed to it and
+//     destroyed: the component through the YAML language host against a real API server.
 import * as assert from "assert";
 import * as childProcess from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { AIRFLOW_ON_KUBERNETES_TYPE } from "../components/airflowOnKubernetes";
+import { kubectlBinary, labKubeconfig } from "../test-e2e/lab";
 import { onPath, pulumiSandbox, run } from "../tools/pulumiSandbox";
 
 const root = path.join(__dirname, "..");
@@ -107,7 +110,7 @@ describe("other languages through the Pulumi CLI (skipped without the CLI and it
         // hard-linked node_modules whose npm metadata is a real copy (npm rewrites it in place).
         plugin = path.join(work, "plugin");
         fs.mkdirSync(plugin);
-        for (const f of ["package.json", "package-lock.json", "PulumiPlugin.yaml", "tsconfig.json", "tsconfig.build.json", "index.ts", "components", "tools"]) {
+        for (const f of ["package.json", "package-lock.json", "PulumiPlugin.yaml", "tsconfig.json", "tsconfig.build.json", "tsconfig.pulumi.json", "index.ts", "components", "tools"]) {
             fs.cpSync(path.join(root, f), path.join(plugin, f), { recursive: true });
         }
         run("cp", ["-al", path.join(root, "node_modules"), path.join(plugin, "node_modules")], work);
@@ -143,6 +146,39 @@ describe("other languages through the Pulumi CLI (skipped without the CLI and it
         const component = preview.steps.find((s: any) => s.urn.endsWith(`${AIRFLOW_ON_KUBERNETES_TYPE}::airflow`));
         const children = preview.steps.filter((s: any) => s.newState?.parent === component.urn);
         assert.ok(children.length >= 4, `children of the component: ${children.length}`);
+    });
+
+    it("deploys the YAML example to the lab's cluster and destroys it (skipped unless the lab runs)", function () {
+        if (!onPath("pulumi-language-yaml")) this.skip();
+        const kubeconfig = labKubeconfig();
+        const reachable = fs.existsSync(kubeconfig) && childProcess.spawnSync(kubectlBinary(), ["--kubeconfig", kubeconfig, "get", "--raw", "/readyz"], { encoding: "utf8" }).status === 0;
+        if (!reachable) {
+            console.log("      skipped: no lab cluster answers (npm run lab:up starts the level-1 lab)");
+            this.skip();
+        }
+        // the lab's volume pool: released volumes recycled, enough free for the two claims
+        if (!process.env.AIRFLOW_LAB_KUBECONFIG) run("bash", [path.join(root, "lab", "pvs.sh"), "8"], root);
+        const dir = stackOf("yaml");
+        // the same program, with its provider pointed at the lab instead of rendering to files
+        const project = fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8").replace("renderYamlToDirectory: rendered", `kubeconfig: ${kubeconfig}`);
+        assert.ok(project.includes(`kubeconfig: ${kubeconfig}`));
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), project);
+        run("pulumi", ["stack", "init", "lab", "--non-interactive"], dir, env);
+        try {
+            run("pulumi", ["up", "--yes", "--non-interactive", "--skip-preview"], dir, env);
+            const outputs = JSON.parse(run("pulumi", ["stack", "output", "--json", "--show-secrets"], dir, env));
+            assert.strictEqual(outputs.namespace, "airflow-yaml");
+            assert.strictEqual(outputs.adminUsername, "ops");
+            assert.ok(outputs.adminPassword.length >= 20);
+            const sts = JSON.parse(run(kubectlBinary(), ["--kubeconfig", kubeconfig, "get", "statefulset", "-n", "airflow-yaml", "-o", "json"], dir)).items;
+            assert.strictEqual(sts.length, 1);
+            assert.strictEqual(sts[0].status.readyReplicas, 1, "the standalone pod is Ready (the update waited for it)");
+            const airflow = sts[0].spec.template.spec.containers.find((c: any) => c.name === "airflow");
+            assert.strictEqual(airflow.resources.limits.memory, "6Gi", "the YAML program's args reached the pod");
+        } finally {
+            run("pulumi", ["destroy", "--yes", "--non-interactive", "--skip-preview"], dir, env);
+        }
+        assert.strictEqual(childProcess.spawnSync(kubectlBinary(), ["--kubeconfig", kubeconfig, "get", "namespace", "airflow-yaml"], { encoding: "utf8" }).status, 1, "the namespace is gone");
     });
 
     it("generates the Python SDK (pulumi install) and previews the Python example against another stack's cluster", function () {
