@@ -78,7 +78,7 @@ export interface AirflowOnKubernetesArgs {
      * Default: every field at its default.
      * @default every field at its default
      */
-    dagProcessor?: Scheduler;
+    dagProcessor?: DagProcessor;
     /**
      * The triggerer Deployment (runs deferred tasks' triggers): replicas, resources, placement, env.
      *
@@ -1273,6 +1273,127 @@ export interface Autoscaling {
      * @default 80
      */
     targetCPUUtilizationPercentage?: number;
+}
+
+/** Settings at `dagProcessor`. */
+export interface DagProcessor {
+    /**
+     * Default: `1`.
+     * @default 1
+     */
+    replicas?: number;
+    /**
+     * Default: `{"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}`.
+     * @default {"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}
+     */
+    resources?: SchedulerResources;
+    /**
+     * Default: `{}`.
+     * @default {}
+     */
+    nodeSelector?: { [key: string]: string };
+    /**
+     * Default: `[]`.
+     * @default []
+     */
+    tolerations?: Toleration[];
+    /**
+     * Size limit of /tmp.
+     *
+     * Default: `"1Gi"`.
+     * @default "1Gi"
+     */
+    tmpSize?: string;
+    /**
+     * Size limit of the writable HOME (tools' caches and config, Airflow's generated airflow.cfg).
+     *
+     * Default: `"1Gi"`.
+     * @default "1Gi"
+     */
+    homeSize?: string;
+    /**
+     * Non-secret env vars; the values end up in the pod spec and the Pulumi state.
+     *
+     * Default: `{}`.
+     * @default {}
+     */
+    extraEnv?: { [key: string]: string };
+    /**
+     * Env vars read from keys of existing Secrets: name -> {secretName, key}.
+     *
+     * Default: `{}`.
+     * @default {}
+     */
+    secretEnv?: { [key: string]: SecretEnv };
+    /**
+     * Existing Secrets whose every key becomes an env var (envFrom).
+     *
+     * Default: `[]`.
+     * @default []
+     */
+    envFromSecrets?: string[];
+    /**
+     * Annotations of the component's own ServiceAccount (GKE Workload Identity, IRSA, ...).
+     *
+     * Default: `{}`.
+     * @default {}
+     */
+    serviceAccountAnnotations?: { [key: string]: string };
+    /**
+     * Volumes added to the pod (a Secret with a CA bundle, a CSI secret store, ...).
+     *
+     * Default: `[]`.
+     * @default []
+     */
+    extraVolumes?: ExtraVolume[];
+    /**
+     * Mounts added to the component's main container; each names one of extraVolumes or of the pod's own volumes.
+     *
+     * Default: `[]`.
+     * @default []
+     */
+    extraVolumeMounts?: ExtraVolumeMount[];
+    /**
+     * Sidecars (a log shipper, a Cloud SQL proxy, ...).
+     *
+     * Default: `[]`.
+     * @default []
+     */
+    extraContainers?: ExtraContainer[];
+    /**
+     * Init containers, run after the package's own.
+     *
+     * Default: `[]`.
+     * @default []
+     */
+    extraInitContainers?: ExtraContainer[];
+    /**
+     * Default: `{}`.
+     * @default {}
+     */
+    podAnnotations?: { [key: string]: string };
+    /**
+     * Labels added to the pods; app.kubernetes.io/* stay the package's (its selectors use them).
+     *
+     * Default: `{}`.
+     * @default {}
+     */
+    podLabels?: { [key: string]: string };
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    affinity?: Affinity;
+    /**
+     * Default: `[]`.
+     * @default []
+     */
+    topologySpreadConstraints?: TopologySpreadConstraint[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    priorityClassName?: string;
 }
 
 /** Settings at `triggerer`. */

@@ -227,9 +227,13 @@ function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, strin
     collectNamed(root, nodes);
     // One type per shape: a shape that recurs under another name (extraContainers and
     // extraInitContainers, every component's extension points) reuses the first one's type.
+    // Every section of the config keeps a type of its own even when two have the same shape
+    // (scheduler and dagProcessor): a user looks for DagProcessorArgs by the key.
+    const sections = new Set<Shape>(root.fields.map((f) => f.shape));
+    const key = (n: Named) => (sections.has(n) ? `${n.segments.join(".")}:${signature(n)}` : signature(n));
     const first = new Map<string, Named>();
-    for (const n of nodes) if (!first.has(signature(n))) first.set(signature(n), n);
-    const others = nodes.filter((n) => n !== root && first.get(signature(n)) === n);
+    for (const n of nodes) if (!first.has(key(n))) first.set(key(n), n);
+    const others = nodes.filter((n) => n !== root && first.get(key(n)) === n);
     const level = new Map<Named, number>(others.map((n) => [n, 1]));
     const nameAt = (n: Named) => {
         const segs = n.segments.slice(-level.get(n)!);
@@ -242,7 +246,7 @@ function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, strin
         for (const n of others) byName.set(nameAt(n), [...(byName.get(nameAt(n)) ?? []), n]);
         let changed = false;
         for (const [name, group] of byName) {
-            const sigs = new Set(group.map(signature));
+            const sigs = new Set(group.map(key));
             if (sigs.size > 1 || name === ROOT_TYPE) {
                 for (const n of group) {
                     if (level.get(n)! < n.segments.length) {
@@ -255,10 +259,10 @@ function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, strin
         if (!changed) {
             const names = new Map<Named, string>([[root, ROOT_TYPE]]);
             for (const [name, group] of byName) {
-                if (new Set(group.map(signature)).size > 1) throw new Error(`two shapes would both be named ${name}: ${group.map((n) => n.segments.join(".")).join(", ")}`);
+                if (new Set(group.map(key)).size > 1) throw new Error(`two shapes would both be named ${name}: ${group.map((n) => n.segments.join(".")).join(", ")}`);
                 group.forEach((n) => names.set(n, name));
             }
-            for (const n of nodes) if (!names.has(n)) names.set(n, names.get(first.get(signature(n))!)!);
+            for (const n of nodes) if (!names.has(n)) names.set(n, names.get(first.get(key(n))!)!);
             return names;
         }
     }
