@@ -78,6 +78,9 @@ describe("component package: the multi-language plugin", function () {
         }
         assert.deepStrictEqual(undocumented, []);
         assert.match(schema.types[`${PLUGIN_NAME}:index:Scheduler`].properties.replicas.description, /Default: `1`/);
+        // a section shaped like another keeps its own type name, with the fields it inherits
+        assert.deepStrictEqual(Object.keys(schema.types[`${PLUGIN_NAME}:index:DagProcessor`].properties).sort(), Object.keys(schema.types[`${PLUGIN_NAME}:index:Scheduler`].properties).sort());
+        assert.strictEqual(schema.resources[AIRFLOW_ON_KUBERNETES_TYPE].inputProperties.dagProcessor.$ref, `#/types/${PLUGIN_NAME}:index:DagProcessor`);
     });
 
     it("exposes the component's typed outputs, optional where an architecture has none", () => {

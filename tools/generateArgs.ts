@@ -315,6 +315,7 @@ export function generateArgsSource(): string {
     const rootShape = shapeOf(stackConfigSchema, "", [], docs) as Extract<Shape, { kind: "object" }>;
     const names = assignNames(rootShape);
     const emitted = new Set<string>();
+    const objectBySignature = new Map<string, string>();
     const out: string[] = [];
     const visit = (shape: Shape) => {
         if (shape.kind === "array") return visit(shape.item);
@@ -328,6 +329,13 @@ export function generateArgsSource(): string {
             out.push(`/** Values of \`${shape.segments.join(".")}\`. */\nexport const ${name} = { ${members} } as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
             return;
         }
+        // a section shaped like one emitted before (dagProcessor like scheduler): its own name, no copy
+        const same = objectBySignature.get(signature(shape));
+        if (same !== undefined) {
+            out.push(`${docComment([`Settings at \`${shape.segments.join(".")}\`: the same fields and defaults as ${same}.`], "")}export interface ${name} extends ${same} {}\n`);
+            return;
+        }
+        objectBySignature.set(signature(shape), name);
         const fields = shape.fields.map((f) => `${docComment(fieldDoc(f), "    ")}    ${f.name}${f.optional ? "?" : ""}: ${tsType(f.shape, names)};\n`);
         if (shape === rootShape) {
             fields.push(
