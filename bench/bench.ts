@@ -18,6 +18,7 @@ import * as yaml from "js-yaml";
 import { AirflowOnKubernetes } from "../components/airflowOnKubernetes";
 import type { AirflowOnKubernetesArgs } from "../components/airflowOnKubernetesArgs";
 import { installMocks, renderStack, settle } from "../test/support/harness";
+import { median } from "../tools/median";
 import { pulumiSandbox, run } from "../tools/pulumiSandbox";
 
 const root = path.join(__dirname, "..");
@@ -33,12 +34,6 @@ interface Row {
     unit: "ms" | "s";
 }
 const rows: Row[] = [];
-
-function median(values: number[]): number {
-    const sorted = [...values].sort((a, b) => a - b);
-    const mid = Math.floor(sorted.length / 2);
-    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
-}
 
 /** One warm-up, then RUNS timed runs; returns the median in ms and the last run's result. */
 async function measure<T>(fn: () => Promise<T>): Promise<{ ms: number; result: T }> {

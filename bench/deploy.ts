@@ -17,7 +17,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { criticalPathReport } from "../scripts/critical-path";
-import { kubectl, LAB_DIR, labCacheDir, REPO_DIR } from "../test-e2e/lab";
+import { median } from "../tools/median";
+import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../test-e2e/lab";
 import { deploy, deployPath, destroy, noopPreview, renderObjects, writeStackConfig } from "../test-e2e/airflow/deploy";
 
 const argv = process.argv.slice(2);
@@ -35,8 +36,9 @@ const times: Record<Tool, Record<Step, number[]>> = {
 };
 const eventLogs: { seconds: number; file: string }[] = [];
 
-function sh(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean } = {}): { code: number; out: string } {
-    const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: path.join(labCacheDir(), "kubeconfig") } });
+/** Runs helm, pulumi or a lab script against the lab's cluster. */
+function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): { code: number; out: string } {
+    const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: labKubeconfig() } });
     const out = `${r.stdout ?? ""}${r.stderr ?? ""}`;
     if ((r.status !== 0 || r.error) && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} failed: ${r.error?.message ?? out.slice(-3000)}`);
     return { code: r.status ?? 1, out };
@@ -48,18 +50,9 @@ function timed(fn: () => void): number {
     return Number(process.hrtime.bigint() - t) / 1e9;
 }
 
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
-
-/** Recycles the lab's released PersistentVolumes: each tool starts from the same free pool. */
-function freeVolumes(): void {
-    sh("bash", [path.join(LAB_DIR, "pvs.sh"), "8"]);
-}
 
 function namespaceGone(): void {
-    sh("kubectl", ["delete", "namespace", NS, "--ignore-not-found", "--wait=true", "--timeout=300s"]);
+    kubectl(["delete", "namespace", NS, "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 320_000 });
 }
 
 function helmBinary(): string | undefined {
@@ -88,13 +81,13 @@ const tools: Record<Tool, (config: string, objectsFile: string) => void> = {
     floor(_config, objectsFile) {
         times.floor.deploy.push(
             timed(() => {
-                sh("kubectl", ["apply", "--server-side", "--field-manager=bench-floor", "-f", objectsFile]);
-                sh("kubectl", ["wait", "-n", NS, "--for=condition=available", "deployment", "--all", "--timeout=600s"]);
-                sh("kubectl", ["wait", "-n", NS, "--for=jsonpath={.status.readyReplicas}=1", "statefulset", "--all", "--timeout=600s"]);
-                sh("kubectl", ["wait", "-n", NS, "--for=condition=complete", "job", "--all", "--timeout=600s"]);
+                kubectl(["apply", "--server-side", "--field-manager=bench-floor", "-f", objectsFile]);
+                kubectl(["wait", "-n", NS, "--for=condition=available", "deployment", "--all", "--timeout=600s"], { timeoutMs: 620_000 });
+                kubectl(["wait", "-n", NS, "--for=jsonpath={.status.readyReplicas}=1", "statefulset", "--all", "--timeout=600s"], { timeoutMs: 620_000 });
+                kubectl(["wait", "-n", NS, "--for=condition=complete", "job", "--all", "--timeout=600s"], { timeoutMs: 620_000 });
             }),
         );
-        times.floor.noop.push(timed(() => sh("kubectl", ["apply", "--server-side", "--field-manager=bench-floor", "--dry-run=server", "-f", objectsFile])));
+        times.floor.noop.push(timed(() => kubectl(["apply", "--server-side", "--field-manager=bench-floor", "--dry-run=server", "-f", objectsFile])));
         times.floor.teardown.push(timed(namespaceGone));
     },
     chart() {
@@ -152,7 +145,7 @@ function main(): void {
         for (let round = 0; round < RUNS; round++) {
             const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
             for (const tool of rotated) {
-                freeVolumes();
+                labVolumes(8); // each tool starts from the same free pool
                 log(`round ${round + 1}/${RUNS}: ${tool}`);
                 tools[tool](config, objectsFile);
             }

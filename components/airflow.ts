@@ -19,7 +19,7 @@ import {
     simpleAuthUsers,
     taskImagesEnv,
 } from "./airflowPod";
-import { disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, SKIP_SERVICE_AWAIT, spreadOverNodes, STARTUP_PROBE_PERIOD } from "./podParts";
+import { awaitedWorkloadService, disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, spreadOverNodes, startupProbe } from "./podParts";
 import { retentionCronJobs } from "./retention";
 
 /** Where the API server and the migration Job read FAB's webserver_config.py (ui.webserverConfig). */
@@ -392,7 +392,7 @@ export class Airflow extends pulumi.ComponentResource {
                 ],
                 ports: [{ name: "health", containerPort: SCHEDULER_HEALTH_PORT }],
                 probes: {
-                    startupProbe: httpProbe("/health", "health", STARTUP_PROBE_PERIOD, 300 / STARTUP_PROBE_PERIOD),
+                    startupProbe: startupProbe("/health", "health", 300),
                     livenessProbe: httpProbe("/health", "health", 30, 5, 10),
                 },
                 extraVolumes: [{ name: "pod-template", configMap: { name: podTemplate.metadata.name } }],
@@ -434,7 +434,7 @@ export class Airflow extends pulumi.ComponentResource {
                 extraMounts: webserverConfig.mounts,
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
-                    startupProbe: httpProbe(healthPath, "http", STARTUP_PROBE_PERIOD, 300 / STARTUP_PROBE_PERIOD),
+                    startupProbe: startupProbe(healthPath, "http", 300),
                     readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
                     livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
                 },
@@ -474,8 +474,7 @@ export class Airflow extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-api-server`,
             {
-                // a LoadBalancer keeps the await: the update waits for its address
-                metadata: { ...meta(apiServiceName, "api-server"), ...(args.ui.serviceType === "LoadBalancer" ? {} : { annotations: SKIP_SERVICE_AWAIT }) },
+                metadata: awaitedWorkloadService(meta(apiServiceName, "api-server"), args.ui.serviceType),
                 spec: {
                     type: args.ui.serviceType,
                     selector: selectorLabels(args.instance, "api-server"),

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings, SchedulingSettings } from "./config";
 import {
+    awaitedWorkloadService,
     emptyDir,
     execProbe,
     extendPodSpec,
@@ -19,7 +20,6 @@ import {
     secretEnv,
     selectorLabels,
     singlePodStatefulSetSpec,
-    SKIP_SERVICE_AWAIT,
 } from "./podParts";
 
 export const POSTGRES_PORT = 5432;
@@ -92,7 +92,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: { ...meta(serviceName), annotations: SKIP_SERVICE_AWAIT },
+                metadata: awaitedWorkloadService(meta(serviceName)),
                 spec: {
                     clusterIP: "None", // headless: stable DNS for the StatefulSet pod
                     selector: selectorLabels(args.instance, component),

@@ -12,7 +12,7 @@ import * as crypto from "crypto";
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
-import { AddOnArgs, httpProbe, isolatedPodSpec, labels, restrictedContainer, selectorLabels, SKIP_SERVICE_AWAIT } from "./podParts";
+import { AddOnArgs, awaitedWorkloadService, httpProbe, isolatedPodSpec, labels, restrictedContainer, selectorLabels } from "./podParts";
 
 export const STATSD_PORT = 9125;
 export const METRICS_PORT = 9102;
@@ -98,7 +98,7 @@ export class StatsdExporter extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             name,
             {
-                metadata: { ...meta(name), annotations: SKIP_SERVICE_AWAIT },
+                metadata: awaitedWorkloadService(meta(name)),
                 spec: {
                     selector: selectorLabels(args.instance, component),
                     ports: [

@@ -13,7 +13,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { AddOnArgs, disruptionBudget, isolatedPodSpec, labels, restrictedContainer, secretEnv, selectorLabels, SKIP_SERVICE_AWAIT } from "./podParts";
+import { AddOnArgs, awaitedWorkloadService, disruptionBudget, isolatedPodSpec, labels, restrictedContainer, secretEnv, selectorLabels } from "./podParts";
 
 export const PGBOUNCER_PORT = 6432;
 /** The `postgres` user of the Alpine-based PgBouncer images. */
@@ -155,7 +155,7 @@ export class PgBouncer extends pulumi.ComponentResource {
         new k8s.core.v1.Service(
             name,
             {
-                metadata: { ...meta(name), annotations: SKIP_SERVICE_AWAIT },
+                metadata: awaitedWorkloadService(meta(name)),
                 spec: { selector: selectorLabels(args.instance, component), ports: [{ name: "pgbouncer", port: PGBOUNCER_PORT, targetPort: "pgbouncer" }] },
             },
             { parent: this },

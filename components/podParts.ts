@@ -110,20 +110,27 @@ export function mergeEnv(...lists: EnvVar[][]): EnvVar[] {
 }
 
 /**
- * On a Service whose pods belong to a workload the deploy already awaits (its Deployment or
+ * Metadata for a Service whose pods belong to a workload the deploy already awaits (its Deployment or
  * StatefulSet Ready): the provider's own Service await adds nothing there, yet it waits 10 s after
- * every change of the endpoints for them to "settle", on the critical path of every cold deploy.
+ * every change of the endpoints for them to "settle", on the critical path of every cold deploy. A
+ * LoadBalancer keeps the await: the update waits for its address.
  */
-export const SKIP_SERVICE_AWAIT = { "pulumi.com/skipAwait": "true" } as const;
+export function awaitedWorkloadService<M extends object>(metadata: M, serviceType?: string): M & { annotations?: Record<string, string> } {
+    return serviceType === "LoadBalancer" ? metadata : { ...metadata, annotations: { "pulumi.com/skipAwait": "true" } };
+}
 
-/**
- * Startup probes run only until a container first passes, so a short period costs nothing later and
- * makes the pod Ready within 2 s of its server answering (with 10 s, a deploy waited up to 10 s more
- * per component). Callers keep the failure budget in seconds: threshold = budget / period.
- */
-export const STARTUP_PROBE_PERIOD = 2;
 /** Readiness is probed for the pod's life: often enough to join the Service soon after start-up. */
 export const READINESS_PROBE_PERIOD = 5;
+
+/**
+ * A start-up probe every 2 s with a failure budget in seconds. Start-up probes run only until a
+ * container first passes, so a short period costs nothing later and makes the pod Ready within 2 s
+ * of its server answering (with 10 s, a deploy waited up to 10 s more per component).
+ */
+export function startupProbe(path: string, port: string, budgetSeconds: number): Probe {
+    const period = 2;
+    return httpProbe(path, port, period, budgetSeconds / period);
+}
 
 export function httpProbe(path: string, port: string, periodSeconds: number, failureThreshold: number, timeoutSeconds = 5): Probe {
     return { httpGet: { path, port }, periodSeconds, failureThreshold, timeoutSeconds };

@@ -8,7 +8,7 @@ import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettin
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
-import { AIRFLOW_GID, AIRFLOW_UID, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, SKIP_SERVICE_AWAIT, STARTUP_PROBE_PERIOD } from "./podParts";
+import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
@@ -119,7 +119,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
-                    startupProbe: httpProbe(healthPath, "http", STARTUP_PROBE_PERIOD, 600 / STARTUP_PROBE_PERIOD),
+                    startupProbe: startupProbe(healthPath, "http", 600),
                     readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
                     livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
                 },
@@ -131,8 +131,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                // a LoadBalancer keeps the await: the update waits for its address
-                metadata: { ...meta(name), ...(args.ui.serviceType === "LoadBalancer" ? {} : { annotations: SKIP_SERVICE_AWAIT }) },
+                metadata: awaitedWorkloadService(meta(name), args.ui.serviceType),
                 spec: {
                     type: args.ui.serviceType,
                     selector: selectorLabels(args.instance, component),

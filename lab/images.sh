@@ -78,12 +78,13 @@ for b in registry pause coredns statsd_exporter; do [ -x "$LAB_BIN/$b" ] || lab_
 lab_registry_up
 # static binaries FROM scratch; the exporter runs as nobody, as upstream's image does
 for b in pause coredns statsd_exporter; do
-  name="${b//_/-}" user=""
+  name="${b//_/-}" user="" sum="$(sha256sum <"$LAB_BIN/$b" | cut -c1-64)"
   [ "$b" = statsd_exporter ] && user='USER 65534:65534\n'
-  if ! have_image "lab/$name:latest" || [ "$(lab_docker image inspect --format '{{index .Config.Labels "lab.binary-sha256"}}' "lab/$name:latest")" != "$(sha256sum <"$LAB_BIN/$b" | cut -c1-64)" ]; then
+  # rebuilt when the binary changes (a new version from lab/toolchain.sh)
+  if ! have_image "lab/$name:latest" || [ "$(lab_docker image inspect --format '{{index .Config.Labels "lab.binary-sha256"}}' "lab/$name:latest")" != "$sum" ]; then
     ctx="$AIRFLOW_LAB_CACHE/contexts/$name"
     rm -rf "$ctx"; mkdir -p "$ctx"; cp "$LAB_BIN/$b" "$ctx/$b"
-    printf "FROM scratch\nLABEL lab.binary-sha256=%s\nCOPY %s /%s\n${user}ENTRYPOINT [\"/%s\"]\n" "$(sha256sum <"$LAB_BIN/$b" | cut -c1-64)" "$b" "$b" "$b" >"$ctx/Dockerfile"
+    printf "FROM scratch\nLABEL lab.binary-sha256=%s\nCOPY %s /%s\n${user}ENTRYPOINT [\"/%s\"]\n" "$sum" "$b" "$b" "$b" >"$ctx/Dockerfile"
     build "lab/$name:latest" "$ctx"
   fi
 done

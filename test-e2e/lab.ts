@@ -57,6 +57,12 @@ export function labKubeconfig(): string {
     return process.env.AIRFLOW_LAB_KUBECONFIG || path.join(labCacheDir(), "kubeconfig");
 }
 
+/** Recycles the lab's released PersistentVolumes and tops the pool up to `free` free ones (lab/pvs.sh). */
+export function labVolumes(free: number): void {
+    const r = spawnSync("bash", [path.join(LAB_DIR, "pvs.sh"), String(free)], { encoding: "utf8" });
+    if (r.status !== 0) throw new CheckError("storage", `lab/pvs.sh failed: ${r.stderr}`);
+}
+
 /** kubectl built by lab/toolchain.sh (matches the lab's API server), else the one on PATH. */
 export function kubectlBinary(): string {
     const built = path.join(labCacheDir(), "bin", "kubectl");
@@ -432,10 +438,7 @@ export function runCheck(file: string, options: CheckOptions = {}): CheckResult 
             for (const o of objects.filter((x) => x.kind === "StatefulSet")) {
                 claims += (o.spec?.replicas ?? 1) * ((o.spec?.volumeClaimTemplates as unknown[] | undefined)?.length ?? 0);
             }
-            if (claims > 0) {
-                const r = spawnSync("bash", [path.join(LAB_DIR, "pvs.sh"), String(claims + 2)], { encoding: "utf8" });
-                if (r.status !== 0) throw new CheckError("storage", `lab/pvs.sh failed: ${r.stderr}`);
-            }
+            if (claims > 0) labVolumes(claims + 2);
         }
 
         // namespace

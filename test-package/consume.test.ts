@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { AIRFLOW_ON_KUBERNETES_TYPE } from "../components/airflowOnKubernetes";
-import { kubectlBinary, labKubeconfig } from "../test-e2e/lab";
+import { kubectlBinary, labKubeconfig, labVolumes } from "../test-e2e/lab";
 import { onPath, pulumiSandbox, run } from "../tools/pulumiSandbox";
 
 const root = path.join(__dirname, "..");
@@ -157,7 +157,7 @@ describe("other languages through the Pulumi CLI (skipped without the CLI and it
             this.skip();
         }
         // the lab's volume pool: released volumes recycled, enough free for the two claims
-        if (!process.env.AIRFLOW_LAB_KUBECONFIG) run("bash", [path.join(root, "lab", "pvs.sh"), "8"], root);
+        if (!process.env.AIRFLOW_LAB_KUBECONFIG) labVolumes(8);
         const dir = stackOf("yaml");
         // the same program, with its provider pointed at the lab instead of rendering to files
         const project = fs.readFileSync(path.join(dir, "Pulumi.yaml"), "utf8").replace("renderYamlToDirectory: rendered", `kubeconfig: ${kubeconfig}`);

@@ -32,7 +32,8 @@ describe("preview speed", () => {
         beforeEach(() => {
             // a project of the same shape whose "program" is a string, so no engine is needed
             dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-js-"));
-            for (const f of ["program.js", "tsconfig.json", "tsconfig.pulumi.json"]) fs.copyFileSync(path.join(root, f), path.join(dir, f));
+            fs.mkdirSync(path.join(dir, "tools"));
+            for (const f of ["program.js", "tools/programBuild.js", "tsconfig.json", "tsconfig.pulumi.json"]) fs.copyFileSync(path.join(root, f), path.join(dir, f));
             fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
             fs.mkdirSync(path.join(dir, "components"));
             fs.mkdirSync(path.join(dir, "bin"));

@@ -106,10 +106,8 @@ let programChecked = false;
 function ensureProgramBuilt(): void {
     if (programChecked) return;
     programChecked = true;
-    const mtime = (f: string) => fs.statSync(path.join(REPO_DIR, f)).mtimeMs;
-    const built = fs.existsSync(path.join(REPO_DIR, "bin", "index.js")) ? mtime("bin/index.js") : 0;
-    const sources = ["index.ts", ...fs.readdirSync(path.join(REPO_DIR, "components")).filter((f) => f.endsWith(".ts")).map((f) => `components/${f}`)];
-    if (sources.some((f) => mtime(f) > built)) run("npm", ["run", "build:program"], { cwd: REPO_DIR });
+    const { programBuildIsFresh } = require("../../tools/programBuild") as { programBuildIsFresh(root: string): boolean };
+    if (!programBuildIsFresh(REPO_DIR)) run("npm", ["run", "build:program"], { cwd: REPO_DIR });
 }
 
 function pulumi(args: string[], allowFail = false) {

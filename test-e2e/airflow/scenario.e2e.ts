@@ -4,10 +4,9 @@
 // added later, an image upgrade, faults, the standalone architecture, and a clean destroy.
 // Run: npm run e2e:airflow (lab/e2e-airflow.sh builds what is missing and starts the lab first).
 import * as assert from "assert";
-import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, LAB_DIR, labCacheDir, namespaceLeftovers } from "../lab";
+import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../lab";
 import { AirflowApi } from "./airflowApi";
 import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, uiServiceUrl, waitFor, waitReady } from "./cluster";
 import { CHROMIUM, screenshotDagList } from "./screenshot";
@@ -55,11 +54,6 @@ async function runDag(api: AirflowApi, dagId: string, runId: string, timeoutSec:
     return seconds(t);
 }
 
-/** Tops up the lab's PersistentVolume pool (and recycles released volumes) before a deploy. */
-function volumePool(): void {
-    const r = spawnSync("bash", [path.join(LAB_DIR, "pvs.sh"), "8"], { stdio: ["ignore", "ignore", "inherit"] });
-    if (r.status !== 0) throw new Error("lab/pvs.sh failed");
-}
 
 const timings: Record<string, number> = {};
 
@@ -97,7 +91,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
 
     it("deploys the local stack (production architecture): every pod Ready, the API healthy", async function () {
         configFile = writeStackConfig("lab-production", labOverrides(images.DAGS));
-        volumePool();
+        labVolumes(8);
         const t = Date.now();
         deploy("lab-production", configFile, via.path, log);
         await waitReady(NS, 600);
@@ -282,7 +276,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
 
     it("runs the same DAG in the standalone architecture on the same node, then destroys it", async function () {
         const file = writeStackConfig("lab-standalone", labStackOverrides(images.DAGS, "standalone"), "Pulumi.local-standalone.yaml");
-        volumePool();
+        labVolumes(8);
         const t = Date.now();
         deploy("lab-standalone", file, via.path, log);
         await waitReady(STANDALONE_NS, 600);

@@ -8,6 +8,7 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { median } from "../../tools/median";
 import { kubectl, LAB_DIR, labCacheDir } from "../lab";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
 import { deploy, deployPath, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
@@ -55,10 +56,6 @@ async function labUsage(windowSec: number): Promise<{ cores: number; memMiB: num
     return { cores: (ticks() - c0) / seconds(t0), memMiB: rss() / 2 ** 20 };
 }
 
-function median(xs: number[]): number {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-}
 
 async function floorPod(image: string): Promise<number> {
     const name = `floor-${Date.now()}`;
