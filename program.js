@@ -3,7 +3,9 @@
 // (npm run bench, row (c)). When a TypeScript source is newer than that build (an edit since, or no
 // build yet), it compiles index.ts in memory instead (transpile-only), so an edit never runs stale.
 // Type-checking is not skipped, only moved: `npx tsc --noEmit -p .` runs in CI before the tests.
+// First of all, it defers the parts of the Pulumi SDK a deployment never calls (tools/deferPulumiExtras.js).
 "use strict";
+require("./tools/deferPulumiExtras").install();
 const path = require("path");
 const { programBuildIsFresh } = require("./tools/programBuild");
 

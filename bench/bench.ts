@@ -8,11 +8,15 @@
 //  (c) with the Pulumi CLI on PATH (and the kubernetes and random plugins installed): a real
 //      `pulumi preview` of this program, objects rendered to files (kubernetes:renderYamlToDirectory,
 //      no cluster), the program as Pulumi.yaml runs it (precompiled to bin/ by npm ci), and for
-//      comparison index.ts compiled by the language host on each run, transpile-only or type-checked.
+//      comparison index.ts compiled by the language host on each run, transpile-only or type-checked,
+//      and bin/ run without program.js's deferral of the SDK parts a deployment never calls;
+//  (d) that deferral on its own: loading @pulumi/pulumi, @pulumi/kubernetes and @pulumi/random in a
+//      fresh Node.js process, as the SDK does it and with tools/deferPulumiExtras.js installed.
 // Prints one Markdown table; the README's benchmark section is a copy of it.
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { performance } from "perf_hooks";
 import * as yaml from "js-yaml";
 import { AirflowOnKubernetes } from "../components/airflowOnKubernetes";
@@ -85,7 +89,7 @@ async function growth(): Promise<void> {
     }
 }
 
-type Variant = "precompiled" | "transpile-only" | "type-check";
+type Variant = "precompiled" | "eager" | "transpile-only" | "type-check";
 
 /** A project directory in `dir` running this program (links to the sources), one stack per config. */
 function previewProject(dir: string, variant: Variant): string {
@@ -95,8 +99,13 @@ function previewProject(dir: string, variant: Variant): string {
         fs.symlinkSync(path.join(root, f), path.join(project, f));
     }
     const pulumiYaml = yaml.load(fs.readFileSync(path.join(root, "Pulumi.yaml"), "utf8")) as any;
-    if (variant === "precompiled") {
+    if (variant === "precompiled" || variant === "eager") {
         run("npm", ["run", "build:program"], root); // fresh, or program.js would compile in memory
+        if (variant === "eager") {
+            // bin/ as program.js runs it, but with every part of the SDK loaded up front
+            fs.writeFileSync(path.join(project, "eager.js"), 'module.exports = require("./bin/index.js");\n');
+            pulumiYaml.main = "eager.js";
+        }
     } else {
         // the language host compiles index.ts itself on every run: transpile-only (noCheck) or type-checked
         pulumiYaml.main = "index.ts";
@@ -121,6 +130,7 @@ function previews(): void {
         const cases: [Variant, string, Record<string, string>][] = [
             ["precompiled", "production", {}],
             ["precompiled", "standalone", { "airflow:architecture": "standalone" }],
+            ["eager", "production", {}],
             ["transpile-only", "production", {}],
             ["type-check", "production", {}],
         ];
@@ -143,12 +153,41 @@ function previews(): void {
                 if (i > 0) times.push((performance.now() - start) / 1000);
                 resources = out.steps.length;
             }
-            const label = { precompiled: "as configured: precompiled (program.js runs bin/)", "transpile-only": "index.ts transpiled by the language host on each run", "type-check": "index.ts type-checked by the language host on each run" }[variant];
+            const label = {
+                precompiled: "as configured: precompiled (program.js runs bin/)",
+                eager: "bin/ without the deferral of unused SDK parts",
+                "transpile-only": "index.ts transpiled by the language host on each run",
+                "type-check": "index.ts type-checked by the language host on each run",
+            }[variant];
             rows.push({ section: "(c) pulumi preview, no cluster", case: `${stack}: ${label}`, resources: `${resources} steps`, median: median(times), unit: "s" });
         }
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
+}
+
+/** (d): the SDKs' load time in fresh processes, measured inside each (Node.js's own start excluded). */
+function sdkLoad(): void {
+    const script = (defer: boolean) => `
+        ${defer ? `require(${JSON.stringify(path.join(root, "tools", "deferPulumiExtras.js"))}).install();` : ""}
+        const start = process.hrtime.bigint();
+        for (const sdk of ["@pulumi/pulumi", "@pulumi/kubernetes", "@pulumi/random"]) require(sdk);
+        console.log(JSON.stringify({ ms: Number(process.hrtime.bigint() - start) / 1e6, modules: Object.keys(require.cache).length }));`;
+    const times = { eager: [] as number[], deferred: [] as number[] };
+    const modules = { eager: 0, deferred: 0 };
+    progress("SDK load, eager and deferred, alternating");
+    for (let i = 0; i <= RUNS; i++) {
+        for (const mode of ["eager", "deferred"] as const) {
+            const r = spawnSync(process.execPath, ["-e", script(mode === "deferred")], { cwd: root, encoding: "utf8" });
+            if (r.status !== 0) throw new Error(r.stderr);
+            const out = JSON.parse(r.stdout);
+            if (i > 0) times[mode].push(out.ms);
+            modules[mode] = out.modules;
+        }
+    }
+    const section = "(d) loading the SDKs (@pulumi/pulumi, kubernetes, random)";
+    rows.push({ section, case: "as the SDK does it", resources: `${modules.eager} modules`, median: median(times.eager), unit: "ms" });
+    rows.push({ section, case: "with program.js's deferral (tools/deferPulumiExtras.js)", resources: `${modules.deferred} modules`, median: median(times.deferred), unit: "ms" });
 }
 
 function table(): string {
@@ -165,6 +204,7 @@ async function main(): Promise<void> {
     await mocks();
     await growth();
     if (PREVIEW) previews();
+    sdkLoad();
     const cpus = os.cpus();
     process.stdout.write(
         `Medians of ${RUNS} runs after a warm-up; Node.js ${process.version}, ${cpus.length} × ${cpus[0]?.model ?? "CPU"}` +

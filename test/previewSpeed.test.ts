@@ -33,7 +33,7 @@ describe("preview speed", () => {
             // a project of the same shape whose "program" is a string, so no engine is needed
             dir = fs.mkdtempSync(path.join(os.tmpdir(), "program-js-"));
             fs.mkdirSync(path.join(dir, "tools"));
-            for (const f of ["program.js", "tools/programBuild.js", "tsconfig.json", "tsconfig.pulumi.json"]) fs.copyFileSync(path.join(root, f), path.join(dir, f));
+            for (const f of ["program.js", "tools/programBuild.js", "tools/deferPulumiExtras.js", "tsconfig.json", "tsconfig.pulumi.json"]) fs.copyFileSync(path.join(root, f), path.join(dir, f));
             fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
             fs.mkdirSync(path.join(dir, "components"));
             fs.mkdirSync(path.join(dir, "bin"));
@@ -64,6 +64,73 @@ describe("preview speed", () => {
             const r = load();
             assert.strictEqual(r.status, 0, r.stderr);
             assert.strictEqual(r.stdout.trim(), "index.ts, compiled in memory");
+        });
+    });
+
+    describe("the SDK parts a deployment never calls (tools/deferPulumiExtras.js)", () => {
+        // Runs in a fresh Node.js process with the program's dependencies: loads the SDKs the program
+        // loads, records which heavy modules are in memory, then uses each deferred part for real.
+        const probe = `
+            const report = process.argv[1] === "defer" ? require(${JSON.stringify(path.join(root, "tools", "deferPulumiExtras.js"))}).install() : undefined;
+            const pulumi = require("@pulumi/pulumi");
+            require("@pulumi/kubernetes");
+            require("@pulumi/random");
+            const inMemory = (re) => Object.keys(require.cache).some((file) => re.test(file.split(require("path").sep).join("/")));
+            const atStart = {
+                typescript: inMemory(/node_modules\\/typescript\\//),
+                arborist: inMemory(/node_modules\\/@npmcli\\/arborist\\//),
+                automation: inMemory(/@pulumi\\/pulumi\\/automation\\//),
+            };
+            (async () => {
+                const automation = Object.keys(pulumi.automation).sort();
+                const closure = await pulumi.runtime.serializeFunction(() => 6 * 7);
+                const codePaths = await pulumi.runtime.computeCodePaths();
+                console.log(JSON.stringify({
+                    atStart,
+                    deferred: report && report.deferred.slice().sort(),
+                    loadedOnUse: report && report.loaded.slice().sort(),
+                    automation,
+                    closure: closure.text,
+                    codePaths: [...codePaths.keys()].map((p) => require("path").relative(process.cwd(), p)).sort(),
+                }));
+            })().catch((e) => { console.error(e); process.exit(1); });`;
+        let dir: string;
+        const runProbe = (mode: "defer" | "eager") => {
+            const r = spawnSync(process.execPath, ["-e", probe, mode], { cwd: dir, encoding: "utf8" });
+            assert.strictEqual(r.status, 0, r.stderr);
+            return JSON.parse(r.stdout);
+        };
+        let deferred: any;
+        let eager: any;
+        before(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "defer-sdk-"));
+            fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: "probe", dependencies: { "js-yaml": "*" } }));
+            fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+            deferred = runProbe("defer");
+            eager = runProbe("eager");
+        });
+        after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it("program.js installs the deferral before anything else loads", () => {
+            const program = read("program.js");
+            const install = program.indexOf('require("./tools/deferPulumiExtras").install()');
+            assert.ok(install > 0 && program.indexOf("require(", 0) === install, "the first require of program.js");
+        });
+
+        it("keeps the TypeScript compiler, npm's Arborist and the Automation API out of memory until used", () => {
+            assert.deepStrictEqual(eager.atStart, { typescript: true, arborist: true, automation: true }, "this SDK loads them eagerly");
+            assert.deepStrictEqual(deferred.atStart, { typescript: false, arborist: false, automation: false });
+            assert.deepStrictEqual(deferred.deferred, ["../../typescript-shim", "./automation", "@npmcli/arborist", "normalize-package-data"]);
+        });
+
+        it("loads each on first use, with the same results as an eager load", () => {
+            assert.deepStrictEqual(deferred.loadedOnUse, deferred.deferred);
+            assert.ok(deferred.automation.includes("LocalWorkspace"));
+            assert.deepStrictEqual(deferred.automation, eager.automation);
+            assert.match(deferred.closure, /6 \* 7/);
+            assert.strictEqual(deferred.closure, eager.closure);
+            assert.ok(deferred.codePaths.includes(path.join("node_modules", "js-yaml")), deferred.codePaths.join(", "));
+            assert.deepStrictEqual(deferred.codePaths, eager.codePaths);
         });
     });
 
