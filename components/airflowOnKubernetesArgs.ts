@@ -301,7 +301,7 @@ export interface Build {
     platform?: string;
 }
 
-/** Settings at `images.task`. */
+/** Settings at `images.tasks{}`. */
 export interface Task {
     /** Required. */
     context: string;
@@ -383,7 +383,7 @@ export interface Scheduler {
      * Default: `{"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}`.
      * @default {"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}
      */
-    resources?: SchedulerResources;
+    resources?: ContainerResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -493,49 +493,43 @@ export interface Scheduler {
     priorityClassName?: string;
 }
 
-/** Settings at `scheduler.resources`. */
-export interface SchedulerResources {
+/**
+ * Used as `resources` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, Pgbouncer, GitSync, Standalone, Logs, WorkerPods, RetentionDatabase, Metrics.
+ */
+export interface ContainerResources {
     /**
-     * Default: `{"cpu":"500m","memory":"1Gi"}`.
-     * @default {"cpu":"500m","memory":"1Gi"}
+     * What the scheduler reserves for the container on a node.
+     *
+     * Default: depends on where this type is used; the field that holds it shows the default.
      */
-    requests?: SchedulerResourcesRequests;
+    requests?: ResourceQuantities;
     /**
-     * Default: `{"cpu":"2","memory":"2Gi"}`.
-     * @default {"cpu":"2","memory":"2Gi"}
+     * The most the container may use: above the memory limit it is killed, above the CPU limit throttled.
+     *
+     * Default: depends on where this type is used; the field that holds it shows the default.
      */
-    limits?: SchedulerResourcesLimits;
+    limits?: ResourceQuantities;
 }
 
-/** Settings at `scheduler.resources.requests`. */
-export interface SchedulerResourcesRequests {
+/** Used as `requests` and `limits` of every ContainerResources. */
+export interface ResourceQuantities {
     /**
-     * Default: `"500m"`.
-     * @default "500m"
+     * CPU, in cores or millicores ("500m").
+     *
+     * Default: depends on where this type is used; the field that holds it shows the default.
      */
     cpu?: string;
     /**
-     * Default: `"1Gi"`.
-     * @default "1Gi"
+     * Memory, in bytes with a binary suffix ("512Mi").
+     *
+     * Default: depends on where this type is used; the field that holds it shows the default.
      */
     memory?: string;
 }
 
-/** Settings at `scheduler.resources.limits`. */
-export interface SchedulerResourcesLimits {
-    /**
-     * Default: `"2"`.
-     * @default "2"
-     */
-    cpu?: string;
-    /**
-     * Default: `"2Gi"`.
-     * @default "2Gi"
-     */
-    memory?: string;
-}
-
-/** Settings at `scheduler.toleration`. */
+/**
+ * Used as `tolerations[]` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, GitSync.
+ */
 export interface Toleration {
     /**
      * Default: not set.
@@ -564,15 +558,17 @@ export interface Toleration {
     tolerationSeconds?: number;
 }
 
-/** Values of `scheduler.toleration.operator`. */
+/** Values of `operator` of every Toleration. */
 export const Operator = { Exists: "Exists", Equal: "Equal" } as const;
 export type Operator = (typeof Operator)[keyof typeof Operator];
 
-/** Values of `scheduler.toleration.effect`. */
+/** Values of `effect` of every Toleration. */
 export const Effect = { NoSchedule: "NoSchedule", PreferNoSchedule: "PreferNoSchedule", NoExecute: "NoExecute" } as const;
 export type Effect = (typeof Effect)[keyof typeof Effect];
 
-/** Settings at `scheduler.secretEnv`. */
+/**
+ * Used as `secretEnv{}` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, AirflowOnKubernetesArgs.
+ */
 export interface SecretEnv {
     /** Required. */
     secretName: string;
@@ -580,7 +576,9 @@ export interface SecretEnv {
     key: string;
 }
 
-/** Settings at `scheduler.extraVolume`. */
+/**
+ * Used as `extraVolumes[]` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, GitSync.
+ */
 export interface ExtraVolume {
     /** Required. */
     name: string;
@@ -731,7 +729,7 @@ export interface ExtraVolume {
     vsphereVolume?: { [key: string]: any };
 }
 
-/** Settings at `scheduler.extraVolume.emptyDir`. */
+/** Used as `emptyDir` of every ExtraVolume. */
 export interface EmptyDir {
     /**
      * Default: not set.
@@ -745,11 +743,11 @@ export interface EmptyDir {
     sizeLimit?: string;
 }
 
-/** Values of `scheduler.extraVolume.emptyDir.medium`. */
+/** Values of `medium` of every EmptyDir. */
 export const Medium = { Empty: "", Memory: "Memory" } as const;
 export type Medium = (typeof Medium)[keyof typeof Medium];
 
-/** Settings at `scheduler.extraVolume.secret`. */
+/** Used as `secret` of every ExtraVolume. */
 export interface Secret {
     /** Required. */
     secretName: string;
@@ -770,7 +768,7 @@ export interface Secret {
     optional?: boolean;
 }
 
-/** Settings at `scheduler.extraVolume.secret.item`. */
+/** Used as `items[]` of Secret, ConfigMap. */
 export interface Item {
     /** Required. */
     key: string;
@@ -783,7 +781,7 @@ export interface Item {
     mode?: number;
 }
 
-/** Settings at `scheduler.extraVolume.configMap`. */
+/** Used as `configMap` of every ExtraVolume. */
 export interface ConfigMap {
     /** Required. */
     name: string;
@@ -804,7 +802,7 @@ export interface ConfigMap {
     optional?: boolean;
 }
 
-/** Settings at `scheduler.extraVolume.persistentVolumeClaim`. */
+/** Used as `persistentVolumeClaim` of every ExtraVolume. */
 export interface PersistentVolumeClaim {
     /** Required. */
     claimName: string;
@@ -815,7 +813,9 @@ export interface PersistentVolumeClaim {
     readOnly?: boolean;
 }
 
-/** Settings at `scheduler.extraVolumeMount`. */
+/**
+ * Used as `extraVolumeMounts[]` and `volumeMounts[]` of Scheduler, ExtraContainer, ApiServer, DagProcessor, Triggerer, Workers, Database, GitSync.
+ */
 export interface ExtraVolumeMount {
     /** Required. */
     name: string;
@@ -848,15 +848,17 @@ export interface ExtraVolumeMount {
     mountPropagation?: MountPropagation;
 }
 
-/** Values of `scheduler.extraVolumeMount.recursiveReadOnly`. */
+/** Values of `recursiveReadOnly` of every ExtraVolumeMount. */
 export const RecursiveReadOnly = { Disabled: "Disabled", IfPossible: "IfPossible", Enabled: "Enabled" } as const;
 export type RecursiveReadOnly = (typeof RecursiveReadOnly)[keyof typeof RecursiveReadOnly];
 
-/** Values of `scheduler.extraVolumeMount.mountPropagation`. */
+/** Values of `mountPropagation` of every ExtraVolumeMount. */
 export const MountPropagation = { None: "None", HostToContainer: "HostToContainer", Bidirectional: "Bidirectional" } as const;
 export type MountPropagation = (typeof MountPropagation)[keyof typeof MountPropagation];
 
-/** Settings at `scheduler.extraContainer`. */
+/**
+ * Used as `extraContainers[]` and `extraInitContainers[]` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, GitSync.
+ */
 export interface ExtraContainer {
     /** Required. */
     name: string;
@@ -903,7 +905,7 @@ export interface ExtraContainer {
      * Default: not set.
      * @default not set
      */
-    resources?: ExtraContainerResources;
+    resources?: ResourceRequirements;
     /**
      * Default: not set.
      * @default not set
@@ -980,11 +982,11 @@ export interface ExtraContainer {
     tty?: boolean;
 }
 
-/** Values of `scheduler.extraContainer.imagePullPolicy`. */
+/** Values of `imagePullPolicy` of every ExtraContainer. */
 export const ImagePullPolicy = { Always: "Always", IfNotPresent: "IfNotPresent", Never: "Never" } as const;
 export type ImagePullPolicy = (typeof ImagePullPolicy)[keyof typeof ImagePullPolicy];
 
-/** Settings at `scheduler.extraContainer.port`. */
+/** Used as `ports[]` of every ExtraContainer. */
 export interface Port {
     /**
      * Default: not set.
@@ -1010,11 +1012,11 @@ export interface Port {
     hostIP?: string;
 }
 
-/** Values of `scheduler.extraContainer.port.protocol`. */
+/** Values of `protocol` of every Port. */
 export const Protocol = { Tcp: "TCP", Udp: "UDP", Sctp: "SCTP" } as const;
 export type Protocol = (typeof Protocol)[keyof typeof Protocol];
 
-/** Settings at `scheduler.extraContainer.env`. */
+/** Used as `env[]` of every ExtraContainer. */
 export interface Env {
     /** Required. */
     name: string;
@@ -1030,8 +1032,8 @@ export interface Env {
     valueFrom?: { [key: string]: any };
 }
 
-/** Settings at `scheduler.extraContainer.resources`. */
-export interface ExtraContainerResources {
+/** Used as `resources` of every ExtraContainer. */
+export interface ResourceRequirements {
     /**
      * Default: not set.
      * @default not set
@@ -1049,11 +1051,11 @@ export interface ExtraContainerResources {
     claims?: { [key: string]: any }[];
 }
 
-/** Values of `scheduler.extraContainer.terminationMessagePolicy`. */
+/** Values of `terminationMessagePolicy` of every ExtraContainer. */
 export const TerminationMessagePolicy = { File: "File", FallbackToLogsOnError: "FallbackToLogsOnError" } as const;
 export type TerminationMessagePolicy = (typeof TerminationMessagePolicy)[keyof typeof TerminationMessagePolicy];
 
-/** Settings at `scheduler.affinity`. */
+/** Used as `affinity` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, GitSync. */
 export interface Affinity {
     /**
      * Default: not set.
@@ -1072,7 +1074,9 @@ export interface Affinity {
     podAntiAffinity?: { [key: string]: any };
 }
 
-/** Settings at `scheduler.topologySpreadConstraint`. */
+/**
+ * Used as `topologySpreadConstraints[]` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, GitSync.
+ */
 export interface TopologySpreadConstraint {
     /** Required. */
     maxSkew: number;
@@ -1107,11 +1111,11 @@ export interface TopologySpreadConstraint {
     nodeTaintsPolicy?: NodeAffinityPolicy;
 }
 
-/** Values of `scheduler.topologySpreadConstraint.whenUnsatisfiable`. */
+/** Values of `whenUnsatisfiable` of every TopologySpreadConstraint. */
 export const WhenUnsatisfiable = { DoNotSchedule: "DoNotSchedule", ScheduleAnyway: "ScheduleAnyway" } as const;
 export type WhenUnsatisfiable = (typeof WhenUnsatisfiable)[keyof typeof WhenUnsatisfiable];
 
-/** Values of `scheduler.topologySpreadConstraint.nodeAffinityPolicy`. */
+/** Values of `nodeAffinityPolicy` and `nodeTaintsPolicy` of every TopologySpreadConstraint. */
 export const NodeAffinityPolicy = { Honor: "Honor", Ignore: "Ignore" } as const;
 export type NodeAffinityPolicy = (typeof NodeAffinityPolicy)[keyof typeof NodeAffinityPolicy];
 
@@ -1126,7 +1130,7 @@ export interface ApiServer {
      * Default: `{"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}`.
      * @default {"requests":{"cpu":"500m","memory":"1Gi"},"limits":{"cpu":"2","memory":"2Gi"}}
      */
-    resources?: SchedulerResources;
+    resources?: ContainerResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -1289,7 +1293,7 @@ export interface Triggerer {
      * Default: `{"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}`.
      * @default {"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}
      */
-    resources?: TriggererResources;
+    resources?: ContainerResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -1399,55 +1403,13 @@ export interface Triggerer {
     priorityClassName?: string;
 }
 
-/** Settings at `triggerer.resources`. */
-export interface TriggererResources {
-    /**
-     * Default: `{"cpu":"250m","memory":"512Mi"}`.
-     * @default {"cpu":"250m","memory":"512Mi"}
-     */
-    requests?: TriggererResourcesRequests;
-    /**
-     * Default: `{"cpu":"1","memory":"1Gi"}`.
-     * @default {"cpu":"1","memory":"1Gi"}
-     */
-    limits?: TriggererResourcesLimits;
-}
-
-/** Settings at `triggerer.resources.requests`. */
-export interface TriggererResourcesRequests {
-    /**
-     * Default: `"250m"`.
-     * @default "250m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"512Mi"`.
-     * @default "512Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `triggerer.resources.limits`. */
-export interface TriggererResourcesLimits {
-    /**
-     * Default: `"1"`.
-     * @default "1"
-     */
-    cpu?: string;
-    /**
-     * Default: `"1Gi"`.
-     * @default "1Gi"
-     */
-    memory?: string;
-}
-
 /** Settings at `workers`. */
 export interface Workers {
     /**
      * Default: `{"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}`.
      * @default {"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}
      */
-    resources?: TriggererResources;
+    resources?: ContainerResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -1599,7 +1561,7 @@ export interface Database {
      * Default: `{"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}`.
      * @default {"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}
      */
-    resources?: TriggererResources;
+    resources?: ContainerResources;
     /**
      * external mode: Secret name and key holding a SQLAlchemy URI (postgresql+psycopg2://...).
      *
@@ -1735,54 +1697,12 @@ export interface Pgbouncer {
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
      */
-    resources?: PgbouncerResources;
+    resources?: ContainerResources;
 }
 
 /** Values of `database.pgbouncer.poolMode`. */
 export const PoolMode = { Transaction: "transaction", Session: "session" } as const;
 export type PoolMode = (typeof PoolMode)[keyof typeof PoolMode];
-
-/** Settings at `database.pgbouncer.resources`. */
-export interface PgbouncerResources {
-    /**
-     * Default: `{"cpu":"50m","memory":"64Mi"}`.
-     * @default {"cpu":"50m","memory":"64Mi"}
-     */
-    requests?: PgbouncerResourcesRequests;
-    /**
-     * Default: `{"cpu":"500m","memory":"256Mi"}`.
-     * @default {"cpu":"500m","memory":"256Mi"}
-     */
-    limits?: PgbouncerResourcesLimits;
-}
-
-/** Settings at `database.pgbouncer.resources.requests`. */
-export interface PgbouncerResourcesRequests {
-    /**
-     * Default: `"50m"`.
-     * @default "50m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"64Mi"`.
-     * @default "64Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `database.pgbouncer.resources.limits`. */
-export interface PgbouncerResourcesLimits {
-    /**
-     * Default: `"500m"`.
-     * @default "500m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"256Mi"`.
-     * @default "256Mi"
-     */
-    memory?: string;
-}
 
 /** Settings at `storage`. */
 export interface Storage {
@@ -1954,7 +1874,7 @@ export interface GitSync {
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
      */
-    resources?: PgbouncerResources;
+    resources?: ContainerResources;
     /**
      * Default: `{}`.
      * @default {}
@@ -2202,7 +2122,7 @@ export interface Standalone {
      * Default: `{"requests":{"cpu":"1","memory":"2Gi"},"limits":{"cpu":"2","memory":"4Gi"}}`.
      * @default {"requests":{"cpu":"1","memory":"2Gi"},"limits":{"cpu":"2","memory":"4Gi"}}
      */
-    resources?: StandaloneResources;
+    resources?: ContainerResources;
     /**
      * Size limit of /tmp.
      *
@@ -2217,48 +2137,6 @@ export interface Standalone {
      * @default "1Gi"
      */
     homeSize?: string;
-}
-
-/** Settings at `standalone.resources`. */
-export interface StandaloneResources {
-    /**
-     * Default: `{"cpu":"1","memory":"2Gi"}`.
-     * @default {"cpu":"1","memory":"2Gi"}
-     */
-    requests?: StandaloneResourcesRequests;
-    /**
-     * Default: `{"cpu":"2","memory":"4Gi"}`.
-     * @default {"cpu":"2","memory":"4Gi"}
-     */
-    limits?: StandaloneResourcesLimits;
-}
-
-/** Settings at `standalone.resources.requests`. */
-export interface StandaloneResourcesRequests {
-    /**
-     * Default: `"1"`.
-     * @default "1"
-     */
-    cpu?: string;
-    /**
-     * Default: `"2Gi"`.
-     * @default "2Gi"
-     */
-    memory?: string;
-}
-
-/** Settings at `standalone.resources.limits`. */
-export interface StandaloneResourcesLimits {
-    /**
-     * Default: `"2"`.
-     * @default "2"
-     */
-    cpu?: string;
-    /**
-     * Default: `"4Gi"`.
-     * @default "4Gi"
-     */
-    memory?: string;
 }
 
 /** Settings at `retention`. */
@@ -2309,7 +2187,7 @@ export interface Logs {
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
      */
-    resources?: PgbouncerResources;
+    resources?: ContainerResources;
 }
 
 /** Settings at `retention.workerPods`. */
@@ -2335,49 +2213,7 @@ export interface WorkerPods {
      * Default: `{"requests":{"cpu":"50m","memory":"256Mi"},"limits":{"cpu":"500m","memory":"512Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"256Mi"},"limits":{"cpu":"500m","memory":"512Mi"}}
      */
-    resources?: WorkerPodsResources;
-}
-
-/** Settings at `retention.workerPods.resources`. */
-export interface WorkerPodsResources {
-    /**
-     * Default: `{"cpu":"50m","memory":"256Mi"}`.
-     * @default {"cpu":"50m","memory":"256Mi"}
-     */
-    requests?: WorkerPodsResourcesRequests;
-    /**
-     * Default: `{"cpu":"500m","memory":"512Mi"}`.
-     * @default {"cpu":"500m","memory":"512Mi"}
-     */
-    limits?: WorkerPodsResourcesLimits;
-}
-
-/** Settings at `retention.workerPods.resources.requests`. */
-export interface WorkerPodsResourcesRequests {
-    /**
-     * Default: `"50m"`.
-     * @default "50m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"256Mi"`.
-     * @default "256Mi"
-     */
-    memory?: string;
-}
-
-/** Settings at `retention.workerPods.resources.limits`. */
-export interface WorkerPodsResourcesLimits {
-    /**
-     * Default: `"500m"`.
-     * @default "500m"
-     */
-    cpu?: string;
-    /**
-     * Default: `"512Mi"`.
-     * @default "512Mi"
-     */
-    memory?: string;
+    resources?: ContainerResources;
 }
 
 /** Settings at `retention.database`. */
@@ -2415,7 +2251,7 @@ export interface RetentionDatabase {
      * Default: `{"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}`.
      * @default {"requests":{"cpu":"250m","memory":"512Mi"},"limits":{"cpu":"1","memory":"1Gi"}}
      */
-    resources?: TriggererResources;
+    resources?: ContainerResources;
 }
 
 /** Settings at `metrics`. */
@@ -2455,5 +2291,5 @@ export interface Metrics {
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
      */
-    resources?: PgbouncerResources;
+    resources?: ContainerResources;
 }

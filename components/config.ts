@@ -15,7 +15,7 @@ import {
     positiveQuantityProblem,
     quantityValue,
 } from "./formats";
-import { annotations, checked, dnsLabel, labelKey, labelValue, objectName, OwnPodNames, PodExtensionSettings, podExtensionProblems, podExtensionShape } from "./kubernetesObjects";
+import { annotations, argsTypeNames, checked, dnsLabel, labelKey, labelValue, objectName, OwnPodNames, PodExtensionSettings, podExtensionProblems, podExtensionShape } from "./kubernetesObjects";
 
 export const DEFAULT_AIRFLOW_VERSION = "3.3.2";
 
@@ -112,16 +112,26 @@ export interface ResourceDefaults {
     limits: { cpu: string; memory: string };
 }
 
+const resourceQuantities = (d: { cpu: string; memory: string }) =>
+    z
+        .strictObject({
+            /** CPU, in cores or millicores ("500m"). */
+            cpu: quantity.default(d.cpu),
+            /** Memory, in bytes with a binary suffix ("512Mi"). */
+            memory: quantity.default(d.memory),
+        })
+        .register(argsTypeNames, { name: "ResourceQuantities" })
+        .prefault({});
+
 const resources = (d: ResourceDefaults) =>
     z
         .strictObject({
-            requests: z
-                .strictObject({ cpu: quantity.default(d.requests.cpu), memory: quantity.default(d.requests.memory) })
-                .prefault({}),
-            limits: z
-                .strictObject({ cpu: quantity.default(d.limits.cpu), memory: quantity.default(d.limits.memory) })
-                .prefault({}),
+            /** What the scheduler reserves for the container on a node. */
+            requests: resourceQuantities(d.requests),
+            /** The most the container may use: above the memory limit it is killed, above the CPU limit throttled. */
+            limits: resourceQuantities(d.limits),
         })
+        .register(argsTypeNames, { name: "ContainerResources" })
         .prefault({})
         .superRefine((r, ctx) => {
             // The API server refuses a request above its limit.

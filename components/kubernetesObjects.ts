@@ -10,6 +10,13 @@
 import { z } from "zod";
 import { dnsLabelProblem, dnsSubdomainProblem, labelKeyProblem, labelValueProblem } from "./formats";
 
+/**
+ * Type names in the component's generated args (tools/generateArgs.ts) for shapes the config uses in
+ * several places: one type named for what it is, not after the first section that has it. Where the
+ * places' defaults differ (each component's resources), each holding field documents its own.
+ */
+export const argsTypeNames = z.registry<{ name: string }>();
+
 /** A string checked by one of the grammars in formats.ts; the issue carries the offending value. */
 export const checked = (problem: (value: string) => string | undefined) =>
     z.string().superRefine((value, ctx) => {
@@ -106,7 +113,10 @@ export const container = z.strictObject({
     env: z.array(envVar).optional(),
     envFrom: z.array(anyObject).optional(),
     /** Requests and limits; a container without them gets small defaults (every container has both). */
-    resources: z.strictObject({ requests: resourceList.optional(), limits: resourceList.optional(), claims: z.array(anyObject).optional() }).optional(),
+    resources: z
+        .strictObject({ requests: resourceList.optional(), limits: resourceList.optional(), claims: z.array(anyObject).optional() })
+        .register(argsTypeNames, { name: "ResourceRequirements" })
+        .optional(),
     resizePolicy: z.array(anyObject).optional(),
     /** `Always` on an init container makes it a native sidecar. */
     restartPolicy: z.literal("Always").optional(),

@@ -83,6 +83,29 @@ describe("component package: the multi-language plugin", function () {
         assert.strictEqual(schema.resources[AIRFLOW_ON_KUBERNETES_TYPE].inputProperties.dagProcessor.$ref, `#/types/${PLUGIN_NAME}:index:DagProcessor`);
     });
 
+    it("gives every component's resources one type, ContainerResources, each holding field documenting its own defaults", () => {
+        const ref = (name: string) => `#/types/${PLUGIN_NAME}:index:${name}`;
+        const holders: string[] = [];
+        for (const [token, type] of Object.entries(schema.types) as [string, any][]) {
+            const resources = type.properties?.resources;
+            if (!resources) continue;
+            if (token.endsWith(":index:ExtraContainer")) {
+                assert.strictEqual(resources.$ref, ref("ResourceRequirements"), "a sidecar's resources are Kubernetes' own shape");
+                continue;
+            }
+            holders.push(token.split(":").pop()!);
+            assert.strictEqual(resources.$ref, ref("ContainerResources"), token);
+            assert.match(resources.description, /Default: `\{"requests":\{"cpu":"[^"]+","memory":"[^"]+"\},"limits":/, token);
+        }
+        assert.ok(holders.includes("Scheduler") && holders.includes("Workers") && holders.includes("Pgbouncer") && holders.length >= 10, holders.join(", "));
+        const shared = schema.types[`${PLUGIN_NAME}:index:ContainerResources`].properties;
+        assert.strictEqual(shared.limits.$ref, ref("ResourceQuantities"));
+        assert.match(shared.limits.description, /depends on where this type is used/);
+        // the defaults really differ: the scheduler's and the metrics exporter's are not the same
+        const defaultOf = (type: string) => schema.types[`${PLUGIN_NAME}:index:${type}`].properties.resources.description.match(/`(\{.*\})`/)[1];
+        assert.notStrictEqual(defaultOf("Scheduler"), defaultOf("Metrics"));
+    });
+
     it("exposes the component's typed outputs, optional where an architecture has none", () => {
         const resource = schema.resources[AIRFLOW_ON_KUBERNETES_TYPE];
         assert.deepStrictEqual(Object.keys(resource.properties).sort(), [

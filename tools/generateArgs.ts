@@ -11,12 +11,14 @@
 // package: every nested object is a named interface, enums are `as const` objects with a type of the same
 // name, and unions are avoided (a Kubernetes quantity, `string | number` in config, is a string here: the
 // Kubernetes SDKs type quantities as strings too). Identical shapes share one type; names come from the
-// shortest path suffix that is unambiguous (`Toleration`, then `SchedulerResources` when the
-// components' resource defaults differ), without an Args suffix, which SDK generators add.
+// shortest path suffix that is unambiguous (`Toleration`, `ExtraContainer`), without an Args suffix,
+// which SDK generators add. A shape the schema names in argsTypeNames (every component's resources:
+// `ContainerResources`) is one type wherever it is, its defaults documented on each field that holds it.
 import * as fs from "fs";
 import * as path from "path";
 import * as ts from "typescript";
 import { stackConfigSchema } from "../components/config";
+import { argsTypeNames } from "../components/kubernetesObjects";
 
 const ROOT = path.join(__dirname, "..");
 export const ARGS_FILE = path.join(ROOT, "components/airflowOnKubernetesArgs.ts");
@@ -74,10 +76,10 @@ function schemaDocs(): Map<string, string> {
 
 type Shape =
     | { kind: "string" | "number" | "boolean" | "any" }
-    | { kind: "enum"; values: string[]; segments: string[] }
+    | { kind: "enum"; values: string[]; segments: string[]; path: string }
     | { kind: "array"; item: Shape }
     | { kind: "map"; value: Shape }
-    | { kind: "object"; fields: Field[]; segments: string[] };
+    | { kind: "object"; fields: Field[]; segments: string[]; path: string; typeName?: string };
 
 interface Field {
     name: string;
@@ -128,12 +130,12 @@ function shapeOf(schema: any, at: string, segments: string[], docs: Map<string, 
         case "any":
             return { kind: "any" };
         case "enum":
-            return { kind: "enum", values: Object.values(d.entries as Record<string, string>), segments };
+            return { kind: "enum", values: Object.values(d.entries as Record<string, string>), segments, path: at };
         case "literal":
             if (!d.values.every((v: unknown) => typeof v === "string")) throw new Error(`${at}: only string literals are supported`);
             // A one-value enum has no multi-language form (the schema inference refuses a lone literal
             // type): a string, which the schema checks.
-            return d.values.length === 1 ? { kind: "string" } : { kind: "enum", values: [...d.values], segments };
+            return d.values.length === 1 ? { kind: "string" } : { kind: "enum", values: [...d.values], segments, path: at };
         case "union": {
             const kinds = d.options.map((o: any) => def(unwrap(o).schema).type).sort().join("|");
             // Kubernetes quantities (and similar): a number is accepted as its string form.
@@ -148,6 +150,8 @@ function shapeOf(schema: any, at: string, segments: string[], docs: Map<string, 
             return {
                 kind: "object",
                 segments,
+                path: at,
+                typeName: argsTypeNames.get(schema)?.name,
                 fields: Object.entries(d.shape as Record<string, any>).map(([name, field]) => fieldOf(name, field, at ? `${at}.${name}` : name, [...segments, name], docs)),
             };
         default:
@@ -190,19 +194,40 @@ const pascal = (s: string) =>
         .map((p) => p[0].toUpperCase() + p.slice(1))
         .join("");
 
-function signature(shape: Shape): string {
+/**
+ * What makes two shapes one type: fields, docs and defaults; a shape the schema names
+ * (argsTypeNames) is its name. `structural` compares fields and docs only, down through named shapes.
+ */
+function signature(shape: Shape, structural = false): string {
     switch (shape.kind) {
         case "enum":
             return `enum(${shape.values.join(",")})`;
         case "array":
-            return `${signature(shape.item)}[]`;
+            return `${signature(shape.item, structural)}[]`;
         case "map":
-            return `{${signature(shape.value)}}`;
+            return `{${signature(shape.value, structural)}}`;
         case "object":
-            return `object(${shape.fields.map((f) => JSON.stringify([f.name, f.optional, f.doc ?? "", f.defaultText ?? "", signature(f.shape)])).join(",")})`;
+            if (shape.typeName && !structural) return `named(${shape.typeName})`;
+            return `object(${shape.fields.map((f) => JSON.stringify([f.name, f.optional, f.doc ?? "", structural ? "" : (f.defaultText ?? ""), signature(f.shape, structural)])).join(",")})`;
         default:
             return shape.kind;
     }
+}
+
+/** Every place a named shape occurs, by name; the same name on shapes with different fields is an error. */
+function namedShapes(root: Shape): Map<string, Extract<Shape, { kind: "object" }>[]> {
+    const nodes: Named[] = [];
+    collectNamed(root, nodes);
+    const byName = new Map<string, Extract<Shape, { kind: "object" }>[]>();
+    for (const n of nodes) {
+        if (n.kind !== "object" || !n.typeName) continue;
+        const group = byName.get(n.typeName) ?? [];
+        if (group.length && signature(group[0], true) !== signature(n, true)) {
+            throw new Error(`${n.typeName} names two different shapes: ${group[0].segments.join(".")} and ${n.segments.join(".")}`);
+        }
+        byName.set(n.typeName, [...group, n]);
+    }
+    return byName;
 }
 
 type Named = Extract<Shape, { kind: "enum" | "object" }>;
@@ -233,7 +258,9 @@ function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, strin
     const key = (n: Named) => (sections.has(n) ? `${n.segments.join(".")}:${signature(n)}` : signature(n));
     const first = new Map<string, Named>();
     for (const n of nodes) if (!first.has(key(n))) first.set(key(n), n);
-    const others = nodes.filter((n) => n !== root && first.get(key(n)) === n);
+    const given = new Map<Named, string>(nodes.flatMap((n) => (n.kind === "object" && n.typeName ? [[n, n.typeName] as [Named, string]] : [])));
+    const reserved = new Set([ROOT_TYPE, ...given.values()]);
+    const others = nodes.filter((n) => n !== root && !given.has(n) && first.get(key(n)) === n);
     const level = new Map<Named, number>(others.map((n) => [n, 1]));
     const nameAt = (n: Named) => {
         const segs = n.segments.slice(-level.get(n)!);
@@ -247,7 +274,7 @@ function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, strin
         let changed = false;
         for (const [name, group] of byName) {
             const sigs = new Set(group.map(key));
-            if (sigs.size > 1 || name === ROOT_TYPE) {
+            if (sigs.size > 1 || reserved.has(name)) {
                 for (const n of group) {
                     if (level.get(n)! < n.segments.length) {
                         level.set(n, level.get(n)! + 1);
@@ -257,7 +284,7 @@ function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, strin
             }
         }
         if (!changed) {
-            const names = new Map<Named, string>([[root, ROOT_TYPE]]);
+            const names = new Map<Named, string>([[root, ROOT_TYPE], ...given]);
             for (const [name, group] of byName) {
                 if (new Set(group.map(key)).size > 1) throw new Error(`two shapes would both be named ${name}: ${group.map((n) => n.segments.join(".")).join(", ")}`);
                 group.forEach((n) => names.set(n, name));
@@ -294,10 +321,43 @@ function docComment(lines: string[], indent: string): string {
     return `${indent}/**\n${body.map((l) => (l ? `${indent} * ${l}` : `${indent} *`)).join("\n")}\n${indent} */\n`;
 }
 
+/**
+ * Where a type is used, for its doc: the one path, or, for a type used in several places, the fields
+ * that hold it and the types that have those fields ("`resources` of every ExtraContainer").
+ */
+function placesText(type: string, root: Extract<Shape, { kind: "object" }>, names: Map<Named, string>): { several: boolean; text: string } {
+    const places: { path: string; holder?: Extract<Shape, { kind: "object" }> }[] = [];
+    const walk = (shape: Shape, holder: Extract<Shape, { kind: "object" }> | undefined) => {
+        if (shape.kind === "array") return walk(shape.item, holder);
+        if (shape.kind === "map") return walk(shape.value, holder);
+        if (shape.kind !== "enum" && shape.kind !== "object") return;
+        if (names.get(shape) === type) places.push({ path: shape.path, holder });
+        if (shape.kind === "object") shape.fields.forEach((f) => walk(f.shape, shape));
+    };
+    walk(root, undefined);
+    if (places.length === 1) return { several: false, text: `\`${places[0].path}\`` };
+    const fields = [...new Set(places.map((p) => `\`${p.holder && p.holder !== root ? p.path.slice(p.holder.path.length + 1) : p.path}\``))];
+    const holders = [...new Set(places.map((p) => (p.holder ? names.get(p.holder)! : ROOT_TYPE)))];
+    return { several: true, text: `${fields.join(" and ")} of ${holders.length === 1 ? `every ${holders[0]}` : holders.join(", ")}` };
+}
+
+const settingsDoc = (places: { several: boolean; text: string }) => (places.several ? `Used as ${places.text}.` : `Settings at ${places.text}.`);
+
+/** Defaults that differ between the places of a named shape are documented at each place instead. */
+const DIFFERS = "differs";
+
+function fieldsOfShared(places: Extract<Shape, { kind: "object" }>[]): Field[] {
+    return places[0].fields.map((f, i) => (places.every((p) => p.fields[i].defaultText === f.defaultText) ? f : { ...f, defaultText: DIFFERS }));
+}
+
 function fieldDoc(f: Field): string[] {
     const lines: string[] = [];
     const text = f.doc ?? "";
     if (text) lines.push(text);
+    if (f.defaultText === DIFFERS) {
+        lines.push(`${text ? "\n" : ""}Default: depends on where this type is used; the field that holds it shows the default.`);
+        return lines;
+    }
     // The default once in the text (multi-language SDK docs keep only the text) and once as a tag.
     if (f.defaultText !== undefined) {
         const shown = f.defaultText === "not set" || f.defaultText === "every field at its default" ? f.defaultText : `\`${f.defaultText}\``;
@@ -314,6 +374,7 @@ export function generateArgsSource(): string {
     const docs = schemaDocs();
     const rootShape = shapeOf(stackConfigSchema, "", [], docs) as Extract<Shape, { kind: "object" }>;
     const names = assignNames(rootShape);
+    const named = namedShapes(rootShape);
     const emitted = new Set<string>();
     const objectBySignature = new Map<string, string>();
     const out: string[] = [];
@@ -326,17 +387,17 @@ export function generateArgsSource(): string {
         emitted.add(name);
         if (shape.kind === "enum") {
             const members = shape.values.map((v) => `${memberName(v)}: ${JSON.stringify(v)}`).join(", ");
-            out.push(`/** Values of \`${shape.segments.join(".")}\`. */\nexport const ${name} = { ${members} } as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
+            out.push(`/** Values of ${placesText(name, rootShape, names).text}. */\nexport const ${name} = { ${members} } as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
             return;
         }
         // a section shaped like one emitted before (dagProcessor like scheduler): its own name, no copy
         const same = objectBySignature.get(signature(shape));
         if (same !== undefined) {
-            out.push(`${docComment([`Settings at \`${shape.segments.join(".")}\`: the same fields and defaults as ${same}.`], "")}export interface ${name} extends ${same} {}\n`);
+            out.push(`${docComment([`Settings at ${placesText(name, rootShape, names).text}: the same fields and defaults as ${same}.`], "")}export interface ${name} extends ${same} {}\n`);
             return;
         }
         objectBySignature.set(signature(shape), name);
-        const fields = shape.fields.map((f) => `${docComment(fieldDoc(f), "    ")}    ${f.name}${f.optional ? "?" : ""}: ${tsType(f.shape, names)};\n`);
+        const fields = (shape.typeName ? fieldsOfShared(named.get(shape.typeName)!) : shape.fields).map((f) => `${docComment(fieldDoc(f), "    ")}    ${f.name}${f.optional ? "?" : ""}: ${tsType(f.shape, names)};\n`);
         if (shape === rootShape) {
             fields.push(
                 docComment(
@@ -352,7 +413,7 @@ export function generateArgsSource(): string {
         const doc =
             shape === rootShape
                 ? "Arguments of the AirflowOnKubernetes component: the stack config of this package's program\n(`airflow:*` keys), one field per key, validated on construction with the same rules."
-                : `Settings at \`${shape.segments.join(".")}\`${shape.segments.length ? "" : ""}.`;
+                : settingsDoc(placesText(name, rootShape, names));
         out.push(`${docComment([doc], "")}export interface ${name} {\n${fields.join("")}}\n`);
         shape.fields.forEach((f) => visit(f.shape));
     };

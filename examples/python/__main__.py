@@ -18,10 +18,10 @@ deployment = airflow.AirflowOnKubernetes(
     images=airflow.ImagesArgs(task_images={"training": "europe-docker.pkg.dev/acme/data-science/training:1.4.0"}),
     scheduler=airflow.SchedulerArgs(replicas=2),
     api_server=airflow.ApiServerArgs(replicas=2),
-    # Workers share their resources type with the triggerer (same shape, same defaults).
+    # Every component's resources are a ContainerResourcesArgs; unset quantities keep that component's defaults.
     workers=airflow.WorkersArgs(
-        resources=airflow.TriggererResourcesArgs(
-            limits=airflow.TriggererResourcesLimitsArgs(cpu="4", memory="16Gi"),
+        resources=airflow.ContainerResourcesArgs(
+            limits=airflow.ResourceQuantitiesArgs(cpu="4", memory="16Gi"),
         ),
     ),
     git_sync=airflow.GitSyncArgs(enabled=True, repo="https://github.com/acme/data-science-dags.git", sub_path="dags"),
