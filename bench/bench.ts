@@ -9,7 +9,8 @@
 //      `pulumi preview` of this program, objects rendered to files (kubernetes:renderYamlToDirectory,
 //      no cluster), the program as Pulumi.yaml runs it (precompiled to bin/ by npm ci), and for
 //      comparison index.ts compiled by the language host on each run, transpile-only or type-checked,
-//      and bin/ run without program.js's deferral of the SDK parts a deployment never calls;
+//      and bin/ required directly, without what program.js adds (the deferral of the SDK parts a
+//      deployment never calls, V8's own stack formatting);
 //  (d) that deferral on its own: loading @pulumi/pulumi, @pulumi/kubernetes and @pulumi/random in a
 //      fresh Node.js process, as the SDK does it and with tools/deferPulumiExtras.js installed.
 // Prints one Markdown table; the README's benchmark section is a copy of it.
@@ -102,7 +103,7 @@ function previewProject(dir: string, variant: Variant): string {
     if (variant === "precompiled" || variant === "eager") {
         run("npm", ["run", "build:program"], root); // fresh, or program.js would compile in memory
         if (variant === "eager") {
-            // bin/ as program.js runs it, but with every part of the SDK loaded up front
+            // bin/ without program.js: every part of the SDK loaded up front, the harness's source-map-support kept
             fs.writeFileSync(path.join(project, "eager.js"), 'module.exports = require("./bin/index.js");\n');
             pulumiYaml.main = "eager.js";
         }
@@ -155,7 +156,7 @@ function previews(): void {
             }
             const label = {
                 precompiled: "as configured: precompiled (program.js runs bin/)",
-                eager: "bin/ without the deferral of unused SDK parts",
+                eager: "bin/ required directly: SDK extras loaded eagerly, stacks through source-map-support",
                 "transpile-only": "index.ts transpiled by the language host on each run",
                 "type-check": "index.ts type-checked by the language host on each run",
             }[variant];
