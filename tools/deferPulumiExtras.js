@@ -83,4 +83,4 @@ function install() {
     return report;
 }
 
-module.exports = { install, report };
+module.exports = { install };

@@ -214,22 +214,7 @@ function signature(shape: Shape, structural = false): string {
     }
 }
 
-/** Every place a named shape occurs, by name; the same name on shapes with different fields is an error. */
-function namedShapes(root: Shape): Map<string, Extract<Shape, { kind: "object" }>[]> {
-    const nodes: Named[] = [];
-    collectNamed(root, nodes);
-    const byName = new Map<string, Extract<Shape, { kind: "object" }>[]>();
-    for (const n of nodes) {
-        if (n.kind !== "object" || !n.typeName) continue;
-        const group = byName.get(n.typeName) ?? [];
-        if (group.length && signature(group[0], true) !== signature(n, true)) {
-            throw new Error(`${n.typeName} names two different shapes: ${group[0].segments.join(".")} and ${n.segments.join(".")}`);
-        }
-        byName.set(n.typeName, [...group, n]);
-    }
-    return byName;
-}
-
+type ObjectShape = Extract<Shape, { kind: "object" }>;
 type Named = Extract<Shape, { kind: "enum" | "object" }>;
 
 function collectNamed(shape: Shape, into: Named[]): void {
@@ -247,7 +232,7 @@ function collectNamed(shape: Shape, into: Named[]): void {
     }
 }
 
-function assignNames(root: Extract<Shape, { kind: "object" }>): Map<Named, string> {
+function assignNames(root: ObjectShape): Map<Named, string> {
     const nodes: Named[] = [];
     collectNamed(root, nodes);
     // One type per shape: a shape that recurs under another name (extraContainers and
@@ -321,22 +306,41 @@ function docComment(lines: string[], indent: string): string {
     return `${indent}/**\n${body.map((l) => (l ? `${indent} * ${l}` : `${indent} *`)).join("\n")}\n${indent} */\n`;
 }
 
+interface Place {
+    shape: Named;
+    /** The object whose field holds it (through arrays and maps); undefined for the root. */
+    holder?: ObjectShape;
+}
+
+/**
+ * Every place each emitted type is used, by type name, in one walk. A name the schema gives
+ * (argsTypeNames) to shapes with different fields is an error.
+ */
+function placesByType(root: ObjectShape, names: Map<Named, string>): Map<string, Place[]> {
+    const places = new Map<string, Place[]>();
+    const walk = (shape: Shape, holder: ObjectShape | undefined) => {
+        if (shape.kind === "array") return walk(shape.item, holder);
+        if (shape.kind === "map") return walk(shape.value, holder);
+        if (shape.kind !== "enum" && shape.kind !== "object") return;
+        const name = names.get(shape)!;
+        const group = places.get(name) ?? [];
+        if (shape.kind === "object" && shape.typeName && group.length && signature(group[0].shape, true) !== signature(shape, true)) {
+            throw new Error(`${name} names two different shapes: ${group[0].shape.path} and ${shape.path}`);
+        }
+        places.set(name, [...group, { shape, holder }]);
+        if (shape.kind === "object") shape.fields.forEach((f) => walk(f.shape, shape));
+    };
+    walk(root, undefined);
+    return places;
+}
+
 /**
  * Where a type is used, for its doc: the one path, or, for a type used in several places, the fields
  * that hold it and the types that have those fields ("`resources` of every ExtraContainer").
  */
-function placesText(type: string, root: Extract<Shape, { kind: "object" }>, names: Map<Named, string>): { several: boolean; text: string } {
-    const places: { path: string; holder?: Extract<Shape, { kind: "object" }> }[] = [];
-    const walk = (shape: Shape, holder: Extract<Shape, { kind: "object" }> | undefined) => {
-        if (shape.kind === "array") return walk(shape.item, holder);
-        if (shape.kind === "map") return walk(shape.value, holder);
-        if (shape.kind !== "enum" && shape.kind !== "object") return;
-        if (names.get(shape) === type) places.push({ path: shape.path, holder });
-        if (shape.kind === "object") shape.fields.forEach((f) => walk(f.shape, shape));
-    };
-    walk(root, undefined);
-    if (places.length === 1) return { several: false, text: `\`${places[0].path}\`` };
-    const fields = [...new Set(places.map((p) => `\`${p.holder && p.holder !== root ? p.path.slice(p.holder.path.length + 1) : p.path}\``))];
+function placesText(places: Place[], root: ObjectShape, names: Map<Named, string>): { several: boolean; text: string } {
+    if (places.length === 1) return { several: false, text: `\`${places[0].shape.path}\`` };
+    const fields = [...new Set(places.map((p) => `\`${p.holder && p.holder !== root ? p.shape.path.slice(p.holder.path.length + 1) : p.shape.path}\``))];
     const holders = [...new Set(places.map((p) => (p.holder ? names.get(p.holder)! : ROOT_TYPE)))];
     return { several: true, text: `${fields.join(" and ")} of ${holders.length === 1 ? `every ${holders[0]}` : holders.join(", ")}` };
 }
@@ -346,7 +350,7 @@ const settingsDoc = (places: { several: boolean; text: string }) => (places.seve
 /** Defaults that differ between the places of a named shape are documented at each place instead. */
 const DIFFERS = "differs";
 
-function fieldsOfShared(places: Extract<Shape, { kind: "object" }>[]): Field[] {
+function fieldsOfShared(places: ObjectShape[]): Field[] {
     return places[0].fields.map((f, i) => (places.every((p) => p.fields[i].defaultText === f.defaultText) ? f : { ...f, defaultText: DIFFERS }));
 }
 
@@ -372,9 +376,10 @@ const memberName = (value: string) => (value === "" ? "Empty" : pascal(value.toL
 
 export function generateArgsSource(): string {
     const docs = schemaDocs();
-    const rootShape = shapeOf(stackConfigSchema, "", [], docs) as Extract<Shape, { kind: "object" }>;
+    const rootShape = shapeOf(stackConfigSchema, "", [], docs) as ObjectShape;
     const names = assignNames(rootShape);
-    const named = namedShapes(rootShape);
+    const places = placesByType(rootShape, names);
+    const where = (name: string) => placesText(places.get(name)!, rootShape, names);
     const emitted = new Set<string>();
     const objectBySignature = new Map<string, string>();
     const out: string[] = [];
@@ -387,17 +392,17 @@ export function generateArgsSource(): string {
         emitted.add(name);
         if (shape.kind === "enum") {
             const members = shape.values.map((v) => `${memberName(v)}: ${JSON.stringify(v)}`).join(", ");
-            out.push(`/** Values of ${placesText(name, rootShape, names).text}. */\nexport const ${name} = { ${members} } as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
+            out.push(`/** Values of ${where(name).text}. */\nexport const ${name} = { ${members} } as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
             return;
         }
         // a section shaped like one emitted before (dagProcessor like scheduler): its own name, no copy
         const same = objectBySignature.get(signature(shape));
         if (same !== undefined) {
-            out.push(`${docComment([`Settings at ${placesText(name, rootShape, names).text}: the same fields and defaults as ${same}.`], "")}export interface ${name} extends ${same} {}\n`);
+            out.push(`${docComment([`Settings at ${where(name).text}: the same fields and defaults as ${same}.`], "")}export interface ${name} extends ${same} {}\n`);
             return;
         }
         objectBySignature.set(signature(shape), name);
-        const fields = (shape.typeName ? fieldsOfShared(named.get(shape.typeName)!) : shape.fields).map((f) => `${docComment(fieldDoc(f), "    ")}    ${f.name}${f.optional ? "?" : ""}: ${tsType(f.shape, names)};\n`);
+        const fields = (shape.typeName ? fieldsOfShared(places.get(name)!.map((p) => p.shape as ObjectShape)) : shape.fields).map((f) => `${docComment(fieldDoc(f), "    ")}    ${f.name}${f.optional ? "?" : ""}: ${tsType(f.shape, names)};\n`);
         if (shape === rootShape) {
             fields.push(
                 docComment(
@@ -413,7 +418,7 @@ export function generateArgsSource(): string {
         const doc =
             shape === rootShape
                 ? "Arguments of the AirflowOnKubernetes component: the stack config of this package's program\n(`airflow:*` keys), one field per key, validated on construction with the same rules."
-                : settingsDoc(placesText(name, rootShape, names));
+                : settingsDoc(where(name));
         out.push(`${docComment([doc], "")}export interface ${name} {\n${fields.join("")}}\n`);
         shape.fields.forEach((f) => visit(f.shape));
     };
