@@ -1,7 +1,7 @@
 // The Airflow control plane for the KubernetesExecutor: generated keys, executor RBAC, the worker
 // pod template, the migration Job, and the scheduler, API server, dag-processor and triggerer.
 import * as crypto from "crypto";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { AIRFLOW_ENV } from "./airflowSettings";
@@ -552,7 +552,8 @@ export class Airflow extends pulumi.ComponentResource {
                 metadataSecretName: args.directMetadataSecretName ?? args.metadataSecretName,
                 metadataSecretKey: args.directMetadataSecretName ? args.directMetadataSecretKey ?? args.metadataSecretKey : args.metadataSecretKey,
                 parent: this,
-                dependsOn: afterMigration.dependsOn,
+                migration,
+                storageReady: args.storageReady ?? [],
                 podCleanerAccountName: podCleanerAccount?.metadata.name,
             });
         }

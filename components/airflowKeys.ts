@@ -5,7 +5,7 @@
 // be the natural source of a Fernet key, but its id is its base64 value, and ids are stored (and shown
 // by `pulumi stack export`) in plain text.
 import * as crypto from "crypto";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { SECRET_KEYS } from "./airflowPod";

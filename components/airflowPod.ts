@@ -1,7 +1,7 @@
 // The Airflow pod, built once: every Airflow process (scheduler, API server, dag-processor,
 // triggerer, migration Job, KubernetesExecutor worker) runs the same image with the same env,
 // mounts and security context. Only the command, probes, resources and extra env differ.
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, PlacementSettings, ResourceSettings, ScratchSettings } from "./config";

@@ -14,7 +14,7 @@
 // Permissions without chmod hacks: git-sync runs as uid 65533 with gid 0 and --group-write, so what
 // it writes is group 0 and group-writable; Airflow (uid 50000, gid 0) reads it through the group.
 import * as crypto from "crypto";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings } from "./config";
 import { gitRepoAuthProblem } from "./formats";

@@ -1,6 +1,6 @@
 // Airflow's metadata database: a Postgres StatefulSet with its own PVC and generated password,
 // or an existing Secret holding the connection URI of an external database.
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings, SchedulingSettings } from "./config";

@@ -9,7 +9,7 @@
 // operate) before Prometheus sees anything. Short-lived worker pods cannot be scraped themselves, so
 // either way the metrics must be pushed to something long-lived; the exporter is the smallest such thing.
 import * as crypto from "crypto";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
 import { AddOnArgs, awaitedWorkloadService, httpProbe, isolatedPodSpec, labels, restrictedContainer, selectorLabels } from "./podParts";

@@ -3,7 +3,7 @@
 // the scheduler to the Kubernetes API, git-sync to the git host, tasks, triggers and callbacks to the outside;
 // with their features on: PgBouncer between Airflow and Postgres, StatsD to the exporter and Prometheus
 // to the exporter, the ingress controller to the API server.
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { METRICS_PORT, STATSD_PORT } from "./metrics";
 import { PGBOUNCER_PORT } from "./pgbouncer";

@@ -10,7 +10,7 @@
 // so the server password is in no pod spec, ConfigMap or Pulumi state, and an external database's URI
 // (which this program never sees) works the same way. Migrations and `airflow db clean` keep talking to
 // the database directly (the Airflow component's directMetadataSecretName).
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { AddOnArgs, awaitedWorkloadService, disruptionBudget, isolatedPodSpec, labels, restrictedContainer, secretEnv, selectorLabels } from "./podParts";

@@ -1,6 +1,6 @@
 // Pod pieces shared by every workload: labels, security contexts, resources, env, probes.
 // Built here once so no pod spec spells them out twice.
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlacementSettings, PodExtensionSettings, ResourceSettings } from "./config";
 

@@ -7,7 +7,7 @@
 // - database cleanup: `airflow db clean` of metadata rows older than N days (task instances, DAG runs,
 //   XComs, jobs, log entries, ...), straight to the database like the migration Job.
 // Both are `concurrencyPolicy: Forbid`: a slow run is never overlapped by the next one.
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { AirflowPodFactory, LOGS_MOUNT } from "./airflowPod";
@@ -28,8 +28,10 @@ export interface RetentionArgs {
     metadataSecretName: pulumi.Input<string>;
     metadataSecretKey: string;
     parent: pulumi.Resource;
-    /** The migration Job: the schema must be current before anything cleans it. */
-    dependsOn: pulumi.Resource[];
+    /** The migration Job: the schema must be current before `db clean` touches it. */
+    migration: pulumi.Resource;
+    /** What prepares the shared volumes: the log clean-up works on the log volume. */
+    storageReady: pulumi.Resource[];
     /** ServiceAccount allowed to list and delete pods (with a token): the worker pod clean-up. */
     podCleanerAccountName?: pulumi.Input<string>;
 }
@@ -59,7 +61,9 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
     const r = args.retention;
     // No config section of their own beyond resources: no extra env, default scheduling, small scratch.
     const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: "256Mi", homeSize: "256Mi" };
-    const cronJob = (component: string, schedule: string, spec: k8s.types.input.core.v1.PodSpec) =>
+    // Each waits only for what it uses, so the two that never touch the database are not held behind
+    // the migrations (on `up`, and on every preview, where each wait is a round trip to the engine).
+    const cronJob = (component: string, schedule: string, spec: k8s.types.input.core.v1.PodSpec, dependsOn: pulumi.Resource[]) =>
         new k8s.batch.v1.CronJob(
             `${name}-${component}`,
             {
@@ -82,7 +86,7 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
                     },
                 },
             },
-            { parent: args.parent, dependsOn: args.dependsOn },
+            { parent: args.parent, dependsOn },
         );
 
     const jobs: k8s.batch.v1.CronJob[] = [];
@@ -102,6 +106,7 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
                     serviceAccountName: args.serviceAccountName,
                     restartPolicy: "Never",
                 }),
+                args.storageReady,
             ),
         );
     }
@@ -123,6 +128,7 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
                     automountServiceAccountToken: true,
                     restartPolicy: "Never",
                 }),
+                [],
             ),
         );
     }
@@ -142,6 +148,7 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
                     restartPolicy: "Never",
                     extraEnv: [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.metadataSecretName, args.metadataSecretKey)],
                 }),
+                [args.migration],
             ),
         );
     }

@@ -3,7 +3,7 @@
 // -> workloads -> outputs. The AirflowOnKubernetes component (airflowOnKubernetes.ts) calls
 // deployAirflow with its validated args, as the parent of everything; index.ts, the program, reads
 // the stack config with readStackArgs and constructs that component.
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { Airflow } from "./airflow";
 import { AirflowKeys } from "./airflowKeys";

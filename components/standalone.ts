@@ -1,7 +1,7 @@
 // Standalone Airflow: one StatefulSet, one pod, two containers. Postgres keeps its data on a
 // volumeClaimTemplate so a restart loses no progress; Airflow runs migrations, then the API server,
 // scheduler (LocalExecutor), dag-processor and triggerer as one supervised group.
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettings, StackConfig } from "./config";

@@ -13,7 +13,7 @@
 // volumes and many RWX provisioners ignore fsGroup, so it makes the directories Airflow (uid 50000)
 // and git-sync (uid 65533) write group-writable for their shared gid 0.
 import type * as Gcp from "@pulumi/gcp";
-import * as k8s from "@pulumi/kubernetes";
+import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "./config";
 import { AIRFLOW_GID, imagePullSecrets, labels } from "./podParts";

@@ -293,6 +293,13 @@ describe("operations: retention", () => {
         assert.strictEqual(envOf(pod.containers[0]).AIRFLOW__DATABASE__SQL_ALCHEMY_CONN, undefined, "no database credentials");
         await assertValidObjects(r.objects);
     });
+
+    it("holds only db-clean behind the migrations; the log clean-up waits for its volume, the pod clean-up for nothing", async () => {
+        const r = await renderStack({});
+        assert.ok(r.dependsOn.get("airflow-db-clean")?.includes("airflow-migrate"));
+        assert.deepStrictEqual(r.dependsOn.get("airflow-log-cleanup"), ["airflow-storage"]);
+        assert.deepStrictEqual(r.dependsOn.get("airflow-worker-cleanup") ?? [], []);
+    });
 });
 
 describe("operations: scale and availability", () => {

@@ -78,6 +78,7 @@ describe("preview speed", () => {
         // loads, records which heavy modules are in memory, then uses each deferred part for real.
         const probe = `
             const report = process.argv[1] === "defer" ? require(${JSON.stringify(path.join(root, "tools", "deferPulumiExtras.js"))}).install() : undefined;
+            const tracing = require("@pulumi/pulumi/cmd/run/tracing"); // as the harness loads it, first
             const pulumi = require("@pulumi/pulumi");
             require("@pulumi/kubernetes");
             require("@pulumi/random");
@@ -86,17 +87,25 @@ describe("preview speed", () => {
                 typescript: inMemory(/node_modules\\/typescript\\//),
                 arborist: inMemory(/node_modules\\/@npmcli\\/arborist\\//),
                 automation: inMemory(/@pulumi\\/pulumi\\/automation\\//),
+                openTelemetrySdk: inMemory(/@opentelemetry\\/sdk-trace-node\\//),
             };
             (async () => {
                 const automation = Object.keys(pulumi.automation).sort();
                 const closure = await pulumi.runtime.serializeFunction(() => 6 * 7);
                 const codePaths = await pulumi.runtime.computeCodePaths();
+                // --tracing: spans go to a port nothing listens on (loopback); the exporter drops them
+                tracing.start("http://127.0.0.1:9/api/v2/spans");
+                tracing.newSpan("probe").end();
+                const otel = require("@opentelemetry/api");
+                const tracerProvider = otel.trace.getTracerProvider().getDelegate().constructor.name;
+                tracing.stop();
                 console.log(JSON.stringify({
                     atStart,
                     deferred: report && report.deferred.slice().sort(),
                     loadedOnUse: report && report.loaded.slice().sort(),
                     automation,
                     closure: closure.text,
+                    tracerProvider,
                     codePaths: [...codePaths.keys()].map((p) => require("path").relative(process.cwd(), p)).sort(),
                 }));
             })().catch((e) => { console.error(e); process.exit(1); });`;
@@ -117,16 +126,21 @@ describe("preview speed", () => {
         });
         after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-        it("program.js installs the deferral before anything else loads", () => {
+        it("is preloaded before the harness (Pulumi.yaml's nodeargs), and program.js installs it too", () => {
+            const project = yaml.load(read("Pulumi.yaml")) as any;
+            assert.strictEqual(project.runtime.options.nodeargs, "--require ./tools/preload.js");
+            assert.match(read("tools/preload.js"), /require\("\.\/deferPulumiExtras"\)\.install\(\);/);
             const program = read("program.js");
             const install = program.indexOf('require("./tools/deferPulumiExtras").install()');
             assert.ok(install > 0 && program.indexOf("require(", 0) === install, "the first require of program.js");
         });
 
-        it("keeps the TypeScript compiler, npm's Arborist and the Automation API out of memory until used", () => {
-            assert.deepStrictEqual(eager.atStart, { typescript: true, arborist: true, automation: true }, "this SDK loads them eagerly");
-            assert.deepStrictEqual(deferred.atStart, { typescript: false, arborist: false, automation: false });
-            assert.deepStrictEqual(deferred.deferred, ["../../typescript-shim", "./automation", "@npmcli/arborist", "normalize-package-data"]);
+        it("keeps the TypeScript compiler, npm's Arborist, the Automation API and the OpenTelemetry SDK out of memory until used", () => {
+            const all = { typescript: true, arborist: true, automation: true, openTelemetrySdk: true };
+            assert.deepStrictEqual(eager.atStart, all, "this SDK loads them eagerly");
+            assert.deepStrictEqual(deferred.atStart, { typescript: false, arborist: false, automation: false, openTelemetrySdk: false });
+            const openTelemetry = ["exporter-zipkin", "instrumentation", "instrumentation-grpc", "resources", "sdk-trace-base", "sdk-trace-node"].map((m) => `@opentelemetry/${m}`);
+            assert.deepStrictEqual(deferred.deferred, ["../../typescript-shim", "./automation", "@npmcli/arborist", ...openTelemetry, "normalize-package-data"]);
         });
 
         it("loads each on first use, with the same results as an eager load", () => {
@@ -137,6 +151,8 @@ describe("preview speed", () => {
             assert.strictEqual(deferred.closure, eager.closure);
             assert.ok(deferred.codePaths.includes(path.join("node_modules", "js-yaml")), deferred.codePaths.join(", "));
             assert.deepStrictEqual(deferred.codePaths, eager.codePaths);
+            assert.strictEqual(deferred.tracerProvider, "NodeTracerProvider");
+            assert.strictEqual(deferred.tracerProvider, eager.tracerProvider);
         });
     });
 
