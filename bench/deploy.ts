@@ -9,8 +9,10 @@
 //    names it (a directory or .tgz, e.g. from `helm pull apache-airflow/airflow --version 1.22.0`)
 //    and helm is on PATH or built by `lab/toolchain.sh --helm`. Otherwise its column says why.
 // Steps: cold deploy to ready, a no-op check, teardown (namespace gone). The tools alternate within a
-// round, the round order rotates, and each figure is the median of the runs (default 3). Ends with
-// the critical path of the median `pulumi up` (scripts/critical-path.ts).
+// round, the round order rotates, and each figure is the median of the runs (default 3). Beside each
+// no-op preview, one of an empty Node.js program (with and without tools/preload.js): the part of a
+// preview no program avoids. Ends with the critical path of the median `pulumi up`
+// (scripts/critical-path.ts).
 // Needs the Pulumi CLI with the kubernetes and random plugins; says so and exits 2 without them.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -19,7 +21,7 @@ import * as path from "path";
 import { criticalPathReport } from "../scripts/critical-path";
 import { median } from "../tools/median";
 import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../test-e2e/lab";
-import { deploy, deployPath, destroy, noopPreview, renderObjects, writeStackConfig } from "../test-e2e/airflow/deploy";
+import { deploy, deployPath, destroy, emptyProgramPreview, noopPreview, renderObjects, writeStackConfig } from "../test-e2e/airflow/deploy";
 
 const argv = process.argv.slice(2);
 const RUNS = argv.includes("--runs") ? Number(argv[argv.indexOf("--runs") + 1]) : 3;
@@ -35,6 +37,8 @@ const times: Record<Tool, Record<Step, number[]>> = {
     chart: { deploy: [], noop: [], teardown: [] },
 };
 const eventLogs: { seconds: number; file: string }[] = [];
+/** No-op previews of an empty Node.js program, beside the package's: the fixed cost of any program. */
+const emptyProgram = { shipped: [] as number[], preloaded: [] as number[] };
 
 /** Runs helm, pulumi or a lab script against the lab's cluster. */
 function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): { code: number; out: string } {
@@ -76,6 +80,8 @@ const tools: Record<Tool, (config: string, objectsFile: string) => void> = {
         times.pulumi.deploy.push(timed(() => (events = deploy(STACK, config, "pulumi", () => undefined) ?? "")));
         eventLogs.push({ seconds: Number(process.hrtime.bigint() - started) / 1e9, file: events });
         times.pulumi.noop.push(noopPreview(STACK));
+        emptyProgram.shipped.push(emptyProgramPreview(false));
+        emptyProgram.preloaded.push(emptyProgramPreview(true));
         times.pulumi.teardown.push(timed(() => destroy(STACK, "pulumi", config, NS)));
     },
     floor(_config, objectsFile) {
@@ -119,6 +125,10 @@ function table(chartSkipped: string | undefined): string {
             (s) => `| ${what[s][0]} (${what[s][1]}; ${what[s][2]}) | ${f(times.pulumi[s])} | ${f(times.floor[s])} | ${f(times.chart[s])} | ${ratio(times.pulumi[s], times.chart[s])} | ${ratio(times.pulumi[s], times.floor[s])} |`,
         ),
     ];
+    lines.push(
+        "",
+        `No-op preview of an empty Node.js program on the same CLI, backend and node_modules (the fixed cost of any program): ${f(emptyProgram.shipped)} with the SDK as it loads, ${f(emptyProgram.preloaded)} with this package's tools/preload.js.`,
+    );
     if (chartSkipped) lines.push("", `chart column skipped: ${chartSkipped}`);
     return lines.join("\n");
 }

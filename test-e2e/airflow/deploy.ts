@@ -110,9 +110,9 @@ function ensureProgramBuilt(): void {
     if (!programBuildIsFresh(REPO_DIR)) run("npm", ["run", "build:program"], { cwd: REPO_DIR });
 }
 
-function pulumi(args: string[], allowFail = false) {
+function pulumi(args: string[], allowFail = false, cwd = REPO_DIR) {
     ensureProgramBuilt();
-    return run("pulumi", [...args, "--non-interactive"], { cwd: REPO_DIR, env: pulumiEnv(), allowFail });
+    return run("pulumi", [...args, "--non-interactive"], { cwd, env: pulumiEnv(), allowFail });
 }
 
 function ensureStack(stack: string): void {
@@ -202,6 +202,29 @@ export function noopPreview(stack: string): number {
     const configFile = path.join(STATE_DIR(), `Pulumi.${stack}.yaml`);
     const t = Date.now();
     pulumi(["preview", "--expect-no-changes", "--stack", stack, "--config-file", configFile]);
+    return (Date.now() - t) / 1000;
+}
+
+/**
+ * Seconds of a no-op preview of an empty Node.js program (it only loads @pulumi/pulumi), with the
+ * same CLI, backend and node_modules as this program: what any Node.js program pays before its first
+ * resource. `preload`: with this package's tools/preload.js, as its Pulumi.yaml has it.
+ */
+export function emptyProgramPreview(preload: boolean): number {
+    const stack = preload ? "lab-empty-preload" : "lab-empty";
+    const dir = path.join(STATE_DIR(), stack);
+    if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
+        fs.mkdirSync(dir, { recursive: true });
+        const options = { typescript: false, ...(preload ? { nodeargs: `--require ${path.join(REPO_DIR, "tools", "preload.js")}` } : {}) };
+        fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump({ name: stack, runtime: { name: "nodejs", options }, main: "index.js" }));
+        fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: stack, private: true, main: "index.js" }));
+        fs.writeFileSync(path.join(dir, "index.js"), 'require("@pulumi/pulumi");\n');
+        fs.symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules"));
+        pulumi(["stack", "init", stack], false, dir);
+        pulumi(["up", "--yes", "--skip-preview", "--stack", stack], false, dir);
+    }
+    const t = Date.now();
+    pulumi(["preview", "--expect-no-changes", "--stack", stack], false, dir);
     return (Date.now() - t) / 1000;
 }
 
