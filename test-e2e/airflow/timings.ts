@@ -3,7 +3,8 @@
 //   warm lab up, deploy to a healthy API, DAG added (new DAG image rolled out) to DAG parsed,
 //   trigger to success of a one-task DAG beside the floor (a plain pod of the same image to
 //   Completed on the same node), the lab's CPU and memory idle and during a run, and (Pulumi engine
-//   path) a no-op `pulumi preview --expect-no-changes` of the deployed stack (median of 5 per round).
+//   path) a no-op `pulumi preview --expect-no-changes` of the deployed stack and one of an empty
+//   Node.js program (medians of 5 per round).
 // Each round starts from a stopped lab and ends with it stopped again.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -11,7 +12,7 @@ import * as path from "path";
 import { median } from "../../tools/median";
 import { kubectl, LAB_DIR, labCacheDir } from "../lab";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
-import { deploy, deployPath, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
+import { deploy, deployPath, emptyProgramPreview, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
 
 const NS = "airflow-local";
 const rounds = Number(process.env.LAB_TIMING_ROUNDS || 3);
@@ -81,7 +82,11 @@ async function round(i: number): Promise<Record<string, number>> {
     await waitFor("a healthy API", 300, async () => ((await api.health()).scheduler?.status === "healthy" ? true : undefined));
     m.deployToHealthyApi = seconds(t);
     // a preview is short and noisy beside a running Airflow: the round's figure is the median of 5
-    if (via.path === "pulumi") m.noopPreview = median([1, 2, 3, 4, 5].map(() => noopPreview("lab-timings")));
+    if (via.path === "pulumi") {
+        m.noopPreview = median([1, 2, 3, 4, 5].map(() => noopPreview("lab-timings")));
+        // beside it, an empty Node.js program with the package's preload: the part no program avoids
+        m.emptyProgramPreview = median([1, 2, 3, 4, 5].map(() => emptyProgramPreview(true)));
+    }
     await waitFor("example_task_images parsed", 300, async () => ((await api.get("/api/v2/dags/example_task_images")).dag_id ? true : undefined));
     const idle = await labUsage(30);
     m.idleCores = idle.cores;
