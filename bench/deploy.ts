@@ -11,7 +11,8 @@
 // Steps: cold deploy to ready, a no-op check, teardown (namespace gone). The tools alternate within a
 // round, the round order rotates, and each figure is the median of the runs (default 3). Beside each
 // no-op preview, one of an empty Node.js program (with and without tools/preload.js): the part of a
-// preview no program avoids. Ends with the critical path of the median `pulumi up`
+// preview no program avoids; and one of the package with the CLI's automatic debug log unable to
+// start, which shows what that log costs. Ends with the critical path of the median `pulumi up`
 // (scripts/critical-path.ts).
 // Needs the Pulumi CLI with the kubernetes and random plugins; says so and exits 2 without them.
 import { spawnSync } from "child_process";
@@ -39,6 +40,8 @@ const times: Record<Tool, Record<Step, number[]>> = {
 const eventLogs: { seconds: number; file: string }[] = [];
 /** No-op previews of an empty Node.js program, beside the package's: the fixed cost of any program. */
 const emptyProgram = { shipped: [] as number[], preloaded: [] as number[] };
+/** The package's no-op preview with the CLI's automatic debug log unable to start: what that log costs. */
+const withoutAutomaticLog: number[] = [];
 
 /** Runs helm, pulumi or a lab script against the lab's cluster. */
 function sh(cmd: string, args: string[], opts: { allowFail?: boolean } = {}): { code: number; out: string } {
@@ -80,6 +83,7 @@ const tools: Record<Tool, (config: string, objectsFile: string) => void> = {
         times.pulumi.deploy.push(timed(() => (events = deploy(STACK, config, "pulumi", () => undefined) ?? "")));
         eventLogs.push({ seconds: Number(process.hrtime.bigint() - started) / 1e9, file: events });
         times.pulumi.noop.push(noopPreview(STACK));
+        withoutAutomaticLog.push(noopPreview(STACK, true));
         emptyProgram.shipped.push(emptyProgramPreview(false));
         emptyProgram.preloaded.push(emptyProgramPreview(true));
         times.pulumi.teardown.push(timed(() => destroy(STACK, "pulumi", config, NS)));
@@ -128,6 +132,10 @@ function table(chartSkipped: string | undefined): string {
     lines.push(
         "",
         `No-op preview of an empty Node.js program on the same CLI, backend and node_modules (the fixed cost of any program): ${f(emptyProgram.shipped)} with the SDK as it loads, ${f(emptyProgram.preloaded)} with this package's tools/preload.js.`,
+    );
+    lines.push(
+        "",
+        `The package's no-op preview with the CLI's automatic debug log unable to start (a diagnostic: the CLI has no switch for it): ${f(withoutAutomaticLog)}.`,
     );
     if (chartSkipped) lines.push("", `chart column skipped: ${chartSkipped}`);
     return lines.join("\n");

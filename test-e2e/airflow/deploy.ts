@@ -197,12 +197,26 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     return undefined;
 }
 
-/** Seconds of a `pulumi preview --expect-no-changes` of a deployed stack (fails on any change). */
-export function noopPreview(stack: string): number {
+/**
+ * Seconds of a `pulumi preview --expect-no-changes` of a deployed stack (fails on any change).
+ * `withoutAutomaticLog`, a diagnostic only: the CLI (since v3.233) writes every engine step, with its
+ * properties, to an automatic debug log in $PULUMI_HOME/logs and has no switch for it; with a file in
+ * that directory's place it cannot start that log, which shows what the log costs.
+ */
+export function noopPreview(stack: string, withoutAutomaticLog = false): number {
     const configFile = path.join(STATE_DIR(), `Pulumi.${stack}.yaml`);
-    const t = Date.now();
-    pulumi(["preview", "--expect-no-changes", "--stack", stack, "--config-file", configFile]);
-    return (Date.now() - t) / 1000;
+    const logs = path.join(String(pulumiEnv().PULUMI_HOME), "logs");
+    if (withoutAutomaticLog) {
+        fs.rmSync(logs, { recursive: true, force: true });
+        fs.writeFileSync(logs, "");
+    }
+    try {
+        const t = Date.now();
+        pulumi(["preview", "--expect-no-changes", "--stack", stack, "--config-file", configFile]);
+        return (Date.now() - t) / 1000;
+    } finally {
+        if (withoutAutomaticLog) fs.rmSync(logs, { force: true });
+    }
 }
 
 /**
