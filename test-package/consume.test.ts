@@ -34,7 +34,7 @@ describe("the npm package", () => {
         const files = run("tar", ["tzf", tarball], work).trim().split("\n").map((f) => f.replace(/^package\//, "")).sort();
         assert.ok(files.includes("dist/index.js") && files.includes("dist/index.d.ts"), files.join(", "));
         assert.ok(files.includes("dist/airflowOnKubernetesArgs.d.ts"));
-        assert.deepStrictEqual(files.filter((f) => !/^dist\/[\w]+\.(js|d\.ts)$/.test(f)), ["README.md", "package.json"]);
+        assert.deepStrictEqual(files.filter((f) => !/^dist\/[\w]+\.(js|d\.ts)$/.test(f)), ["README.md", "package.json", "tools/deferPulumiExtras.js", "tools/preload.js"]);
         const args = run("tar", ["xzOf", tarball, "package/dist/airflowOnKubernetesArgs.d.ts"], work);
         assert.match(args, /Namespace every object lives in\.[\s\S]*@default "airflow"/, "the args' TSDoc survives compilation");
         assert.ok(pkg.peerDependencies["@pulumi/pulumi"] && !pkg.dependencies["@pulumi/pulumi"], "the Pulumi SDKs are peers");
@@ -60,6 +60,15 @@ describe("the npm package", () => {
             assert.ok(fs.existsSync(path.join(installed, "dist/index.js")));
             assert.ok(!fs.lstatSync(installed).isSymbolicLink());
             assert.ok(!fs.existsSync(path.join(installed, "components")));
+        });
+
+        it("preloads the package's deferral, as its Pulumi.yaml says: the SDK parts a deployment never calls stay unloaded", () => {
+            const nodeargs = /nodeargs: "(.*)"/.exec(fs.readFileSync(path.join(example, "Pulumi.yaml"), "utf8"))?.[1];
+            assert.strictEqual(nodeargs, "--require @airflow-pulumi/airflow-kubernetes/preload");
+            // as the language host starts node: in the program's directory, the preload resolved from its node_modules
+            const probe = 'require("@pulumi/pulumi"); console.log(Object.keys(require.cache).filter((f) => /node_modules\\/(typescript|@npmcli\\/arborist)\\/|@pulumi\\/pulumi\\/automation\\//.test(f)).length)';
+            assert.strictEqual(run(process.execPath, [...nodeargs!.split(" "), "-e", probe], example).trim(), "0");
+            assert.notStrictEqual(run(process.execPath, ["-e", probe], example).trim(), "0", "without it the SDK loads them");
         });
 
         it("builds the whole deployment under one AirflowOnKubernetes named after the instance", () => {
