@@ -10,4 +10,5 @@ export * as networking from "@pulumi/kubernetes/networking";
 export * as policy from "@pulumi/kubernetes/policy";
 export * as rbac from "@pulumi/kubernetes/rbac";
 export { Provider } from "@pulumi/kubernetes/provider";
-export type * as types from "@pulumi/kubernetes/types";
+import type * as types from "@pulumi/kubernetes/types";
+export type { types };
