@@ -7,8 +7,11 @@
 // module on first use, so behaviour is unchanged and only the cost moves to the (rare) run that uses
 // them. When a future SDK loads them from elsewhere, nothing matches and everything loads as before:
 // slower, never wrong.
-// Plain JavaScript: tools/preload.js installs it before the harness loads (Pulumi.yaml's nodeargs), and
-// program.js again (a no-op then) for a run without the preload.
+// The tracing modules get a stand-in per function or class the harness takes out of them; the tests
+// start tracing through them with the SDK this repository pins (test/previewSpeed.test.ts).
+// Plain JavaScript: tools/preload.js installs it before the harness loads (Pulumi.yaml's nodeargs, or a
+// consumer's through @airflow-pulumi/airflow-kubernetes/preload), and program.js again (a no-op then)
+// for a run without the preload.
 "use strict";
 const Module = require("module");
 const path = require("path");
