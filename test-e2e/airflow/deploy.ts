@@ -199,7 +199,7 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
 
 /**
  * Seconds of a `pulumi preview --expect-no-changes` of a deployed stack (fails on any change).
- * `withoutAutomaticLog`, a diagnostic only: the CLI (since v3.233) writes every engine step, with its
+ * `withoutAutomaticLog`, a diagnostic only: the CLI (since v3.249) writes every engine step, with its
  * properties, to an automatic debug log in $PULUMI_HOME/logs and has no switch for it; with a file in
  * that directory's place it cannot start that log, which shows what the log costs.
  */
