@@ -67,13 +67,16 @@ function lazy(name, load) {
  * A stand-in for a module that loads it at the first property access. It answers `__esModule`
  * without loading, so TypeScript's import helpers hand the stand-in itself to the SDK instead of
  * copying the module's properties (which would load it); `default` then means what those helpers
- * would have made it mean.
+ * would have made it mean. For a module whose functions and classes are taken out of it as its user
+ * loads (`const { Exporter } = require(...)`, use "functions"), each property is a stand-in function
+ * that loads the module when it is called or constructed.
  */
-function deferredModule(name, load) {
+function deferredModule(name, load, use) {
     const target = lazy(name, load);
     return new Proxy(Object.create(null), {
         get(_, key) {
             if (key === "__esModule") return true;
+            if (use === "functions") return deferredFunction(() => target()[key]);
             const mod = target();
             if (key === "default" && !(mod && mod.__esModule)) return mod;
             return mod[key];
@@ -93,23 +96,12 @@ function deferredModule(name, load) {
     });
 }
 
-/**
- * A stand-in for a module whose functions and classes are taken out of it as its user loads
- * (`const { Exporter } = require(...)`): each property is a stand-in function that loads the module
- * when it is called or constructed.
- */
-function deferredFunctions(name, load) {
-    const target = lazy(name, load);
-    return new Proxy(Object.create(null), {
-        get(_, key) {
-            if (key === "__esModule") return true;
-            const real = () => target()[key];
-            return new Proxy(function deferredFunction() {}, {
-                apply: (_, self, args) => Reflect.apply(real(), self, args),
-                construct: (_, args) => Reflect.construct(real(), args),
-                get: (_, k) => real()[k],
-            });
-        },
+/** A function or class that `real()` gives on the first call, construction or property read. */
+function deferredFunction(real) {
+    return new Proxy(function deferredFunction() {}, {
+        apply: (_, self, args) => Reflect.apply(real(), self, args),
+        construct: (_, args) => Reflect.construct(real(), args),
+        get: (_, k) => real()[k],
     });
 }
 
@@ -122,8 +114,7 @@ function install() {
         const use = deferral(request, parent);
         if (!use) return load.apply(this, arguments);
         report.deferred.push(request);
-        const real = () => load.call(this, request, parent, isMain);
-        return use === "functions" ? deferredFunctions(request, real) : deferredModule(request, real);
+        return deferredModule(request, () => load.call(this, request, parent, isMain), use);
     };
     return report;
 }
