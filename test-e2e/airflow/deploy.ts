@@ -13,6 +13,8 @@ import { labImages } from "./cluster";
 export type DeployPath = "pulumi" | "render";
 
 const STATE_DIR = () => path.join(labCacheDir(), "run", "deploy");
+/** The lab's Pulumi home: its plugin cache and the CLI's automatic logs. */
+const PULUMI_HOME = () => path.join(STATE_DIR(), "pulumi-home");
 
 function run(cmd: string, args: string[], opts: SpawnSyncOptions & { allowFail?: boolean } = {}): { code: number; stdout: string; stderr: string } {
     const r = spawnSync(cmd, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024, ...opts });
@@ -82,7 +84,7 @@ function pulumiEnv(): NodeJS.ProcessEnv {
     if (!fs.existsSync(passFile)) fs.writeFileSync(passFile, crypto.randomBytes(24).toString("hex"), { mode: 0o600 });
     // installed providers plus stand-ins for docker and gcp, which the lab stacks never start: the
     // CLI would otherwise try to download them before every command
-    const home = path.join(dir, "pulumi-home");
+    const home = PULUMI_HOME();
     const problem = pulumiHome(home);
     if (problem) throw new Error(problem);
     return {
@@ -205,7 +207,7 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
  */
 export function noopPreview(stack: string, withoutAutomaticLog = false): number {
     const configFile = path.join(STATE_DIR(), `Pulumi.${stack}.yaml`);
-    const logs = path.join(String(pulumiEnv().PULUMI_HOME), "logs");
+    const logs = path.join(PULUMI_HOME(), "logs");
     if (withoutAutomaticLog) {
         fs.rmSync(logs, { recursive: true, force: true });
         fs.writeFileSync(logs, "");
