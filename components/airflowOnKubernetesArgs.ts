@@ -171,6 +171,15 @@ export interface AirflowOnKubernetesArgs {
      */
     networkPolicies?: boolean;
     /**
+     * What the NetworkPolicies need to know about the cluster's network. Policies match traffic after
+     * Service translation: the DNS pods' own port and the Kubernetes API server's real address and
+     * port, not the Services'. See docs/network-policies.md.
+     *
+     * Default: every field at its default.
+     * @default every field at its default
+     */
+    network?: Network;
+    /**
      * Housekeeping CronJobs (production): old task and component logs, old metadata rows.
      *
      * Default: every field at its default.
@@ -2137,6 +2146,90 @@ export interface Standalone {
      * @default "1Gi"
      */
     homeSize?: string;
+}
+
+/** Settings at `network`. */
+export interface Network {
+    /**
+     * The cluster's DNS pods: every pod may reach them, on whatever port they listen (53, 1053, 5353, ...).
+     *
+     * Default: `{"namespace":"kube-system","podLabels":{"k8s-app":"kube-dns"}}`.
+     * @default {"namespace":"kube-system","podLabels":{"k8s-app":"kube-dns"}}
+     */
+    dns?: Dns;
+    /**
+     * The Kubernetes API server's real endpoint (the addresses and ports behind the `kubernetes`
+     * Service), reached by the scheduler, the worker-pod clean-up and pod-launching workers. When
+     * omitted, the program reads it from the `default/kubernetes` EndpointSlice.
+     *
+     * Default: not set.
+     * @default not set
+     */
+    kubernetesApi?: KubernetesApi;
+    /**
+     * The private address ranges of the cluster and its network (pods, Services, nodes, private
+     * databases): "outside", where tasks, triggers, callbacks and git may go, is every address but
+     * these and the Kubernetes API.
+     *
+     * Default: `["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16","100.64.0.0/10"]`.
+     * @default ["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16","100.64.0.0/10"]
+     */
+    clusterCidrs?: string[];
+    /**
+     * Private destinations (inside clusterCidrs) that tasks, triggers, callbacks and git-sync may
+     * still reach: a git server or a database in the cluster, a service on the private network.
+     * Each is a `cidr`, or pods by `namespace` and `podLabels`; `ports` limit it (all ports when omitted).
+     *
+     * Default: `[]`.
+     * @default []
+     */
+    privateDestinations?: PrivateDestination[];
+}
+
+/** Settings at `network.dns`. */
+export interface Dns {
+    /**
+     * Default: `"kube-system"`.
+     * @default "kube-system"
+     */
+    namespace?: string;
+    /**
+     * Default: `{"k8s-app":"kube-dns"}`.
+     * @default {"k8s-app":"kube-dns"}
+     */
+    podLabels?: { [key: string]: string };
+}
+
+/** Settings at `network.kubernetesApi`. */
+export interface KubernetesApi {
+    /** Required. */
+    cidrs: string[];
+    /** Required. */
+    ports: number[];
+}
+
+/** Settings at `network.privateDestinations[]`. */
+export interface PrivateDestination {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    cidr?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    namespace?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    podLabels?: { [key: string]: string };
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    ports?: number[];
 }
 
 /** Settings at `retention`. */

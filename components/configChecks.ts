@@ -171,11 +171,13 @@ const rules: Rule[] = [
         when: (raw) => !standalone(raw) && !logsOnClaim(raw),
         why: () => "cleans the shared log claim, and task logs go only to logging.remoteBaseLogFolder: expire them with the bucket's lifecycle rule instead",
     },
-    {
-        path: "ui.allowedCidrs",
-        when: (raw) => get(raw, "networkPolicies") === false,
-        why: () => "is enforced by the NetworkPolicies, which networkPolicies: false turns off",
-    },
+    ...["ui.allowedCidrs", "network"].map(
+        (path): Rule => ({
+            path,
+            when: (raw) => get(raw, "networkPolicies") === false,
+            why: () => "is read by the NetworkPolicies, which networkPolicies: false turns off",
+        }),
+    ),
     ...["baseContext", "baseImage", "dagsContext", "platform"].map(
         (key): Rule => ({
             path: `images.build.${key}`,

@@ -221,3 +221,20 @@ export function gitRepoAuthProblem(auth: "none" | "https" | "ssh", repo: string)
     if (auth === "none" && ssh) return "needs gitSync.auth: ssh and gitSync.credentialsSecretName (SSH always authenticates with a key)";
     return undefined;
 }
+
+/**
+ * The TCP port a git repository URL is fetched from: its explicit port, else the scheme's (443 for
+ * https://, 80 for http://, 22 for ssh:// and scp-like `user@host:path`, 9418 for git://); undefined for
+ * file:// and paths, which need no network.
+ */
+export function gitRepoPort(repo: string): number | undefined {
+    const url = /^([a-z][a-z0-9+.-]*):\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^/:]+)(?::(\d+))?/i.exec(repo);
+    const defaults: Record<string, number> = { https: 443, http: 80, ssh: 22, git: 9418 };
+    if (url) {
+        const scheme = url[1].toLowerCase();
+        if (!(scheme in defaults)) return undefined;
+        return url[3] !== undefined ? Number(url[3]) : defaults[scheme];
+    }
+    // scp-like syntax: [user@]host:path (no scheme, a ':' before the first '/')
+    return /^(?:[^@/]+@)?[^/:]+:/.test(repo) ? 22 : undefined;
+}

@@ -1,19 +1,38 @@
-// Default-deny NetworkPolicies for the namespace, then one allow per real conversation:
-// DNS for everyone, the UI to the API server, Airflow processes to Postgres and to the execution API,
-// the scheduler to the Kubernetes API, git-sync to the git host, tasks, triggers and callbacks to the outside;
-// with their features on: PgBouncer between Airflow and Postgres, StatsD to the exporter and Prometheus
-// to the exporter, the ingress controller to the API server.
+// Default-deny NetworkPolicies for the namespace, then one allow per real conversation. The table of
+// who may reach what is in docs/network-policies.md; the lab's level-2 scenario probes every row of it
+// under a real policy engine.
+//
+// Policies match a connection after Service translation: the DNS pods' own port (53, 1053, 5353, ...)
+// and the Kubernetes API server's real address and port (what the `kubernetes` Service points at), not
+// the Services'. So DNS is allowed to the DNS pods on any port, and the Kubernetes API to its endpoint.
+// "Outside" is every address but the cluster's private ranges (`network.clusterCidrs`) and the
+// Kubernetes API: several engines match an ipBlock against pod addresses too, so a bare 0.0.0.0/0 would
+// open every pod of every namespace (the metadata database above all) to task code.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
 import { METRICS_PORT, STATSD_PORT } from "./metrics";
 import { PGBOUNCER_PORT } from "./pgbouncer";
 import { labels } from "./podParts";
 
 type Rule = k8s.types.input.networking.v1.NetworkPolicySpec;
+type Peer = k8s.types.input.networking.v1.NetworkPolicyPeer;
+type EgressRule = k8s.types.input.networking.v1.NetworkPolicyEgressRule;
+export type NetworkSettings = StackConfig["network"];
+
+/** The Kubernetes API server's real endpoint: what the `kubernetes` Service translates to. */
+export interface KubernetesApiEndpoint {
+    cidrs: string[];
+    ports: number[];
+}
 
 export interface NetworkPoliciesArgs {
     namespace: pulumi.Input<string>;
     instance: string;
+    /** The stack's `network` section. */
+    network: NetworkSettings;
+    /** The Kubernetes API's endpoint (network.kubernetesApi, or read from the cluster: kubernetesApiEndpoint()). */
+    kubernetesApi: pulumi.Input<KubernetesApiEndpoint>;
     /** Port the API server container listens on. */
     apiPort: number;
     /** CIDRs allowed to reach the UI. */
@@ -24,8 +43,12 @@ export interface NetworkPoliciesArgs {
     internalDatabase: boolean;
     /** Task logs go to a bucket: the control plane needs HTTPS egress to read and write them. */
     remoteLogging: boolean;
-    /** git-sync runs as a sidecar in DAG-reading pods, which then reach the git host themselves. */
-    gitSidecars: boolean;
+    /** Components that fetch DAGs from git (the git-sync CronJob's pods, pods with a git-sync sidecar, bundle clones). */
+    gitClients: string[];
+    /** Ports of the git repositories those components fetch from (443 for https://, 22 for ssh, ...). */
+    gitPorts: number[];
+    /** Components besides the scheduler that call the Kubernetes API (worker-pod clean-up, pod-launching workers). */
+    kubernetesApiClients: string[];
     /** Namespace of the ingress controller's pods, which then reach the API server (beside uiCidrs). */
     ingressControllerNamespace?: string;
     /** PgBouncer sits between the Airflow processes and the database; only migrations and `db clean` go direct. */
@@ -43,24 +66,70 @@ const component = (name: string) => ({ matchLabels: { "app.kubernetes.io/compone
 const anyOf = (names: string[]) => ({
     matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: names }],
 });
-const everywhere = [{ ipBlock: { cidr: "0.0.0.0/0" } }];
 const namespace = (name: string) => ({ namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": name } } });
-/** Components that run user code reaching outside the cluster: tasks, triggers, callbacks, git-sync. */
-export const CALLBACK_RUNNERS = ["worker", "triggerer", "dag-processor", "git-sync"];
-const dnsPorts = [
-    { protocol: "UDP", port: 53 },
-    { protocol: "TCP", port: 53 },
-];
+const tcp = (ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+/** Components whose code reaches systems outside the cluster: tasks, triggers and DAG-level callbacks. */
+export const CALLBACK_RUNNERS = ["worker", "triggerer", "dag-processor"];
+/** Components whose pods read DAG files (and so carry a git-sync sidecar in sidecar mode). */
+export const DAG_READERS = ["scheduler", "dag-processor", "triggerer", "worker"];
+
+/** Peers for every address outside the cluster's private ranges and the Kubernetes API, per address family. */
+export function outsidePeers(clusterCidrs: string[], apiCidrs: string[]): Peer[] {
+    const family = (v6: boolean) => [...new Set([...clusterCidrs, ...apiCidrs].filter((c) => c.includes(":") === v6))];
+    const peer = (cidr: string, except: string[]): Peer => ({ ipBlock: { cidr, ...(except.length ? { except } : {}) } });
+    const v6 = family(true);
+    // IPv6 only where the cluster says it has IPv6 ranges: an IPv4 cluster's engine may refuse v6 blocks.
+    return [peer("0.0.0.0/0", family(false)), ...(v6.length ? [peer("::/0", v6)] : [])];
+}
+
+/** Egress rules for `network.privateDestinations`. */
+export function privateDestinationRules(destinations: NetworkSettings["privateDestinations"]): EgressRule[] {
+    return destinations.map((d) => ({
+        to: [
+            d.cidr !== undefined
+                ? { ipBlock: { cidr: d.cidr } }
+                : {
+                      ...(d.namespace !== undefined ? namespace(d.namespace) : { namespaceSelector: {} }),
+                      ...(d.podLabels !== undefined ? { podSelector: { matchLabels: d.podLabels } } : {}),
+                  },
+        ],
+        ...(d.ports?.length ? { ports: tcp(d.ports) } : {}),
+    }));
+}
+
+/**
+ * Reads the Kubernetes API server's endpoint from the `default/kubernetes` EndpointSlice, which the API
+ * server itself keeps current (every conformant cluster has it).
+ */
+export function kubernetesApiEndpoint(name: string, opts?: pulumi.CustomResourceOptions): pulumi.Output<KubernetesApiEndpoint> {
+    const slice = k8s.discovery.v1.EndpointSlice.get(`${name}-kubernetes-api`, "default/kubernetes", opts);
+    return pulumi.all([slice.addressType, slice.endpoints, slice.ports]).apply(([addressType, endpoints, ports]) => {
+        const bits = addressType === "IPv6" ? 128 : 32;
+        const cidrs = [...new Set((endpoints ?? []).flatMap((e) => e.addresses ?? []))].map((a) => `${a}/${bits}`);
+        const numbers = [...new Set((ports ?? []).map((p) => p.port).filter((p): p is number => typeof p === "number"))];
+        if (!cidrs.length || !numbers.length) {
+            throw new Error("the default/kubernetes EndpointSlice names no address or port of the Kubernetes API: set network.kubernetesApi (cidrs, ports)");
+        }
+        return { cidrs, ports: numbers };
+    });
+}
 
 export class NetworkPolicies extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:index:NetworkPolicies", name, {}, opts);
-        const policy = (suffix: string, spec: Rule) =>
+        const policy = (suffix: string, spec: pulumi.Input<Rule>) =>
             new k8s.networking.v1.NetworkPolicy(
                 `${name}-${suffix}`,
                 { metadata: { name: `${name}-${suffix}`, namespace: args.namespace, labels: labels(args.instance, "network-policy") }, spec },
                 { parent: this },
             );
+        const net = args.network;
+        const api = pulumi.output(args.kubernetesApi);
+        const outside = api.apply((a) => outsidePeers(net.clusterCidrs, a.cidrs));
+        const privateRules = privateDestinationRules(net.privateDestinations);
+        /** Outside and the private destinations, optionally on some ports only. */
+        const beyond = (ports?: number[]) =>
+            outside.apply((to) => [{ to, ...(ports ? { ports: tcp(ports) } : {}) }, ...privateRules.map((r) => (ports && !r.ports ? { ...r, ports: tcp(ports) } : r))]);
         const uiFrom = [
             ...args.uiCidrs.map((cidr) => ({ ipBlock: { cidr } })),
             // Behind an Ingress the API server sees the controller's pods, not the browser.
@@ -68,54 +137,60 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         ];
 
         policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
-        policy("allow-dns", { podSelector: {}, policyTypes: ["Egress"], egress: [{ ports: dnsPorts }] });
+        policy("allow-dns", {
+            podSelector: {},
+            policyTypes: ["Egress"],
+            // No ports: the DNS pods' own port is what the policy sees, and it differs between clusters.
+            egress: [{ to: [{ ...namespace(net.dns.namespace), podSelector: { matchLabels: net.dns.podLabels } }] }],
+        });
 
         if (args.architecture === "standalone") {
             policy("allow-ui", {
                 podSelector: component("standalone"),
                 policyTypes: ["Ingress", "Egress"],
-                ingress: [{ from: uiFrom, ports: [{ protocol: "TCP", port: args.apiPort }] }],
-                // Tasks run in this pod and reach whatever they work on.
-                egress: [{ to: everywhere }],
+                ingress: [{ from: uiFrom, ports: tcp([args.apiPort]) }],
+                // Tasks run in this pod and reach whatever they work on outside; Postgres is in the pod.
+                egress: beyond(),
             });
             this.registerOutputs({});
             return;
         }
 
-        const airflowProcesses = ["scheduler", "api-server", "dag-processor", "triggerer", "migrate", "db-clean", "worker"];
-        // Who opens database connections: with PgBouncer only it and the maintenance Jobs reach the database.
+        // Who opens database connections. Workers never do: in Airflow 3 tasks go through the execution
+        // API, and the metadata database (every connection's secrets) stays closed to task code.
         const direct = ["migrate", "db-clean"];
         const pooled = ["scheduler", "api-server", "dag-processor", "triggerer"];
-        const databaseClients = args.pgbouncer ? [...direct, "pgbouncer"] : airflowProcesses;
+        const databaseClients = args.pgbouncer ? [...direct, "pgbouncer"] : [...pooled, ...direct];
+        const executionApiClients = ["worker", "scheduler", "dag-processor", "triggerer"];
         policy("allow-api-server", {
             podSelector: component("api-server"),
             policyTypes: ["Ingress"],
             ingress: [
-                { from: uiFrom, ports: [{ protocol: "TCP", port: args.apiPort }] },
+                { from: uiFrom, ports: tcp([args.apiPort]) },
                 // Execution API: workers, scheduler, dag-processor and triggerer report back here.
-                { from: [{ podSelector: anyOf(["worker", "scheduler", "dag-processor", "triggerer"]) }], ports: [{ protocol: "TCP", port: args.apiPort }] },
+                { from: [{ podSelector: anyOf(executionApiClients) }], ports: tcp([args.apiPort]) },
             ],
         });
         policy("allow-execution-api", {
-            podSelector: anyOf(["worker", "scheduler", "dag-processor", "triggerer"]),
+            podSelector: anyOf(executionApiClients),
             policyTypes: ["Egress"],
-            egress: [{ to: [{ podSelector: component("api-server") }], ports: [{ protocol: "TCP", port: args.apiPort }] }],
+            egress: [{ to: [{ podSelector: component("api-server") }], ports: tcp([args.apiPort]) }],
         });
         if (args.internalDatabase) {
             policy("allow-postgres", {
                 podSelector: component("postgres"),
                 policyTypes: ["Ingress"],
-                ingress: [{ from: [{ podSelector: anyOf(databaseClients) }], ports: [{ protocol: "TCP", port: 5432 }] }],
+                ingress: [{ from: [{ podSelector: anyOf(databaseClients) }], ports: tcp([5432]) }],
             });
         }
         policy("allow-database-egress", {
-            podSelector: anyOf(databaseClients.filter((p) => p !== "worker")),
+            podSelector: anyOf(databaseClients),
             policyTypes: ["Egress"],
-            // An external database may live anywhere; an internal one is matched by the allow above.
-            egress: [{ to: args.internalDatabase ? [{ podSelector: component("postgres") }] : everywhere, ports: [{ protocol: "TCP", port: 5432 }] }],
+            // An external database may live anywhere, private ranges included; an internal one is this pod.
+            egress: [{ to: args.internalDatabase ? [{ podSelector: component("postgres") }] : [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp([5432]) }],
         });
         if (args.pgbouncer) {
-            const pgbouncerPort = [{ protocol: "TCP", port: PGBOUNCER_PORT }];
+            const pgbouncerPort = tcp([PGBOUNCER_PORT]);
             policy("allow-pgbouncer", {
                 podSelector: component("pgbouncer"),
                 policyTypes: ["Ingress"],
@@ -136,7 +211,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 ingress: [
                     { from: [{ podSelector: anyOf(senders) }], ports: statsd },
                     // Prometheus scrapes /metrics.
-                    { from: [namespace(args.metricsScraperNamespace)], ports: [{ protocol: "TCP", port: METRICS_PORT }] },
+                    { from: [namespace(args.metricsScraperNamespace)], ports: tcp([METRICS_PORT]) },
                 ],
             });
             policy("allow-statsd-egress", {
@@ -146,39 +221,39 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             });
         }
         policy("allow-kubernetes-api", {
-            podSelector: component("scheduler"),
+            // The scheduler launches worker pods; the others are the callers the stack turned on.
+            podSelector: anyOf(["scheduler", ...args.kubernetesApiClients]),
             policyTypes: ["Egress"],
-            // The API server's address is cluster-specific; its ports are not.
-            egress: [{ to: everywhere, ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 6443 }] }],
+            egress: api.apply((a) => [{ to: a.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(a.ports) }]),
         });
-        if (args.gitSidecars) {
-            policy("allow-git-sidecars", {
-                podSelector: anyOf(["scheduler", "dag-processor"]),
+        if (args.gitClients.length) {
+            policy("allow-git", {
+                podSelector: anyOf(args.gitClients),
                 policyTypes: ["Egress"],
-                egress: [{ to: everywhere }],
+                // Only the repositories' ports: a scheduler with a git-sync sidecar gets no general egress.
+                egress: beyond(args.gitPorts),
             });
         }
         if (args.externalIdentityProvider) {
             policy("allow-identity-provider", {
                 podSelector: component("api-server"),
                 policyTypes: ["Egress"],
-                egress: [{ to: everywhere, ports: [{ protocol: "TCP", port: 443 }] }],
+                egress: beyond([443]),
             });
         }
         if (args.remoteLogging) {
             policy("allow-remote-logs", {
                 podSelector: anyOf(["scheduler", "api-server", "dag-processor"]),
                 policyTypes: ["Egress"],
-                egress: [{ to: everywhere, ports: [{ protocol: "TCP", port: 443 }] }],
+                egress: beyond([443]),
             });
         }
         policy("allow-task-egress", {
             podSelector: anyOf(CALLBACK_RUNNERS),
             policyTypes: ["Egress"],
-            // Tasks, triggers and git-sync talk to systems outside the cluster (and to the git host), and so
-            // do callbacks: in Airflow 3 the dag-processor runs DAG-level on_success/on_failure callbacks
-            // (Slack, HTTP, SMTP notifiers), as workers run task-level ones.
-            egress: [{ to: everywhere }],
+            // Tasks and triggers talk to systems outside the cluster, and so do callbacks: in Airflow 3 the
+            // dag-processor runs DAG-level on_success/on_failure callbacks (Slack, HTTP, SMTP notifiers).
+            egress: beyond(),
         });
         this.registerOutputs({});
     }

@@ -12,9 +12,10 @@ import { GIT_SYNC_LINK, GitSync, gitSyncSidecar } from "./gitSync";
 import { AirflowImages } from "./images";
 import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
 import { decodeStackConfig, parseProgramConfig, SECRET_CONFIG_KEYS, StackConfig } from "./config";
+import { gitRepoPort } from "./formats";
 import { MetadataDatabase } from "./metadataDatabase";
 import { StatsdExporter, STATSD_PORT } from "./metrics";
-import { NetworkPolicies } from "./networkPolicies";
+import { DAG_READERS, kubernetesApiEndpoint, NetworkPolicies } from "./networkPolicies";
 import { PgBouncer } from "./pgbouncer";
 import { labels } from "./podParts";
 import { StandaloneAirflow } from "./standalone";
@@ -190,17 +191,24 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     const imagePullSecrets = c.images.pullSecrets;
 
     if (c.networkPolicies) {
+        const gitPort = c.gitSync.enabled && c.gitSync.repo !== undefined ? gitRepoPort(c.gitSync.repo) : undefined;
+        const gitSidecars = c.gitSync.enabled && (c.gitSync.mode === "sidecar" || c.architecture === "standalone");
         new NetworkPolicies(
             INSTANCE,
             {
                 namespace,
                 instance: INSTANCE,
+                network: c.network,
+                kubernetesApi: c.network.kubernetesApi ?? kubernetesApiEndpoint(INSTANCE, { parent, ...(provider ? { provider } : {}) }),
                 apiPort: API_PORT,
                 uiCidrs: ui.allowedCidrs,
                 architecture: c.architecture,
                 internalDatabase: c.database.mode === "internal",
                 remoteLogging: c.logging.remoteBaseLogFolder !== undefined,
-                gitSidecars: c.gitSync.enabled && (c.gitSync.mode === "sidecar" || c.architecture === "standalone"),
+                // The CronJob's pods, or every DAG-reading pod when each syncs with a sidecar.
+                gitClients: gitPort === undefined ? [] : gitSidecars ? [...DAG_READERS] : ["git-sync"],
+                gitPorts: gitPort === undefined ? [] : [gitPort],
+                kubernetesApiClients: [...(c.retention.workerPods.enabled ? ["worker-cleanup"] : []), ...(c.workers.podLauncher ? ["worker"] : [])],
                 ingressControllerNamespace: ui.ingress.enabled ? ui.ingress.controllerNamespace : undefined,
                 pgbouncer: c.database.pgbouncer.enabled,
                 metricsScraperNamespace: c.metrics.enabled ? c.metrics.scraperNamespace : undefined,

@@ -16,10 +16,26 @@ phase() { lab_log "== $1 ($(lab_elapsed "$T0")s)"; }
 phase "host packages";  "$LAB_DIR/host-packages.sh"
 phase "toolchain";      "$LAB_DIR/toolchain.sh" --node
 phase "images";         "$LAB_DIR/images.sh"
-[ "$keep" = 1 ] || trap 'phase "lab down"; "$LAB_DIR/down.sh" || true' EXIT
+# What the host looks like before the lab: lab/down.sh must leave it exactly so (host-state.sh lists it).
+"$LAB_DIR/down.sh" >/dev/null 2>&1 || true
+host_before="$("$LAB_DIR/host-state.sh")"
+rc=0
+host_check() {
+  phase "lab down"
+  "$LAB_DIR/down.sh" || rc=1
+  local changed
+  changed="$(diff <(printf '%s\n' "$host_before") <("$LAB_DIR/host-state.sh") || true)"
+  if [ -n "$changed" ]; then
+    lab_log "host state after lab/down.sh differs from before the lab (< before, > after):"
+    printf '%s\n' "$changed" >&2
+    rc=1
+  else
+    lab_log "host state after lab/down.sh: as before the lab ($(printf '%s\n' "$host_before" | wc -l) facts: sysctls, modules, iptables chains, ipsets, netns, links, paths)"
+  fi
+}
+[ "$keep" = 1 ] || trap 'host_check; exit $rc' EXIT
 phase "lab up";         "$LAB_DIR/up.sh" --node >/dev/null
 phase "scenario"
-rc=0
 node_modules/.bin/mocha --config test-e2e/airflow/.mocharc.json || rc=$?
 lab_log "scenario finished in $(lab_elapsed "$T0")s (exit $rc)"
 exit $rc

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the level-2 lab (a real node) needs, when missing:
-# containerd + runc (the node's runtime), the CNI plugins, iptables (kube-proxy), docker.io (image
+# containerd + runc (the node's runtime), the CNI plugins, iptables (kube-proxy), ipset (kube-router's
+# NetworkPolicy enforcement), docker.io (image
 # builds; the lab runs its own dockerd), debootstrap (the base root filesystem), gcc (the pause binary),
 # chromium (the scenario looks at the UI as a person would).
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
-want="containerd runc containernetworking-plugins iptables docker.io debootstrap gcc libc6-dev curl openssl chromium"
+want="containerd runc containernetworking-plugins iptables ipset docker.io debootstrap gcc libc6-dev curl openssl chromium"
 missing=""
 for p in $want; do
   status="$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" || true

@@ -13,6 +13,9 @@ LAB_COREDNS_VERSION="${LAB_COREDNS_VERSION:-v1.12.1}"
 LAB_REGISTRY_VERSION="${LAB_REGISTRY_VERSION:-v3.1.2}"
 # The metrics exporter the package deploys (metrics.image defaults to quay.io/prometheus/statsd-exporter at this version).
 LAB_STATSD_EXPORTER_VERSION="${LAB_STATSD_EXPORTER_VERSION:-v0.28.0}"
+# kube-router, run as a NetworkPolicy-only controller beside the bridge CNI (iptables + ipset), so the
+# level-2 node enforces the NetworkPolicies the package renders.
+LAB_KUBE_ROUTER_VERSION="${LAB_KUBE_ROUTER_VERSION:-v2.1.0}"
 # helm, for the side-by-side deploy benchmark against the official Apache Airflow chart.
 LAB_HELM_VERSION="${LAB_HELM_VERSION:-v3.19.0}"
 
@@ -119,6 +122,7 @@ lab_save_host() {
     for s in $LAB_SYSCTLS; do echo "sysctl $s $(sysctl -n "$s" 2>/dev/null || echo absent)"; done
     for p in $LAB_FIXED_PATHS; do [ -e "$p" ] && echo "existed $p"; done
     [[ "$(iptables-save 2>/dev/null)" == *$'\n:KUBE-'* ]] && echo "had-kube-chains"
+    [ -d /sys/module/br_netfilter ] && echo "had-br-netfilter"
     true
   } >"$LAB_HOST_STATE.tmp"
   mv "$LAB_HOST_STATE.tmp" "$LAB_HOST_STATE"
@@ -136,6 +140,8 @@ lab_restore_host() {
     awk -v d="$p" '$2 == d || index($2, d "/") == 1 {print $2}' /proc/mounts | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
     rm -rf "$p"
   done
+  # the bridge's netfilter hook, loaded by node_up for policy enforcement and Service traffic
+  grep -qx "had-br-netfilter" "$LAB_HOST_STATE" || modprobe -r br_netfilter 2>/dev/null || true
   rm -f "$LAB_HOST_STATE"
 }
 

@@ -14,6 +14,13 @@ LAB_DNS_IP=10.96.0.10
 LAB_NODE_RUN=/run/airflow-lab     # sockets and runtime state (tmpfs)
 LAB_NODE_DIR="$LAB_RUN/node"      # kubelet root, pod logs, CNI config, volumes (removed by down)
 LAB_CONTAINERD_SOCK="$LAB_NODE_RUN/containerd/containerd.sock"
+# "The outside world" for the NetworkPolicy probes: a network namespace of the lab's own behind a veth,
+# with an address of TEST-NET-3 (RFC 5737), so a pod's connection to it leaves the cluster's ranges
+# without leaving the machine. A listener there answers on the ports the probes try.
+LAB_OUTSIDE_NS=airflow-lab-outside
+LAB_OUTSIDE_HOST_IP=203.0.113.1
+LAB_OUTSIDE_IP=203.0.113.10
+LAB_OUTSIDE_PORTS="22 80 443"
 
 lab_ctr() { ctr --address "$LAB_CONTAINERD_SOCK" -n k8s.io "$@"; }
 
@@ -157,8 +164,57 @@ YAML
   # --- cluster DNS -----------------------------------------------------------------------------
   sed -e "s#@COREDNS_IMAGE@#$LAB_IMAGE_COREDNS#" -e "s#@DNS_IP@#$LAB_DNS_IP#" "$LAB_DIR/coredns.yaml" \
     | "$KUBECTL" --kubeconfig "$LAB_KUBECONFIG" apply --server-side --field-manager=airflow-lab-up -f - >/dev/null
+  node_policy_engine_up
+  node_outside_up
   lab_wait "CoreDNS available" 180 "$KUBECTL" --kubeconfig "$LAB_KUBECONFIG" -n kube-system wait --for=condition=Available deployment/coredns --timeout=2s
   lab_log "CoreDNS available at $LAB_DNS_IP"
+}
+
+# kube-router as a NetworkPolicy-only controller (no routing, no service proxy, no CNI): it turns the
+# policies into iptables rules and ipsets on this host, beside the bridge CNI. Bridged pod-to-pod
+# traffic passes iptables because node_up sets net.bridge.bridge-nf-call-iptables=1.
+node_policy_engine_up() {
+  [ -x "$LAB_BIN/kube-router" ] || lab_die "missing $LAB_BIN/kube-router: run lab/toolchain.sh --node"
+  command -v ipset >/dev/null 2>&1 || lab_die "ipset not found (run lab/host-packages.sh)"
+  lab_start_daemon kube-router "$LAB_BIN/kube-router" --kubeconfig "$LAB_KUBECONFIG" --hostname-override "$LAB_NODE_NAME" \
+    --run-firewall=true --run-router=false --run-service-proxy=false --enable-cni=false --enable-ipv6=false \
+    --health-port 20244 --metrics-port 0 --iptables-sync-period 30s
+  lab_wait "kube-router healthy" 120 curl -fsS --noproxy '*' http://127.0.0.1:20244/healthz
+  lab_log "NetworkPolicies enforced by kube-router $LAB_KUBE_ROUTER_VERSION"
+}
+
+node_outside_up() {
+  if ! ip netns list 2>/dev/null | grep -qw "$LAB_OUTSIDE_NS"; then
+    ip netns add "$LAB_OUTSIDE_NS"
+    ip link add lab-out0 type veth peer name lab-out1
+    ip link set lab-out1 netns "$LAB_OUTSIDE_NS"
+    ip addr add "$LAB_OUTSIDE_HOST_IP/24" dev lab-out0
+    ip link set lab-out0 up
+    ip -n "$LAB_OUTSIDE_NS" addr add "$LAB_OUTSIDE_IP/24" dev lab-out1
+    ip -n "$LAB_OUTSIDE_NS" link set lo up
+    ip -n "$LAB_OUTSIDE_NS" link set lab-out1 up
+    ip -n "$LAB_OUTSIDE_NS" route add default via "$LAB_OUTSIDE_HOST_IP"
+  fi
+  # shellcheck disable=SC2086
+  lab_start_daemon outside-listener ip netns exec "$LAB_OUTSIDE_NS" python3 "$LAB_DIR/probe-listener.py" "$LAB_OUTSIDE_IP" $LAB_OUTSIDE_PORTS
+}
+
+node_outside_down() {
+  lab_stop outside-listener
+  ip netns pids "$LAB_OUTSIDE_NS" 2>/dev/null | xargs -r kill -9 2>/dev/null || true
+  ip netns delete "$LAB_OUTSIDE_NS" 2>/dev/null || true
+  ip link delete lab-out0 2>/dev/null || true
+}
+
+# What kube-router leaves: its iptables chains (KUBE-ROUTER-*, KUBE-NWPLCY-*, KUBE-POD-FW-*, KUBE-SRC-*)
+# and ipsets. kube-router --cleanup-config removes them; what it misses is removed here.
+node_policy_engine_down() {
+  lab_stop kube-router
+  [ -x "$LAB_BIN/kube-router" ] && "$LAB_BIN/kube-router" --cleanup-config >/dev/null 2>&1 || true
+  if command -v ipset >/dev/null 2>&1; then
+    local set
+    for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router-|inet6:KUBE-)' || true); do ipset destroy "$set" 2>/dev/null || true; done
+  fi
 }
 
 node_down() {
@@ -172,6 +228,8 @@ node_down() {
       sleep 1
     done
   fi
+  node_policy_engine_down
+  node_outside_down
   lab_stop kube-proxy kubelet
   "$LAB_BIN/kube-proxy" --cleanup >/dev/null 2>&1 || true
   # whatever the kubelet left behind: kill and remove every task and container

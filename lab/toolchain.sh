@@ -9,6 +9,7 @@
 #   registry                                                         (github.com/distribution/distribution/v3)
 #   pause                                                            (pause.c from the k8s.io/kubernetes module, static gcc)
 #   statsd_exporter                                                  (github.com/prometheus/statsd_exporter, the metrics image)
+#   kube-router                                                      (github.com/cloudnativelabs/kube-router/v2, the NetworkPolicy engine)
 # With --helm (the side-by-side benchmark against the official chart), also:
 #   helm                                                             (helm.sh/helm/v3)
 # Idempotent: binaries whose --version already matches are not rebuilt.
@@ -201,6 +202,12 @@ if [ "$WITH_NODE" = 1 ]; then
     go_install statsd_exporter "github.com/prometheus/statsd_exporter@$LAB_STATSD_EXPORTER_VERSION" \
       "-s -w -X github.com/prometheus/common/version.Version=${LAB_STATSD_EXPORTER_VERSION#v}"
   fi
+  if lab_output_has "$LAB_KUBE_ROUTER_VERSION" "$LAB_BIN/kube-router" --version; then
+    lab_log "kube-router $LAB_KUBE_ROUTER_VERSION already built"
+  else
+    go_install kube-router "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$LAB_KUBE_ROUTER_VERSION" \
+      "-s -w -X github.com/cloudnativelabs/kube-router/v2/pkg/version.Version=$LAB_KUBE_ROUTER_VERSION"
+  fi
 fi
 
 # --- helm (benchmark only) -------------------------------------------------------
@@ -230,7 +237,7 @@ v="$("$LAB_BIN/kwok" --version 2>&1)" || lab_die "kwok --version failed: $v"
 lab_log "  kwok: $v"
 if [ "$WITH_NODE" = 1 ]; then
   for c in kubelet kube-proxy; do have_version "$c" "Kubernetes $LAB_K8S_VERSION" || lab_die "$LAB_BIN/$c does not report $LAB_K8S_VERSION"; done
-  for c in coredns registry pause; do [ -x "$LAB_BIN/$c" ] || lab_die "missing $LAB_BIN/$c"; done
+  for c in coredns registry pause kube-router; do [ -x "$LAB_BIN/$c" ] || lab_die "missing $LAB_BIN/$c"; done
   lab_log "  node: kubelet, kube-proxy $LAB_K8S_VERSION, coredns $LAB_COREDNS_VERSION, registry $LAB_REGISTRY_VERSION, pause"
 fi
 lab_log "toolchain ready in $(lab_elapsed "$T0")s (binaries in $LAB_BIN)"

@@ -133,7 +133,7 @@ describe("stack config", () => {
         { name: "claim names in pvc mode", raw: { storage: { dagsClaimName: "dags" } }, expect: /^airflow:storage.dagsClaimName: is only used when storage.mode is existing \(it is pvc\)/ },
         { name: "claim sizes in filestore mode", raw: { storage: { mode: "filestore", dagsSize: "5Gi", filestore: { location: "europe-west1-b" } } }, expect: /^airflow:storage.dagsSize: is only used when storage.mode is pvc \(it is filestore\)/ },
         { name: "a registry with nothing to push", raw: { registry: { server: "ghcr.io/acme" } }, expect: /^airflow:registry.server: is only used to push built images/ },
-        { name: "UI CIDRs without network policies", raw: { networkPolicies: false, ui: { allowedCidrs: ["10.0.0.0/8"] } }, expect: /^airflow:ui.allowedCidrs: is enforced by the NetworkPolicies, which networkPolicies: false turns off/ },
+        { name: "UI CIDRs without network policies", raw: { networkPolicies: false, ui: { allowedCidrs: ["10.0.0.0/8"] } }, expect: /^airflow:ui.allowedCidrs: is read by the NetworkPolicies, which networkPolicies: false turns off/ },
         // New keys.
         { name: "setup image reference", raw: { images: { setup: "BusyBox" } }, expect: /^airflow:images.setup: must be an image reference/ },
         { name: "zero /tmp size", raw: { workers: { tmpSize: "0" } }, expect: /^airflow:workers.tmpSize: must be greater than zero/ },

@@ -394,7 +394,8 @@ describe("operations: FAB webserver_config.py", () => {
             assert.deepStrictEqual(policy(r, "allow-identity-provider"), {
                 podSelector: { matchLabels: { "app.kubernetes.io/component": "api-server" } },
                 policyTypes: ["Egress"],
-                egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: [{ protocol: "TCP", port: 443 }] }],
+                // outside: every address but the cluster's private ranges and the Kubernetes API
+                egress: [{ to: [{ ipBlock: { cidr: "0.0.0.0/0", except: ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "100.64.0.0/10", "172.18.0.2/32"] } }], ports: [{ protocol: "TCP", port: 443 }] }],
             });
         });
     }

@@ -31,7 +31,7 @@ describe("production path wiring", () => {
         const sidecar = worker.initContainers.find((c: any) => c.restartPolicy === "Always");
         assert.ok(sidecar, "a restartPolicy: Always init container");
         assert.strictEqual(worker.volumes.find((v: any) => v.name === "dags").emptyDir !== undefined, true);
-        assert.ok(ofKind(r.objects, "NetworkPolicy").some((p) => p.metadata.name === "airflow-allow-git-sidecars"));
+        assert.ok(ofKind(r.objects, "NetworkPolicy").some((p) => p.metadata.name === "airflow-allow-git"));
         await assertValidObjects([...r.objects, workerPodTemplate(r.objects)]);
     });
 

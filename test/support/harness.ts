@@ -78,6 +78,9 @@ function persistentRandom(file: string) {
     };
 }
 
+/** What the mocked cluster's `default/kubernetes` EndpointSlice says: the API server at 172.18.0.2:6443. */
+export const MOCK_KUBERNETES_API_SLICE = { addressType: "IPv4", endpoints: [{ addresses: ["172.18.0.2"] }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] };
+
 let recorded: RecordedResource[] = [];
 
 /** Installs mocks that record resources; returns the live list. */
@@ -103,6 +106,10 @@ export function installMocks(stackOutputs: Record<string, unknown> = {}): Record
 
 function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<string, unknown>): Record<string, any> {
     const inputs = args.inputs;
+    if (args.type === "kubernetes:discovery.k8s.io/v1:EndpointSlice" && args.id === "default/kubernetes") {
+        // The Kubernetes API's endpoint as the API server publishes it (NetworkPolicies read it).
+        return { metadata: { name: "kubernetes", namespace: "default" }, ...MOCK_KUBERNETES_API_SLICE };
+    }
     if (args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:index")) {
         // The provider auto-names objects without metadata.name as <resource name>-<suffix>.
         const name = inputs.metadata?.name ?? `${args.name}-${hash(args.name)}`;
