@@ -19,6 +19,7 @@ import {
     simpleAuthUsers,
     taskImagesEnv,
 } from "./airflowPod";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { awaitedWorkloadService, disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, spreadOverNodes, startupProbe } from "./podParts";
 import { retentionCronJobs } from "./retention";
 
@@ -309,7 +310,7 @@ export class Airflow extends pulumi.ComponentResource {
                 spec: {
                     backoffLimit: 4,
                     activeDeadlineSeconds: 1800,
-                    template: { metadata: { labels: labels(args.instance, "migrate") }, spec: migrateSpec },
+                    template: { metadata: { labels: labels(args.instance, "migrate") }, spec: withEphemeralStorage(migrateSpec) },
                 },
             },
             // A new name means a new Job (Job templates are immutable); the old one is deleted after.

@@ -5,6 +5,7 @@ import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, PlacementSettings, ResourceSettings, ScratchSettings } from "./config";
+import { FIXED_SCRATCH_SIZES } from "./ephemeralStorage";
 import {
     AIRFLOW_GID,
     AIRFLOW_UID,
@@ -273,7 +274,7 @@ export class AirflowPodFactory {
             : [];
         const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...initContainers];
         const imageDags = o.copyImageDags
-            ? { volumes: [emptyDir(IMAGE_DAGS_VOLUME, "256Mi")], mounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_FOLDER, readOnly: true }] }
+            ? { volumes: [emptyDir(IMAGE_DAGS_VOLUME, FIXED_SCRATCH_SIZES.imageDags)], mounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_FOLDER, readOnly: true }] }
             : { volumes: [], mounts: [] };
         main.volumeMounts = [...(main.volumeMounts as VolumeMount[]), ...imageDags.mounts];
         return {

@@ -4,6 +4,7 @@
 // Unknown keys are errors too: a typo such as `schedulr` must not silently fall back to a default.
 import { z } from "zod";
 import { foreignNamespaceProblems, ignoredSettingProblems } from "./configChecks";
+import { ephemeralStorageProblems } from "./ephemeralStorage";
 import { ownedAirflowEnv, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import {
     cidrProblem,
@@ -119,6 +120,12 @@ const resourceQuantities = (d: { cpu: string; memory: string }) =>
             cpu: quantity.default(d.cpu),
             /** Memory, in bytes with a binary suffix ("512Mi"). */
             memory: quantity.default(d.memory),
+            /**
+             * Ephemeral storage (Kubernetes' `ephemeral-storage`), in bytes with a binary suffix ("4Gi"). When
+             * not set, each container gets the sizes of the disk-backed emptyDirs it mounts (tmpSize, homeSize,
+             * ...) plus 128Mi for its logs; a limit must hold at least those emptyDirs.
+             */
+            ephemeralStorage: quantity.optional(),
         })
         .register(argsTypeNames, { name: "ResourceQuantities" })
         .prefault({});
@@ -135,9 +142,9 @@ const resources = (d: ResourceDefaults) =>
         .prefault({})
         .superRefine((r, ctx) => {
             // The API server refuses a request above its limit.
-            for (const kind of ["cpu", "memory"] as const) {
-                const request = quantityValue(r.requests[kind]);
-                const limit = quantityValue(r.limits[kind]);
+            for (const kind of ["cpu", "memory", "ephemeralStorage"] as const) {
+                const request = r.requests[kind] === undefined ? undefined : quantityValue(r.requests[kind]);
+                const limit = r.limits[kind] === undefined ? undefined : quantityValue(r.limits[kind]);
                 if (request !== undefined && limit !== undefined && request > limit) {
                     ctx.addIssue({ code: "custom", path: ["requests", kind], input: r.requests[kind], message: `must not exceed limits.${kind} (${r.limits[kind]})` });
                 }
@@ -713,6 +720,8 @@ export const stackConfigSchema = z
                 message: "is required when images.build.enabled or images.tasks is set (or set registry.artifactRegistry or infrastructure.registryOutput)",
             });
         }
+        // An ephemeral-storage limit the user sets must hold the emptyDirs its containers mount.
+        for (const p of ephemeralStorageProblems(c)) ctx.addIssue({ code: "custom", ...p });
     });
 
 /** Smallest and largest capacity (GiB) Filestore accepts per tier (63.9 TiB for BASIC, 100 TiB ZONAL/REGIONAL, 10 TiB ENTERPRISE). */

@@ -7,6 +7,7 @@ import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettings, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
 import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
@@ -160,12 +161,12 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                     args.instance,
                     component,
                     service.metadata.name,
-                    {
+                    withEphemeralStorage({
                         ...podSpec,
                         securityContext: { ...(podSpec.securityContext as object), runAsUser: AIRFLOW_UID },
                         containers: [postgresWithUid, airflowContainer],
                         volumes: [...(podSpec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()],
-                    },
+                    }),
                     [
                         postgresDataClaim(args.instance, args.storageSize, args.storageClassName),
                         postgresDataClaim(args.instance, args.storageSize, args.storageClassName, "logs"),

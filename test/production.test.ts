@@ -86,7 +86,8 @@ describe("production architecture (KubernetesExecutor)", () => {
         const base = pod.spec.containers[0];
         assert.strictEqual(base.command, undefined, "the executor supplies the worker command");
         assert.strictEqual(base.image, "apache/airflow:3.3.2");
-        assert.deepStrictEqual(base.resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } });
+        // ephemeral storage: tmp (1Gi) and HOME (1Gi) emptyDirs plus 128Mi for the container's logs
+        assert.deepStrictEqual(base.resources, { requests: { cpu: "250m", memory: "512Mi", "ephemeral-storage": "2176Mi" }, limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "2176Mi" } });
         const mounts = Object.fromEntries(base.volumeMounts.map((m: any) => [m.name, m]));
         assert.strictEqual(mounts.dags.mountPath, "/opt/airflow/dags");
         assert.strictEqual(mounts.dags.readOnly, true);
