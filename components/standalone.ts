@@ -143,6 +143,20 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
         );
         this.serviceName = service.metadata.name;
         this.uiUrl = pulumi.interpolate`http://${service.metadata.name}.${args.namespace}.svc:${args.ui.port}/`;
+        // The StatefulSet's governing Service: headless, so the pod gets its stable DNS name
+        // (<pod>.<service>.<namespace>.svc) as a StatefulSet's serviceName requires; clients keep the one above.
+        const headless = new k8s.core.v1.Service(
+            `${name}-headless`,
+            {
+                metadata: awaitedWorkloadService(meta(`${name}-headless`)),
+                spec: {
+                    clusterIP: "None",
+                    selector: selectorLabels(args.instance, component),
+                    ports: [{ name: "http", port: API_PORT, targetPort: "http" }],
+                },
+            },
+            parent,
+        );
 
         const podSpec = factory.podSpec({
             component,
@@ -160,7 +174,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 spec: singlePodStatefulSetSpec(
                     args.instance,
                     component,
-                    service.metadata.name,
+                    headless.metadata.name,
                     withEphemeralStorage({
                         ...podSpec,
                         securityContext: { ...(podSpec.securityContext as object), runAsUser: AIRFLOW_UID },
