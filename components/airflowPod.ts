@@ -124,6 +124,8 @@ export interface AirflowPodSettings {
 
 export interface AirflowPodOptions {
     component: string;
+    /** Another image than the factory's (the migration Job runs the base image). */
+    image?: pulumi.Input<string>;
     /** Arguments to `airflow` (the image's entrypoint runs it); omitted for workers, whose args the executor supplies. */
     args?: string[];
     /** Run these shell lines with bash instead of an `airflow` subcommand. */
@@ -215,7 +217,7 @@ export class AirflowPodFactory {
         return restrictedContainer(
             {
                 name: o.containerName ?? o.component,
-                image: this.s.image,
+                image: o.image ?? this.s.image,
                 imagePullPolicy: this.s.imagePullPolicy,
                 // Only `args`: the image's entrypoint stays PID 1's parent (tini/dumb-init forward signals
                 // and reap zombies) and runs `airflow <args>` for an Airflow subcommand, or the command

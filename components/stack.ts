@@ -381,6 +381,8 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
             instance: INSTANCE,
             airflowVersion: c.airflowVersion,
             image: airflowImage,
+            // the base image (its digest when built, else the prebuilt image): what decides the schema
+            schemaImage: images.baseImage,
             imagePullPolicy: c.images.pullPolicy,
             metadataSecretName: pgbouncer?.connectionSecretName ?? database.connectionSecretName,
             metadataSecretKey: pgbouncer?.connectionSecretKey ?? database.connectionSecretKey,
