@@ -19,6 +19,7 @@ import {
     simpleAuthUsers,
     taskImagesEnv,
 } from "./airflowPod";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { awaitedWorkloadService, disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, spreadOverNodes, startupProbe } from "./podParts";
 import { retentionCronJobs } from "./retention";
 
@@ -37,10 +38,16 @@ export interface AirflowArgs {
     namespace: pulumi.Input<string>;
     /** Instance label (`app.kubernetes.io/instance`). */
     instance: string;
-    /** Airflow version; with the image it names the migration Job. */
+    /** Airflow version; with schemaImage it names the migration Job. */
     airflowVersion: string;
     /** Airflow image for every process; a digest-pinned reference rolls pods only when it changes. */
     image: pulumi.Input<string>;
+    /**
+     * The image that decides the metadata schema: Airflow and its providers without the DAGs (the base
+     * image the DAG image is built FROM). The migration Job runs it and is named by it and the version,
+     * so a DAG-only image change leaves the Job as it is. Defaults to `image`.
+     */
+    schemaImage?: pulumi.Input<string>;
     /** @default "IfNotPresent" */
     imagePullPolicy?: string;
     /** Registry credentials (Secret names) for every pod, worker pods included. */
@@ -96,7 +103,7 @@ export class Airflow extends pulumi.ComponentResource {
     readonly apiServiceName: pulumi.Output<string>;
     /** In-cluster URL of the UI and REST API. */
     readonly uiUrl: pulumi.Output<string>;
-    /** Name of the migration Job (changes with the image and Airflow version). */
+    /** Name of the migration Job (changes with the schema image and the Airflow version). */
     readonly migrationJobName: pulumi.Output<string>;
     /** The worker pod template as rendered into its ConfigMap. */
     readonly podTemplateYaml: pulumi.Output<string>;
@@ -262,7 +269,8 @@ export class Airflow extends pulumi.ComponentResource {
             parent,
         );
 
-        // --- migrations: a Job whose name changes with the image and version, so upgrades re-run it ---
+        // --- migrations: a Job whose name changes with what decides the schema (the Airflow version and
+        // the base image, not the DAGs), so an upgrade runs it again and a DAG-only change leaves it alone ---
         // FAB's webserver_config.py from the user's Secret or ConfigMap, read-only, where [fab] config_file points.
         const wc = args.ui.webserverConfig;
         const webserverConfig = wc
@@ -284,11 +292,14 @@ export class Airflow extends pulumi.ComponentResource {
             ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.directMetadataSecretName, args.directMetadataSecretKey ?? args.metadataSecretKey)]
             : [];
 
+        const schemaImage = args.schemaImage ?? args.image;
         const migrationSuffix = pulumi
-            .output(args.image)
+            .output(schemaImage)
             .apply((image) => crypto.createHash("sha256").update(`${args.airflowVersion}\n${image}`).digest("hex").slice(0, 10));
         const migrateSpec = factory.podSpec({
             component: "migrate",
+            // `airflow db migrate` (and FAB's admin) need Airflow and its providers, never the DAG files.
+            image: schemaImage,
             shellScript: ["set -euo pipefail", ...migrationScript(fab)],
             role: "control-plane",
             readsDags: false,
@@ -309,7 +320,7 @@ export class Airflow extends pulumi.ComponentResource {
                 spec: {
                     backoffLimit: 4,
                     activeDeadlineSeconds: 1800,
-                    template: { metadata: { labels: labels(args.instance, "migrate") }, spec: migrateSpec },
+                    template: { metadata: { labels: labels(args.instance, "migrate") }, spec: withEphemeralStorage(migrateSpec) },
                 },
             },
             // A new name means a new Job (Job templates are immutable); the old one is deleted after.

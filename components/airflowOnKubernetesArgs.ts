@@ -534,6 +534,15 @@ export interface ResourceQuantities {
      * Default: depends on where this type is used; the field that holds it shows the default.
      */
     memory?: string;
+    /**
+     * Ephemeral storage (Kubernetes' `ephemeral-storage`), in bytes with a binary suffix ("4Gi"). When
+     * not set, each container gets the sizes of the disk-backed emptyDirs it mounts (tmpSize, homeSize,
+     * ...) plus 128Mi for its logs; a limit must hold at least those emptyDirs.
+     *
+     * Default: not set.
+     * @default not set
+     */
+    ephemeralStorage?: string;
 }
 
 /**

@@ -5,6 +5,7 @@ import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, PlacementSettings, ResourceSettings, ScratchSettings } from "./config";
+import { FIXED_SCRATCH_SIZES } from "./ephemeralStorage";
 import {
     AIRFLOW_GID,
     AIRFLOW_UID,
@@ -123,6 +124,8 @@ export interface AirflowPodSettings {
 
 export interface AirflowPodOptions {
     component: string;
+    /** Another image than the factory's (the migration Job runs the base image). */
+    image?: pulumi.Input<string>;
     /** Arguments to `airflow` (the image's entrypoint runs it); omitted for workers, whose args the executor supplies. */
     args?: string[];
     /** Run these shell lines with bash instead of an `airflow` subcommand. */
@@ -214,7 +217,7 @@ export class AirflowPodFactory {
         return restrictedContainer(
             {
                 name: o.containerName ?? o.component,
-                image: this.s.image,
+                image: o.image ?? this.s.image,
                 imagePullPolicy: this.s.imagePullPolicy,
                 // Only `args`: the image's entrypoint stays PID 1's parent (tini/dumb-init forward signals
                 // and reap zombies) and runs `airflow <args>` for an Airflow subcommand, or the command
@@ -273,7 +276,7 @@ export class AirflowPodFactory {
             : [];
         const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...initContainers];
         const imageDags = o.copyImageDags
-            ? { volumes: [emptyDir(IMAGE_DAGS_VOLUME, "256Mi")], mounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_FOLDER, readOnly: true }] }
+            ? { volumes: [emptyDir(IMAGE_DAGS_VOLUME, FIXED_SCRATCH_SIZES.imageDags)], mounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_FOLDER, readOnly: true }] }
             : { volumes: [], mounts: [] };
         main.volumeMounts = [...(main.volumeMounts as VolumeMount[]), ...imageDags.mounts];
         return {

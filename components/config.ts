@@ -3,7 +3,8 @@
 // Every key lives in the project's config namespace (`airflow:<key>` in Pulumi.<stack>.yaml).
 // Unknown keys are errors too: a typo such as `schedulr` must not silently fall back to a default.
 import { z } from "zod";
-import { foreignNamespaceProblems, ignoredSettingProblems } from "./configChecks";
+import { foreignNamespaceProblems, ignoredSettingProblems, imageVersionMismatches } from "./configChecks";
+import { ephemeralStorageProblems } from "./ephemeralStorage";
 import { ownedAirflowEnv, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import {
     cidrProblem,
@@ -119,6 +120,12 @@ const resourceQuantities = (d: { cpu: string; memory: string }) =>
             cpu: quantity.default(d.cpu),
             /** Memory, in bytes with a binary suffix ("512Mi"). */
             memory: quantity.default(d.memory),
+            /**
+             * Ephemeral storage (Kubernetes' `ephemeral-storage`), in bytes with a binary suffix ("4Gi"). When
+             * not set, each container gets the sizes of the disk-backed emptyDirs it mounts (tmpSize, homeSize,
+             * ...) plus 128Mi for its logs; a limit must hold at least those emptyDirs.
+             */
+            ephemeralStorage: quantity.optional(),
         })
         .register(argsTypeNames, { name: "ResourceQuantities" })
         .prefault({});
@@ -135,9 +142,9 @@ const resources = (d: ResourceDefaults) =>
         .prefault({})
         .superRefine((r, ctx) => {
             // The API server refuses a request above its limit.
-            for (const kind of ["cpu", "memory"] as const) {
-                const request = quantityValue(r.requests[kind]);
-                const limit = quantityValue(r.limits[kind]);
+            for (const kind of ["cpu", "memory", "ephemeralStorage"] as const) {
+                const request = r.requests[kind] === undefined ? undefined : quantityValue(r.requests[kind]);
+                const limit = r.limits[kind] === undefined ? undefined : quantityValue(r.limits[kind]);
                 if (request !== undefined && limit !== undefined && request > limit) {
                     ctx.addIssue({ code: "custom", path: ["requests", kind], input: r.requests[kind], message: `must not exceed limits.${kind} (${r.limits[kind]})` });
                 }
@@ -763,6 +770,26 @@ export const stackConfigSchema = z
                 message: "cannot be combined with images.build.enabled: the workloads run the built DAG image; drop one of them",
             });
         }
+        // One task name, one image: the built and the prebuilt map become one task_images Variable, where one would replace the other.
+        for (const task of Object.keys(c.images.taskImages).filter((t) => t in c.images.tasks)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["images", "taskImages", task],
+                input: c.images.taskImages[task],
+                message: `is also built from images.tasks.${task}: one would replace the other in the task_images Variable; a task name is either built (images.tasks) or prebuilt (images.taskImages), so drop one or rename it`,
+            });
+        }
+        // An image of another Airflow major version cannot run what is rendered for airflowVersion (api-server, the execution API, Airflow 3 settings).
+        for (const m of imageVersionMismatches(c).filter((m) => m.otherMajor)) {
+            ctx.addIssue({
+                code: "custom",
+                path: m.key.split("."),
+                input: m.ref,
+                message:
+                    `names Airflow ${m.versions.join(", ")} in its tag, another major version than airflowVersion ${c.airflowVersion}: the package deploys Airflow ` +
+                    `${c.airflowVersion.split(".")[0]} (the api-server, the execution API, its settings), which that image does not run; use an Airflow ${c.airflowVersion.split(".")[0]} image, ideally of airflowVersion (apache/airflow:${c.airflowVersion}), or a digest`,
+            });
+        }
         if ((c.images.build.enabled || Object.keys(c.images.tasks).length > 0) && c.registry.server === undefined && c.registry.artifactRegistry === undefined && c.infrastructure?.registryOutput === undefined) {
             ctx.addIssue({
                 code: "custom",
@@ -770,6 +797,8 @@ export const stackConfigSchema = z
                 message: "is required when images.build.enabled or images.tasks is set (or set registry.artifactRegistry or infrastructure.registryOutput)",
             });
         }
+        // An ephemeral-storage limit the user sets must hold the emptyDirs its containers mount.
+        for (const p of ephemeralStorageProblems(c)) ctx.addIssue({ code: "custom", ...p });
     });
 
 /** Smallest and largest capacity (GiB) Filestore accepts per tier (63.9 TiB for BASIC, 100 TiB ZONAL/REGIONAL, 10 TiB ENTERPRISE). */
@@ -875,8 +904,9 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     const problems = [
         ...(options.otherProblems ?? []),
         ...(result.success ? [] : result.error.issues.map((issue) => describeIssue(issue, configNamespace))),
-        ...ignoredSettingProblems(values, configNamespace),
-        ...(options.registryPasswordSet === undefined ? [] : registryPasswordProblems(values, options.registryPasswordSet, configNamespace)),
+        // A key without a value is already refused above; for these rules it is not set.
+        ...ignoredSettingProblems(withoutNulls(values), configNamespace),
+        ...(options.registryPasswordSet === undefined ? [] : registryPasswordProblems(withoutNulls(values), options.registryPasswordSet, configNamespace)),
     ];
     if (problems.length || !result.success) {
         throw new StackConfigError(problems);
@@ -884,14 +914,47 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
     return result.data;
 }
 
+/** Objects and lists without their null entries (keys written without a value). */
+function withoutNulls(value: Record<string, unknown>): Record<string, unknown> {
+    const strip = (v: unknown): unknown =>
+        Array.isArray(v) ? v.filter((x) => x !== null).map(strip) : v !== null && typeof v === "object" ? withoutNulls(v as Record<string, unknown>) : v;
+    return Object.fromEntries(Object.entries(value).flatMap(([k, v]) => (v === null ? [] : [[k, strip(v)]])));
+}
+
 /**
  * Parses the whole config map of a Pulumi program (`namespace:key` -> raw value): the program's own
  * namespace through the schema, every other key checked against the namespaces the providers read.
+ * `isSecret` (the Pulumi runtime's knowledge of which values the stack file holds encrypted) refuses
+ * a secret key given in plain text.
  */
-export function parseProgramConfig(all: Record<string, string>, configNamespace: string): StackConfig {
+export function parseProgramConfig(all: Record<string, string>, configNamespace: string, isSecret?: (key: string) => boolean): StackConfig {
     const prefix = `${configNamespace}:`;
     const own = Object.fromEntries(Object.entries(all).flatMap(([key, value]) => (key.startsWith(prefix) ? [[key.slice(prefix.length), value]] : [])));
-    return parseStackConfig(own, configNamespace, foreignNamespaceProblems(Object.keys(all), configNamespace));
+    const plain = isSecret ? plainSecretProblems(Object.keys(all), configNamespace, isSecret) : [];
+    return parseStackConfig(own, configNamespace, [...foreignNamespaceProblems(Object.keys(all), configNamespace), ...plain]);
+}
+
+/**
+ * Whether a config key holds a secret: the program's secret keys (its other keys are the schema's, none
+ * a secret), and a provider's whose name says so (gcp:accessToken, docker:keyMaterial).
+ */
+export function secretLookingConfigKey(key: string, configNamespace: string): boolean {
+    const [ns, ...rest] = key.split(":");
+    const name = rest.join(":");
+    if (ns === configNamespace) return (SECRET_CONFIG_KEYS as readonly string[]).includes(name);
+    const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[^A-Z0-9]+/);
+    return parts.some((p) => SECRET_NAME_PARTS.includes(p));
+}
+
+/** Secret-looking keys the stack file holds in plain text: in the file and the state for anyone to read. */
+function plainSecretProblems(keys: string[], configNamespace: string, isSecret: (key: string) => boolean): string[] {
+    return keys
+        .filter((key) => secretLookingConfigKey(key, configNamespace) && !isSecret(key))
+        .sort()
+        .map((key) => {
+            const name = key.startsWith(`${configNamespace}:`) ? key.slice(configNamespace.length + 1) : key;
+            return `${key}: is a secret and must not be plain text in the stack file: set it encrypted with pulumi config set --secret ${name} <value> (the file then holds it as secure: ...)`;
+        });
 }
 
 /** registry.username goes with the secret registryPassword: one without the other cannot log in. */
@@ -907,8 +970,17 @@ function registryPasswordProblems(values: Record<string, unknown>, password: boo
     return [];
 }
 
-/** The raw text as the value its top-level schema expects: strings stay strings, anything else is JSON. */
+/**
+ * What Pulumi hands the program for a key written with no value (`airflow:namespace:` alone, YAML
+ * null): the Pulumi CLI (v3.277) passes an empty string and warns "No value for configuration key ...
+ * This is currently treated as an empty string, but will be treated as null in a future version";
+ * the JSON null of that future is the text "null". Either is a key without a value, never the string.
+ */
+const NO_VALUE = ["", "null"];
+
+/** The raw text as the value its top-level schema expects: strings stay strings, anything else is JSON; no value is null. */
 function decode(key: string, text: string): unknown {
+    if (NO_VALUE.includes(text)) return null;
     const kind = schemaKind(shapeAt([])[key]);
     if (kind === "string" || kind === "enum") {
         return text;
@@ -935,6 +1007,12 @@ function describeIssue(issue: z.core.$ZodIssue, configNamespace: string): string
         const allowed = Object.keys(shapeAt(issue.path.map(String)));
         const where = top === undefined ? `${configNamespace}:` : `${key}: `;
         return `${where}unknown key${issue.keys.length > 1 ? "s" : ""} ${issue.keys.map((k) => `"${k}"`).join(", ")}; allowed: ${allowed.join(", ")}`;
+    }
+    // A key the schema needs but the config lacks (zod: "expected string, received undefined"), or one
+    // written without a value (YAML null): said as such, not as a type mismatch.
+    if ((issue.code === "invalid_type" || issue.code === "invalid_value") && (issue.input === undefined || issue.input === null)) {
+        if (issue.input === null) return `${key}: must not be empty: the stack file gives it no value (YAML null, e.g. the key with nothing after its colon); give it a value, or remove the key (one with a default then takes it)`;
+        return `${key}: is required${issue.code === "invalid_value" ? `: one of ${issue.values.map((v) => JSON.stringify(v)).join("|")}` : ""}`;
     }
     // Show the offending value when it is a scalar or short list; a whole object only adds noise.
     const redact = issue.code === "custom" && issue.params?.redact === true;

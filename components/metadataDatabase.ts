@@ -4,6 +4,7 @@ import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings, SchedulingSettings } from "./config";
+import { FIXED_SCRATCH_SIZES } from "./ephemeralStorage";
 import {
     awaitedWorkloadService,
     emptyDir,
@@ -193,7 +194,7 @@ export function postgresContainer(
 
 /** Writable scratch paths Postgres needs beside its read-only root filesystem. */
 export function postgresScratchVolumes(): k8s.types.input.core.v1.Volume[] {
-    return [emptyDir("postgres-run", "64Mi"), emptyDir("postgres-tmp", "256Mi")];
+    return [emptyDir("postgres-run", FIXED_SCRATCH_SIZES.postgresRun), emptyDir("postgres-tmp", FIXED_SCRATCH_SIZES.postgresTmp)];
 }
 
 /** A StatefulSet claim template (Postgres data by default): one ReadWriteOnce volume per pod. */

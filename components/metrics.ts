@@ -12,6 +12,7 @@ import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { AddOnArgs, awaitedWorkloadService, httpProbe, isolatedPodSpec, labels, restrictedContainer, selectorLabels } from "./podParts";
 
 export const STATSD_PORT = 9125;
@@ -57,7 +58,7 @@ export class StatsdExporter extends pulumi.ComponentResource {
         const mappings = yaml.dump({ mappings: AIRFLOW_STATSD_MAPPINGS }, { lineWidth: -1 });
         const mappingConfig = new k8s.core.v1.ConfigMap(`${name}-mappings`, { metadata: meta(`${name}-mappings`), data: { "mappings.yml": mappings } }, { parent: this });
 
-        const podSpec: k8s.types.input.core.v1.PodSpec = {
+        const podSpec: k8s.types.input.core.v1.PodSpec = withEphemeralStorage({
             ...isolatedPodSpec(STATSD_EXPORTER_UID, args.imagePullSecrets),
             containers: [
                 restrictedContainer(
@@ -78,7 +79,7 @@ export class StatsdExporter extends pulumi.ComponentResource {
                 ),
             ],
             volumes: [{ name: "mappings", configMap: { name: mappingConfig.metadata.name } }],
-        };
+        });
         new k8s.apps.v1.Deployment(
             name,
             {

@@ -13,6 +13,7 @@
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { AddOnArgs, awaitedWorkloadService, disruptionBudget, isolatedPodSpec, labels, restrictedContainer, secretEnv, selectorLabels } from "./podParts";
 
 export const PGBOUNCER_PORT = 6432;
@@ -116,7 +117,7 @@ export class PgBouncer extends pulumi.ComponentResource {
         const tcp = { tcpSocket: { port: "pgbouncer" } };
         const container = (c: k8s.types.input.core.v1.Container & { name: string }) =>
             restrictedContainer({ image: args.image, imagePullPolicy: args.imagePullPolicy, ...c }, args.resources);
-        const podSpec: k8s.types.input.core.v1.PodSpec = {
+        const podSpec: k8s.types.input.core.v1.PodSpec = withEphemeralStorage({
             ...isolatedPodSpec(PGBOUNCER_UID, args.imagePullSecrets),
             initContainers: [
                 container({
@@ -139,7 +140,7 @@ export class PgBouncer extends pulumi.ComponentResource {
             ],
             // In memory: the file holds the database password.
             volumes: [{ name: "config", emptyDir: { medium: "Memory", sizeLimit: "1Mi" } }],
-        };
+        });
         new k8s.apps.v1.Deployment(
             name,
             {

@@ -3,6 +3,7 @@
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { PlacementSettings, PodExtensionSettings, ResourceSettings } from "./config";
+import { EPHEMERAL_STORAGE, withEphemeralStorage } from "./ephemeralStorage";
 
 type Container = k8s.types.input.core.v1.Container;
 type PodSpec = k8s.types.input.core.v1.PodSpec;
@@ -61,11 +62,17 @@ export const restrictedContainerSecurityContext: k8s.types.input.core.v1.Securit
     capabilities: { drop: ["ALL"] },
 };
 
+/**
+ * Requests and limits in Kubernetes' form. Ephemeral storage only where the config sets it: otherwise
+ * withEphemeralStorage sizes it from the emptyDirs the container mounts, once the pod is complete.
+ */
 export function resourceRequirements(r: ResourceSettings): k8s.types.input.core.v1.ResourceRequirements {
-    return {
-        requests: { cpu: r.requests.cpu, memory: r.requests.memory },
-        limits: { cpu: r.limits.cpu, memory: r.limits.memory },
-    };
+    const quantities = (q: ResourceSettings["requests"]) => ({
+        cpu: q.cpu,
+        memory: q.memory,
+        ...(q.ephemeralStorage !== undefined ? { [EPHEMERAL_STORAGE]: q.ephemeralStorage } : {}),
+    });
+    return { requests: quantities(r.requests), limits: quantities(r.limits) };
 }
 
 /** Plain env vars from a name -> value map, in a stable (sorted) order so previews stay quiet. */
@@ -192,14 +199,15 @@ function extraContainer(c: PodExtensionSettings["extraContainers"][number]): Con
 
 /**
  * A component's pod spec with its extension points: the user's volumes, mounts on the main container,
- * init containers after the package's own, sidecars, affinity, spread and priority.
+ * init containers after the package's own, sidecars, affinity, spread and priority. The spec is then
+ * complete, so every container also gets its ephemeral storage here (withEphemeralStorage).
  */
 export function extendPodSpec(spec: PodSpec, ext: PodExtensionSettings, mainContainer: string): PodSpec {
     const containers = (spec.containers as Container[]).map((c) =>
         c.name === mainContainer && ext.extraVolumeMounts.length ? { ...c, volumeMounts: [...((c.volumeMounts as VolumeMount[]) ?? []), ...ext.extraVolumeMounts] } : c,
     );
     const initContainers = [...((spec.initContainers as Container[]) ?? []), ...ext.extraInitContainers.map(extraContainer)];
-    return {
+    return withEphemeralStorage({
         ...spec,
         ...(ext.priorityClassName ? { priorityClassName: ext.priorityClassName } : {}),
         ...(ext.affinity ? { affinity: ext.affinity } : {}),
@@ -207,7 +215,7 @@ export function extendPodSpec(spec: PodSpec, ext: PodExtensionSettings, mainCont
         ...(initContainers.length ? { initContainers } : {}),
         containers: [...containers, ...ext.extraContainers.map(extraContainer)],
         ...(spec.volumes !== undefined || ext.extraVolumes.length ? { volumes: [...((spec.volumes as Volume[]) ?? []), ...(ext.extraVolumes as Volume[])] } : {}),
-    };
+    });
 }
 
 /** Labels and annotations of a component's pods: the user's podLabels/podAnnotations, then the package's own. */

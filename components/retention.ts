@@ -12,6 +12,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { AirflowPodFactory, LOGS_MOUNT } from "./airflowPod";
 import { NO_ENV, NO_POD_EXTENSIONS, StackConfig } from "./config";
+import { FIXED_SCRATCH_SIZES, withEphemeralStorage } from "./ephemeralStorage";
 import { labels, secretEnv } from "./podParts";
 
 export interface RetentionArgs {
@@ -60,7 +61,7 @@ export function databaseCleanupScript(r: StackConfig["retention"]["database"]): 
 export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.v1.CronJob[] {
     const r = args.retention;
     // No config section of their own beyond resources: no extra env, default scheduling, small scratch.
-    const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: "256Mi", homeSize: "256Mi" };
+    const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: FIXED_SCRATCH_SIZES.retention, homeSize: FIXED_SCRATCH_SIZES.retention };
     // Each waits only for what it uses, so the two that never touch the database are not held behind
     // the migrations (on `up`, and on every preview, where each wait is a round trip to the engine).
     const cronJob = (component: string, schedule: string, spec: k8s.types.input.core.v1.PodSpec, dependsOn: pulumi.Resource[]) =>
@@ -81,7 +82,7 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
                             backoffLimit: 2,
                             activeDeadlineSeconds: 3 * 3600,
                             ttlSecondsAfterFinished: 24 * 3600,
-                            template: { metadata: { labels: labels(args.instance, component) }, spec },
+                            template: { metadata: { labels: labels(args.instance, component) }, spec: withEphemeralStorage(spec) },
                         },
                     },
                 },

@@ -43,6 +43,16 @@ export interface StackOutputs {
 }
 
 /**
+ * Whether Pulumi holds a config value encrypted (`pulumi config set --secret`): the list the language
+ * host passes the program (PULUMI_CONFIG_SECRET_KEYS), through the SDK's runtime.isConfigSecret. That
+ * function is internal (absent from the SDK's typings), so it is looked up; without it nothing is refused.
+ */
+function isConfigSecret(key: string): boolean {
+    const lookup = (pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean }).isConfigSecret;
+    return lookup ? lookup(key) : true;
+}
+
+/**
  * Reads the whole config map once and validates it, every problem reported by its config key
  * (`airflow:scheduler.replicas`): the project's namespace (everything but secret keys) against the
  * schema, every other key against the namespaces the providers read. Returns the component's args:
@@ -51,7 +61,7 @@ export interface StackOutputs {
 export function readStackArgs(): AirflowOnKubernetesArgs {
     const config = new pulumi.Config();
     const all = pulumi.runtime.allConfig();
-    parseProgramConfig(all, config.name);
+    parseProgramConfig(all, config.name, isConfigSecret);
     const prefix = `${config.name}:`;
     const own = Object.fromEntries(Object.entries(all).flatMap(([key, value]) => (key.startsWith(prefix) ? [[key.slice(prefix.length), value]] : [])));
     const args = decodeStackConfig(own) as AirflowOnKubernetesArgs;
@@ -389,6 +399,8 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
             instance: INSTANCE,
             airflowVersion: c.airflowVersion,
             image: airflowImage,
+            // the base image (its digest when built, else the prebuilt image): what decides the schema
+            schemaImage: images.baseImage,
             imagePullPolicy: c.images.pullPolicy,
             metadataSecretName: pgbouncer?.connectionSecretName ?? database.connectionSecretName,
             metadataSecretKey: pgbouncer?.connectionSecretKey ?? database.connectionSecretKey,

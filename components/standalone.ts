@@ -7,6 +7,7 @@ import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettings, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
 import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
@@ -142,6 +143,20 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
         );
         this.serviceName = service.metadata.name;
         this.uiUrl = pulumi.interpolate`http://${service.metadata.name}.${args.namespace}.svc:${args.ui.port}/`;
+        // The StatefulSet's governing Service: headless, so the pod gets its stable DNS name
+        // (<pod>.<service>.<namespace>.svc) as a StatefulSet's serviceName requires; clients keep the one above.
+        const headless = new k8s.core.v1.Service(
+            `${name}-headless`,
+            {
+                metadata: awaitedWorkloadService(meta(`${name}-headless`)),
+                spec: {
+                    clusterIP: "None",
+                    selector: selectorLabels(args.instance, component),
+                    ports: [{ name: "http", port: API_PORT, targetPort: "http" }],
+                },
+            },
+            parent,
+        );
 
         const podSpec = factory.podSpec({
             component,
@@ -159,13 +174,13 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 spec: singlePodStatefulSetSpec(
                     args.instance,
                     component,
-                    service.metadata.name,
-                    {
+                    headless.metadata.name,
+                    withEphemeralStorage({
                         ...podSpec,
                         securityContext: { ...(podSpec.securityContext as object), runAsUser: AIRFLOW_UID },
                         containers: [postgresWithUid, airflowContainer],
                         volumes: [...(podSpec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()],
-                    },
+                    }),
                     [
                         postgresDataClaim(args.instance, args.storageSize, args.storageClassName),
                         postgresDataClaim(args.instance, args.storageSize, args.storageClassName, "logs"),

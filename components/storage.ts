@@ -16,6 +16,7 @@ import type * as Gcp from "@pulumi/gcp";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { StackConfig } from "./config";
+import { withEphemeralStorage } from "./ephemeralStorage";
 import { AIRFLOW_GID, imagePullSecrets, labels } from "./podParts";
 
 /** Sub-paths of the single share (filestore mode, or singleShare). */
@@ -282,7 +283,7 @@ export class SharedStorage extends pulumi.ComponentResource {
                     activeDeadlineSeconds: 600,
                     template: {
                         metadata: { labels: labels(args.instance, "storage") },
-                        spec: {
+                        spec: withEphemeralStorage({
                             restartPolicy: "OnFailure",
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,
@@ -299,7 +300,7 @@ export class SharedStorage extends pulumi.ComponentResource {
                                 },
                             ],
                             volumes: volumes.map((v, i) => ({ name: `share-${i}`, persistentVolumeClaim: { claimName: v.claimName } })),
-                        },
+                        }),
                     },
                 },
             },

@@ -2,7 +2,7 @@ import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { ownedAirflowEnv } from "../components/airflowSettings";
 import { DEFAULT_AIRFLOW_VERSION, parseStackConfig, StackConfigError, StackConfigInput } from "../components/config";
-import { installMocks, podSpecs, rawConfig, renderStack } from "./support/harness";
+import { installMocks, podSpecs, rawConfig, renderStack, settle } from "./support/harness";
 import { runProgram } from "./support/program";
 
 function problemsOf(raw: Record<string, unknown>): string[] {
@@ -186,12 +186,12 @@ describe("stack config", () => {
         { name: "an extra volume with two sources", raw: { database: { extraVolumes: [{ name: "ca", secret: { secretName: "ca" }, configMap: { name: "ca" } }] } }, expect: /^airflow:database.extraVolumes.0: must have exactly one volume source \(got secret, configMap\)/ },
         { name: "a hostPath volume", raw: { triggerer: { extraVolumes: [{ name: "host", hostPath: { path: "/" } }] } }, expect: /^airflow:triggerer.extraVolumes.0: unknown key "hostPath"; allowed: name, emptyDir, secret/ },
         { name: "an unknown field on an extra container", raw: { apiServer: { extraContainers: [{ name: "proxy", image: "envoyproxy/envoy:v1.31.0", portz: [] }] } }, expect: /^airflow:apiServer.extraContainers.0: unknown key "portz"; allowed: name, image, imagePullPolicy, command/ },
-        { name: "an extra container without an image", raw: { dagProcessor: { extraInitContainers: [{ name: "prepare" }] } }, expect: /^airflow:dagProcessor.extraInitContainers.0.image: / },
+        { name: "an extra container without an image", raw: { dagProcessor: { extraInitContainers: [{ name: "prepare" }] } }, expect: /^airflow:dagProcessor.extraInitContainers.0.image: is required$/ },
         { name: "an extra container named like the pod's own", raw: { triggerer: { extraContainers: [{ name: "triggerer", image: "busybox:1.37.0" }] } }, expect: /^airflow:triggerer.extraContainers.0.name: is already a container of this pod/ },
         { name: "an extra container with a secret as a plain env value", raw: { gitSync: { enabled: true, repo: "https://git.example.com/d.git", extraContainers: [{ name: "x", image: "busybox:1.37.0", env: [{ name: "DB_PASSWORD", value: "hunter2" }] }] } }, expect: /^airflow:gitSync.extraContainers.0.env.0.value: DB_PASSWORD looks like a secret.*secretKeyRef/ },
         { name: "a native sidecar among the containers", raw: { scheduler: { extraContainers: [{ name: "x", image: "busybox:1.37.0", restartPolicy: "Always" }] } }, expect: /^airflow:scheduler.extraContainers.0.restartPolicy: is only allowed on init containers/ },
         { name: "a pod label the package sets", raw: { scheduler: { podLabels: { "app.kubernetes.io/component": "x" } } }, expect: /^airflow:scheduler.podLabels.app.kubernetes.io\/component: is set by this package/ },
-        { name: "a spread without whenUnsatisfiable", raw: { apiServer: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname" }] } }, expect: /^airflow:apiServer.topologySpreadConstraints.0.whenUnsatisfiable: / },
+        { name: "a spread without whenUnsatisfiable", raw: { apiServer: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname" }] } }, expect: /^airflow:apiServer.topologySpreadConstraints.0.whenUnsatisfiable: is required: one of "DoNotSchedule"\|"ScheduleAnyway"$/ },
         { name: "an unknown affinity kind", raw: { workers: { affinity: { nodeAfinity: {} } } }, expect: /^airflow:workers.affinity: unknown key "nodeAfinity"; allowed: nodeAffinity, podAffinity, podAntiAffinity/ },
         { name: "a priority class that is no object name", raw: { workers: { priorityClassName: "High Priority" } }, expect: /^airflow:workers.priorityClassName: must be a Kubernetes object name/ },
         { name: "git-sync pod settings for the sidecar", raw: { gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/d.git", podLabels: { a: "b" } } }, expect: /^airflow:gitSync.podLabels: is only used by the git-sync CronJob's pods/ },
@@ -352,3 +352,84 @@ describe("program (index.ts)", () => {
         assert.strictEqual(password.secret, true, "adminPassword must be a secret output");
     });
 });
+
+describe("silently wrong configs, refused by key before anything is registered (issue 21)", () => {
+    const airflowKeys = (config: Record<string, unknown>) => Object.fromEntries(Object.entries(rawConfig(config)).map(([k, v]) => [`airflow:${k}`, v]));
+    const digest = (hex: string) => `registry.example.com/tasks/pandas@sha256:${hex.repeat(32)}`;
+    /** What the Pulumi CLI hands over for a key written without a value, e.g. `airflow:namespace:` (checked with v3.277: an empty string, with the warning that it will become null). */
+    const NO_VALUE = "";
+    const empty = (key: string) =>
+        `airflow:${key}: must not be empty: the stack file gives it no value (YAML null, e.g. the key with nothing after its colon); give it a value, or remove the key (one with a default then takes it)`;
+
+    it("refuses the same task name built (images.tasks) and prebuilt (images.taskImages): one would replace the other in task_images", () => {
+        assert.deepStrictEqual(problemsOf({ images: { tasks: { pandas: { context: "images/tasks/example" } }, taskImages: { pandas: digest("cd"), other: digest("ef") } }, registry: { server: "registry.example.com/airflow" } }), [
+            `airflow:images.taskImages.pandas: is also built from images.tasks.pandas: one would replace the other in the task_images Variable; a task name is either built (images.tasks) or prebuilt (images.taskImages), so drop one or rename it (got "${digest("cd")}")`,
+        ]);
+        // different names are both published
+        assert.doesNotThrow(() => parseStackConfig(rawConfig({ images: { tasks: { pandas: { context: "images/tasks/example" } }, taskImages: { other: digest("ef") } }, registry: { server: "registry.example.com/airflow" } })));
+    });
+
+    it("refuses a key written without a value (YAML null) as empty, not as the text it arrives as", async () => {
+        // top level: Pulumi passes "" (and "null" once it passes YAML null through), string keys included
+        assert.deepStrictEqual(parseProblems({ namespace: NO_VALUE }), [empty("namespace")]);
+        assert.deepStrictEqual(parseProblems({ namespace: "null", architecture: NO_VALUE, ui: NO_VALUE }), [empty("namespace"), empty("architecture"), empty("ui")]);
+        // nested: the JSON null of the object's value; no second problem for the same key
+        assert.deepStrictEqual(parseProblems({ scheduler: '{"replicas":null}' }), [empty("scheduler.replicas")]);
+        assert.deepStrictEqual(parseProblems({ gitSync: '{"enabled":true,"mode":"sidecar","repo":"https://git.example.com/d.git","schedule":null}' }), [empty("gitSync.schedule")]);
+        assert.deepStrictEqual(parseProblems({ architecture: "standalone", scheduler: NO_VALUE }), [empty("scheduler")]);
+        // through the program: nothing registered
+        const run = runProgram(airflowKeys({ namespace: NO_VALUE }));
+        assert.ok(run.error instanceof StackConfigError, String(run.error));
+        assert.deepStrictEqual(run.error.problems, [empty("namespace")]);
+        assert.strictEqual(run.resources, 0);
+    });
+
+    it("refuses an Airflow image of another major version than airflowVersion (it only warned), and still only warns for the same major", () => {
+        assert.deepStrictEqual(problemsOf({ images: { airflow: "apache/airflow:2.10.5-python3.12" } }), [
+            'airflow:images.airflow: names Airflow 2.10.5 in its tag, another major version than airflowVersion 3.3.2: the package deploys Airflow 3 (the api-server, the execution API, its settings), which that image does not run; use an Airflow 3 image, ideally of airflowVersion (apache/airflow:3.3.2), or a digest (got "apache/airflow:2.10.5-python3.12")',
+        ]);
+        assert.deepStrictEqual(problemsOf({ images: { build: { enabled: true, baseImage: "apache/airflow:2.11.0" } }, registry: { server: "registry.example.com/airflow" } }), [
+            'airflow:images.build.baseImage: names Airflow 2.11.0 in its tag, another major version than airflowVersion 3.3.2: the package deploys Airflow 3 (the api-server, the execution API, its settings), which that image does not run; use an Airflow 3 image, ideally of airflowVersion (apache/airflow:3.3.2), or a digest (got "apache/airflow:2.11.0")',
+        ]);
+        const run = runProgram(airflowKeys({ images: { airflow: "apache/airflow:3.2.1" } }));
+        assert.ifError(run.error);
+        assert.strictEqual(run.warnings.length, 1);
+    });
+
+    it("refuses registryPassword (or a provider's secret-looking key) in plain text in the stack file, and takes it encrypted", async () => {
+        const config = airflowKeys({ images: { tasks: { pandas: { context: "images/tasks/example" } } }, registry: { server: "ghcr.io/acme", username: "ci" }, registryPassword: "hunter2" });
+        const plain = runProgram({ ...config, "gcp:accessToken": "ya29.token", "gcp:project": "acme-data" });
+        assert.ok(plain.error instanceof StackConfigError, String(plain.error));
+        assert.deepStrictEqual(plain.error.problems, [
+            "airflow:registryPassword: is a secret and must not be plain text in the stack file: set it encrypted with pulumi config set --secret registryPassword <value> (the file then holds it as secure: ...)",
+            "gcp:accessToken: is a secret and must not be plain text in the stack file: set it encrypted with pulumi config set --secret gcp:accessToken <value> (the file then holds it as secure: ...)",
+        ]);
+        assert.ok(!plain.error.message.includes("hunter2") && !plain.error.message.includes("ya29"), "the value is never repeated");
+        assert.strictEqual(plain.resources, 0);
+        // the same values, held encrypted (pulumi config set --secret): accepted
+        const encrypted = runProgram({ ...config, "gcp:accessToken": "ya29.token" }, ["airflow:registryPassword", "gcp:accessToken"]);
+        assert.ifError(encrypted.error);
+        await settle();
+        assert.ok(encrypted.recorded.some((x) => x.type === "docker:index/image:Image"));
+    });
+
+    it("says a missing required key is required (zod said \"expected string, received undefined\")", () => {
+        assert.deepStrictEqual(problemsOf({ infrastructure: {} }), ["airflow:infrastructure.stack: is required"]);
+        assert.deepStrictEqual(problemsOf({ secretEnv: { WAREHOUSE_URI: { secretName: "warehouse" } } }), ["airflow:secretEnv.WAREHOUSE_URI.key: is required"]);
+        assert.deepStrictEqual(problemsOf({ dagProcessor: { extraInitContainers: [{ name: "prepare" }] } }), ["airflow:dagProcessor.extraInitContainers.0.image: is required"]);
+        assert.deepStrictEqual(problemsOf({ apiServer: { topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname" }] } }), [
+            'airflow:apiServer.topologySpreadConstraints.0.whenUnsatisfiable: is required: one of "DoNotSchedule"|"ScheduleAnyway"',
+        ]);
+    });
+});
+
+/** Problems of raw config strings, as Pulumi hands them over (no JSON encoding of strings). */
+function parseProblems(raw: Record<string, string>): string[] {
+    try {
+        parseStackConfig(raw);
+    } catch (e) {
+        assert.ok(e instanceof StackConfigError, String(e));
+        return e.problems;
+    }
+    assert.fail(`config was accepted: ${JSON.stringify(raw)}`);
+}

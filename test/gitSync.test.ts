@@ -91,7 +91,8 @@ describe("GitSync (CronJob mode)", () => {
         assert.strictEqual(c.securityContext.allowPrivilegeEscalation, false);
         assert.strictEqual(c.securityContext.readOnlyRootFilesystem, true);
         assert.deepStrictEqual(c.securityContext.capabilities, { drop: ["ALL"] });
-        assert.deepStrictEqual(c.resources, resources);
+        // ephemeral storage: git-sync's /tmp emptyDir (256Mi) plus 128Mi for its logs
+        assert.deepStrictEqual(c.resources, { requests: { ...resources.requests, "ephemeral-storage": "384Mi" }, limits: { ...resources.limits, "ephemeral-storage": "384Mi" } });
         assert.strictEqual(envOf(c).HOME, "/tmp");
         const tmp = c.volumeMounts.find((m: any) => m.mountPath === "/tmp");
         assert.ok(pod.spec.volumes.find((v: any) => v.name === tmp.name).emptyDir, "writable /tmp and HOME");

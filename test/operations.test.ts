@@ -191,8 +191,9 @@ describe("operations: extension points, the same on every component", () => {
         for (const [who, pod] of Object.entries(pods())) {
             const shipper = container(pod.spec, `${who}-shipper`);
             assert.deepStrictEqual(shipper.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } }, who);
-            assert.deepStrictEqual(shipper.resources, { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }, who);
-            assert.deepStrictEqual(container(pod.spec, `${who}-init`).resources.limits, { cpu: "100m", memory: "32Mi" }, who);
+            // ephemeral storage: no emptyDir mounted, so the allowance for the container's logs
+            assert.deepStrictEqual(shipper.resources, { requests: { cpu: "50m", memory: "64Mi", "ephemeral-storage": "128Mi" }, limits: { cpu: "500m", memory: "256Mi", "ephemeral-storage": "128Mi" } }, who);
+            assert.deepStrictEqual(container(pod.spec, `${who}-init`).resources.limits, { cpu: "100m", memory: "32Mi", "ephemeral-storage": "128Mi" }, who);
         }
     });
 

@@ -110,6 +110,17 @@ for (const [label, config] of Object.entries(configs)) {
             }
         });
 
+        it("governs every StatefulSet with a headless Service in its namespace that selects its pods", () => {
+            const statefulSets = r.objects.filter((o) => o.kind === "StatefulSet") as any[];
+            assert.ok(statefulSets.length > 0 || label.includes("external database"));
+            for (const sts of statefulSets) {
+                const service = r.objects.find((o) => o.kind === "Service" && o.metadata?.name === sts.spec.serviceName && o.metadata?.namespace === sts.metadata.namespace) as any;
+                assert.ok(service, `StatefulSet/${sts.metadata.name}: no Service ${sts.spec.serviceName} in ${sts.metadata.namespace}`);
+                assert.strictEqual(service.spec.clusterIP, "None", `StatefulSet/${sts.metadata.name}: Service ${sts.spec.serviceName} is not headless`);
+                assert.deepStrictEqual(service.spec.selector, sts.spec.selector.matchLabels, sts.metadata.name);
+            }
+        });
+
         it("denies all traffic by default and allows DNS", () => {
             const policies = r.objects.filter((o) => o.kind === "NetworkPolicy") as any[];
             const deny = policies.find((p) => p.metadata.name === "airflow-default-deny");

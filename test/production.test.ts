@@ -86,7 +86,8 @@ describe("production architecture (KubernetesExecutor)", () => {
         const base = pod.spec.containers[0];
         assert.strictEqual(base.command, undefined, "the executor supplies the worker command");
         assert.strictEqual(base.image, "apache/airflow:3.3.2");
-        assert.deepStrictEqual(base.resources, { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } });
+        // ephemeral storage: tmp (1Gi) and HOME (1Gi) emptyDirs plus 128Mi for the container's logs
+        assert.deepStrictEqual(base.resources, { requests: { cpu: "250m", memory: "512Mi", "ephemeral-storage": "2176Mi" }, limits: { cpu: "1", memory: "1Gi", "ephemeral-storage": "2176Mi" } });
         const mounts = Object.fromEntries(base.volumeMounts.map((m: any) => [m.name, m]));
         assert.strictEqual(mounts.dags.mountPath, "/opt/airflow/dags");
         assert.strictEqual(mounts.dags.readOnly, true);
@@ -468,5 +469,57 @@ describe("production architecture (KubernetesExecutor)", () => {
             assert.doesNotMatch(JSON.stringify(find(simple.objects, "Deployment", `airflow-${name}`)), /simple-auth/, name);
         }
         await assertValidObjects(simple.objects);
+    });
+});
+
+describe("migration Job: named by, and running, what decides the schema (issue 20 item 2)", () => {
+    const registry = { server: "registry.example.com/airflow" };
+    const built = (build: Record<string, unknown> = {}, airflowVersion?: string): StackConfigInput => ({
+        ...(airflowVersion ? { airflowVersion } : {}),
+        images: { build: { enabled: true, ...build } },
+        registry,
+    });
+    const job = (r: Rendered) => migrationJob(r.objects);
+    const workloadImage = (r: Rendered) => container(find(r.objects, "Deployment", "airflow-scheduler").spec.template.spec, "scheduler").image;
+    const baseImage = (r: Rendered) => r.resources.find((x) => x.type === "docker:index/image:Image" && x.name === "airflow-images-base")!.state.repoDigest;
+    const recordedJob = (r: Rendered) => r.resources.find((x) => x.type === "kubernetes:batch/v1:Job" && x.name === "airflow-migrate")!.inputs;
+
+    it("keeps the Job's name and spec when only the DAG image changes, and runs the base image", async () => {
+        const before = await renderStack(built());
+        const after = await renderStack(built({ dagsContext: "images/dags-next" }));
+        // the DAG image did change (the workloads roll), the base did not
+        assert.notStrictEqual(workloadImage(after), workloadImage(before));
+        assert.strictEqual(baseImage(after), baseImage(before));
+        assert.strictEqual(job(after).metadata.name, job(before).metadata.name);
+        assert.deepStrictEqual(job(after), job(before));
+        assert.deepStrictEqual(recordedJob(after), recordedJob(before), "the engine sees no change: no new Job, nothing to wait for");
+        const migrate = container(job(before).spec.template.spec, "migrate");
+        assert.strictEqual(migrate.image, baseImage(before));
+        assert.match(migrate.image, /^registry\.example\.com\/airflow\/airflow-base@sha256:[0-9a-f]{64}$/);
+        // every workload still waits for it
+        for (const name of ["scheduler", "api-server", "dag-processor", "triggerer"]) {
+            assert.ok(after.dependsOn.get(`airflow-${name}`)?.includes("airflow-migrate"), name);
+        }
+    });
+
+    it("gives the Job a new name when the base image or the Airflow version changes", async () => {
+        const name = async (config: StackConfigInput) => job(await renderStack(config)).metadata.name as string;
+        const base = await name(built());
+        assert.match(base, /^airflow-migrate-[0-9a-f]{10}$/);
+        const names = [
+            base,
+            await name(built({ baseContext: "images/base-next" })),
+            await name(built({ baseImage: "mirror.example.com/apache/airflow:3.3.2" })),
+            await name(built({}, "3.3.1")),
+        ];
+        assert.strictEqual(new Set(names).size, names.length, names.join(", "));
+    });
+
+    it("with a prebuilt image, is named by that image and the version, and runs it", async () => {
+        const image = (hex: string) => `registry.example.com/airflow@sha256:${hex.repeat(32)}`;
+        const r = await renderStack({ images: { airflow: image("cd") } });
+        assert.strictEqual(container(job(r).spec.template.spec, "migrate").image, image("cd"));
+        const names = [job(r).metadata.name, job(await renderStack({ images: { airflow: image("ef") } })).metadata.name, job(await renderStack({ airflowVersion: "3.3.1", images: { airflow: image("cd") } })).metadata.name];
+        assert.strictEqual(new Set(names).size, 3, names.join(", "));
     });
 });

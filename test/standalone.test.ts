@@ -8,9 +8,9 @@ describe("standalone architecture (one pod, LocalExecutor)", () => {
         r = await renderStack({ architecture: "standalone", namespace: "solo", standalone: { storageSize: "20Gi", parallelism: 8 } });
     });
 
-    it("renders one StatefulSet, one Service and no control-plane Deployments", () => {
+    it("renders one StatefulSet, its two Services and no control-plane Deployments", () => {
         const kinds = r.objects.map((o) => o.kind).sort();
-        assert.deepStrictEqual(kinds.filter((k) => !["NetworkPolicy"].includes(k)), ["Namespace", "Secret", "Secret", "Service", "StatefulSet"]);
+        assert.deepStrictEqual(kinds.filter((k) => !["NetworkPolicy"].includes(k)), ["Namespace", "Secret", "Secret", "Service", "Service", "StatefulSet"]);
         assert.strictEqual(ofKind(r.objects, "Deployment").length + ofKind(r.objects, "Job").length + ofKind(r.objects, "Role").length, 0);
     });
 
@@ -75,6 +75,19 @@ describe("standalone architecture (one pod, LocalExecutor)", () => {
         assert.ok(simple.secretOutputs.has("adminPassword"));
         assert.doesNotMatch(airflow.args[2], /users create/);
         await assertValidObjects(simple.objects);
+    });
+
+    it("governs the StatefulSet with a headless Service in its namespace, and serves clients from the other one", () => {
+        const sts = find(r.objects, "StatefulSet", "airflow");
+        const governing = find(r.objects, "Service", sts.spec.serviceName);
+        assert.strictEqual(governing.spec.clusterIP, "None", "a StatefulSet's serviceName must name a headless Service");
+        assert.strictEqual(governing.metadata.namespace, "solo");
+        assert.strictEqual(sts.metadata.namespace, "solo");
+        assert.deepStrictEqual(governing.spec.selector, sts.spec.selector.matchLabels);
+        // the client Service keeps its name (and its cluster IP): the UI output and port-forwards do not move
+        assert.notStrictEqual(sts.spec.serviceName, "airflow");
+        assert.strictEqual(find(r.objects, "Service", "airflow").spec.clusterIP, undefined);
+        assert.strictEqual(r.outputs.uiServiceName, "airflow");
     });
 
     it("serves the UI through a Service with health probes", () => {

@@ -43,7 +43,14 @@ export interface Rendered {
     componentOutputs: Map<string, any>;
 }
 
-export const MOCK_DIGEST = "sha256:" + "ab".repeat(32);
+/**
+ * The digest the mocks give a built image: a hash of what its build is made of (context, Dockerfile,
+ * build args, platform), as a real build's digest changes exactly when those do (a DAG image built FROM
+ * an unchanged base keeps the base's digest).
+ */
+export function mockBuildDigest(build: unknown): string {
+    return "sha256:" + crypto.createHash("sha256").update(JSON.stringify(build ?? {})).digest("hex");
+}
 
 function hash(text: string, length = 8): string {
     return crypto.createHash("sha256").update(text).digest("hex").slice(0, length);
@@ -118,7 +125,7 @@ function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<s
     switch (args.type) {
         case "docker:index/image:Image": {
             const repository = String(inputs.imageName).replace(/:[^/:]+$/, "");
-            return { ...inputs, repoDigest: `${repository}@${MOCK_DIGEST}` };
+            return { ...inputs, repoDigest: `${repository}@${mockBuildDigest(inputs.build)}` };
         }
         case "gcp:filestore/instance:Instance":
             return { ...inputs, networks: (inputs.networks ?? []).map((n: any) => ({ ...n, ipAddresses: ["10.20.0.2"] })) };

@@ -14,10 +14,13 @@ export interface ProgramRun {
     warnings: { message: string; resourcesBefore: number }[];
 }
 
-/** Loads index.ts afresh with `config` as Pulumi's config map (`namespace:key` -> raw string value). */
-export function runProgram(config: Record<string, string>): ProgramRun {
+/**
+ * Loads index.ts afresh with `config` as Pulumi's config map (`namespace:key` -> raw string value);
+ * `secretKeys` are the keys the stack file holds encrypted, as the language host lists them.
+ */
+export function runProgram(config: Record<string, string>, secretKeys: string[] = []): ProgramRun {
     const recorded = installMocks();
-    pulumi.runtime.setAllConfig(config);
+    pulumi.runtime.setAllConfig(config, secretKeys);
     const warnings: ProgramRun["warnings"] = [];
     const log = pulumi.log as { warn: typeof pulumi.log.warn };
     const warn = log.warn;
