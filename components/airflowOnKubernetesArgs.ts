@@ -225,8 +225,8 @@ export interface Images {
      */
     postgres?: string;
     /**
-     * Default: `"registry.k8s.io/git-sync/git-sync:v4.4.2"`.
-     * @default "registry.k8s.io/git-sync/git-sync:v4.4.2"
+     * Default: `"registry.k8s.io/git-sync/git-sync:v4.7.1"`.
+     * @default "registry.k8s.io/git-sync/git-sync:v4.7.1"
      */
     gitSync?: string;
     /**
@@ -1859,6 +1859,8 @@ export interface GitSync {
      */
     period?: string;
     /**
+     * `https`: Secret keys `username` + `password` (a token). `ssh`: Secret keys `ssh` (private key) + `known_hosts`. `none`: a public repository.
+     *
      * Default: `"none"`.
      * @default "none"
      */
@@ -1870,6 +1872,14 @@ export interface GitSync {
      * @default not set
      */
     credentialsSecretName?: string;
+    /**
+     * Accept plain http:// and git:// URLs, which carry DAG code unencrypted and unauthenticated:
+     * only for a git server you trust on a network you control (git and git-sync accept them silently).
+     *
+     * Default: `false`.
+     * @default false
+     */
+    allowInsecureTransport?: boolean;
     /**
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}

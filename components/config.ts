@@ -10,14 +10,21 @@ import {
     cronProblem,
     dnsSubdomainProblem,
     forwardedAllowIpsProblem,
+    GitAuth,
     gitRepoAuthProblem,
+    gitTransport,
+    gitUrlHasCredentials,
     imageReferenceProblem,
+    insecureTransportProblem,
     positiveQuantityProblem,
     quantityValue,
+    URL_WITH_PASSWORD,
 } from "./formats";
 import { annotations, argsTypeNames, checked, dnsLabel, labelKey, labelValue, objectName, OwnPodNames, PodExtensionSettings, podExtensionProblems, podExtensionShape } from "./kubernetesObjects";
 
 export const DEFAULT_AIRFLOW_VERSION = "3.3.2";
+/** git-sync's image; every flag the package passes was checked against this release's main.go. */
+export const DEFAULT_GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1";
 
 /**
  * A Kubernetes quantity greater than zero (sizes, requests, limits). A plain number is accepted too
@@ -53,9 +60,6 @@ export function secretLookingEnvName(name: string): string | undefined {
     const part = parts.find((p) => SECRET_NAME_PARTS.includes(p));
     return part ? `its name part ${part} marks a secret` : undefined;
 }
-
-/** scheme://user:password@host: a URL that carries a password. */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i;
 
 /**
  * Env knobs of one config section (`scheduler`, ..., or "" for the top level): plain values, single
@@ -196,6 +200,56 @@ const workloadShape = (section: string, replicas: number, d: ResourceDefaults) =
 const workload = (section: string, container: string, replicas: number, d: ResourceDefaults) =>
     z.strictObject(workloadShape(section, replicas, d)).prefault({}).superRefine(podExtensionProblems(OWN_POD_NAMES.airflow(container)));
 
+// ---- DAG sources from git (gitSync, dagBundles): the same URL, auth and credentials rules ----
+
+const TRANSPORT_FORMS: Record<string, string> = { https: "https://", ssh: "ssh:// or git@host:path", file: "file://" };
+
+/**
+ * A repository URL of one of `transports` (plain http:// and git:// are accepted here and refused
+ * by gitSourceProblems unless the source opts in), without credentials: they would sit in the pod
+ * spec and the Pulumi state. `withSecret` is the config that keeps them in a Secret instead.
+ */
+function gitRepoUrl(transports: string[], withSecret: string) {
+    const forms = transports.map((t) => TRANSPORT_FORMS[t]);
+    return z.string().superRefine((repo, ctx) => {
+        const transport = gitTransport(repo);
+        if (transport === undefined || !(transports.includes(transport) || transport === "http" || transport === "git")) {
+            ctx.addIssue({ code: "custom", params: REDACT, message: `must be an ${forms.slice(0, -1).join(", ")} or ${forms[forms.length - 1]} URL (plain http:// and git:// only with allowInsecureTransport: true)` });
+        } else if (gitUrlHasCredentials(repo)) {
+            ctx.addIssue({
+                code: "custom",
+                params: REDACT,
+                message: `must not carry credentials: give the URL without them and keep them in a Secret with keys username and password (a token): ${withSecret}`,
+            });
+        }
+    });
+}
+
+/** How a git DAG source authenticates, and the opt-in for unencrypted transports. */
+const gitAuthShape = {
+    /** `https`: Secret keys `username` + `password` (a token). `ssh`: Secret keys `ssh` (private key) + `known_hosts`. `none`: a public repository. */
+    auth: z.enum(["none", "https", "ssh"]).default("none"),
+    /** Secret holding credentials: `username` + `password` (https) or `ssh` + `known_hosts` (ssh). */
+    credentialsSecretName: objectName.optional(),
+    /**
+     * Accept plain http:// and git:// URLs, which carry DAG code unencrypted and unauthenticated:
+     * only for a git server you trust on a network you control (git and git-sync accept them silently).
+     */
+    allowInsecureTransport: z.boolean().default(false),
+};
+
+/** Cross-field rules of a git DAG source (`key` is its config key, e.g. gitSync or dagBundles.0). */
+function gitSourceProblems(key: string) {
+    return (g: { repo?: string; auth: GitAuth; credentialsSecretName?: string; allowInsecureTransport: boolean }, ctx: z.RefinementCtx): void => {
+        if (g.auth !== "none" && g.credentialsSecretName === undefined) {
+            ctx.addIssue({ code: "custom", path: ["credentialsSecretName"], message: "is required when auth is https or ssh" });
+        }
+        if (g.repo === undefined || gitTransport(g.repo) === undefined || gitUrlHasCredentials(g.repo)) return;
+        const message = (g.allowInsecureTransport ? undefined : insecureTransportProblem(g.repo, `${key}.allowInsecureTransport`)) ?? gitRepoAuthProblem(g.auth, g.repo, key);
+        if (message) ctx.addIssue({ code: "custom", path: ["repo"], params: REDACT, message });
+    };
+}
+
 const small: ResourceDefaults = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 const medium: ResourceDefaults = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "2Gi" } };
 
@@ -222,7 +276,7 @@ export const stackConfigSchema = z
                 /** Secrets (kubernetes.io/dockerconfigjson) for private registries, on every pod the package renders. */
                 pullSecrets: z.array(objectName).prefault([]),
                 postgres: imageRef.default("postgres:17.6-bookworm"),
-                gitSync: imageRef.default("registry.k8s.io/git-sync/git-sync:v4.4.2"),
+                gitSync: imageRef.default(DEFAULT_GIT_SYNC_IMAGE),
                 /**
                  * Image of the one-shot Job that makes new shared volumes group-writable (pvc and filestore
                  * storage); it needs `sh`, `mkdir` and `chmod`. Point it at a mirror on clusters without Docker Hub.
@@ -414,32 +468,14 @@ export const stackConfigSchema = z
                 enabled: z.boolean().default(false),
                 /** `cronjob`: one sync per schedule onto shared storage. `sidecar`: continuous sync in each DAG-reading pod. */
                 mode: z.enum(["cronjob", "sidecar"]).default("cronjob"),
-                repo: z
-                    .string()
-                    .regex(/^(https:\/\/|ssh:\/\/|git@|file:\/\/).+/, "must be an https://, ssh://, git@ or file:// URL")
-                    .superRefine((repo, ctx) => {
-                        // https://token@host or scheme://user:password@host: the credentials would sit in the
-                        // git-sync args and the Pulumi state.
-                        if (/^https?:\/\/[^\s/@]+@/i.test(repo) || URL_WITH_PASSWORD.test(repo)) {
-                            ctx.addIssue({
-                                code: "custom",
-                                params: REDACT,
-                                message:
-                                    "must not carry credentials: give the URL without them and keep them in a Secret with keys username and password (a token): " +
-                                    "gitSync: {repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}",
-                            });
-                        }
-                    })
-                    .optional(),
+                repo: gitRepoUrl(["https", "ssh", "file"], "gitSync: {repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}").optional(),
                 ref: z.string().default("main"),
                 /** Folder inside the repository that holds the DAG files. */
                 subPath: z.string().default(""),
                 schedule: cron.default("*/5 * * * *"),
                 /** sidecar mode: time between syncs. */
                 period: z.string().regex(/^\d+(s|m)$/, "must be a duration such as 30s or 2m").default("60s"),
-                auth: z.enum(["none", "https", "ssh"]).default("none"),
-                /** Secret holding credentials: `username` + `password` (https) or `ssh` + `known_hosts` (ssh). */
-                credentialsSecretName: objectName.optional(),
+                ...gitAuthShape,
                 resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
                 // The CronJob pods' scheduling and extension points (mode cronjob), as on every component.
                 ...scheduling,
@@ -447,10 +483,7 @@ export const stackConfigSchema = z
             })
             .prefault({})
             .refine((g) => !g.enabled || g.repo !== undefined, { message: "is required when gitSync is enabled", path: ["repo"] })
-            .refine((g) => g.auth === "none" || g.credentialsSecretName !== undefined, {
-                message: "is required when auth is https or ssh",
-                path: ["credentialsSecretName"],
-            })
+            .superRefine(gitSourceProblems("gitSync"))
             .superRefine(podExtensionProblems(OWN_POD_NAMES.gitSync)),
 
         /** How the UI and REST API are reached and who logs in: Service type and port, auth manager, admin user, allowed CIDRs. */
@@ -693,10 +726,6 @@ export const stackConfigSchema = z
                     ? "is required for the git-sync CronJob to write DAGs to"
                     : "is required in existing mode: the Airflow pods read DAGs from it (or set dagsInImage, or gitSync with mode sidecar)",
             });
-        }
-        if (c.gitSync.repo !== undefined) {
-            const message = gitRepoAuthProblem(c.gitSync.auth, c.gitSync.repo);
-            if (message) ctx.addIssue({ code: "custom", path: ["gitSync", "repo"], params: REDACT, message });
         }
         if (c.images.build.enabled && c.images.airflow !== undefined) {
             ctx.addIssue({

@@ -16,8 +16,8 @@
 import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings } from "./config";
-import { gitRepoAuthProblem } from "./formats";
+import { DEFAULT_GIT_SYNC_IMAGE, NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings } from "./config";
+import { GitAuth, gitRepoAuthProblem, insecureTransportProblem } from "./formats";
 import { DAGS_MOUNT } from "./airflowPod";
 import { emptyDir, extendPodSpec, GIT_SYNC_UID, imagePullSecrets, labels, podMetadata, podSecurityContext, restrictedContainer } from "./podParts";
 
@@ -26,7 +26,7 @@ type EnvVar = k8s.types.input.core.v1.EnvVar;
 type Volume = k8s.types.input.core.v1.Volume;
 type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
-export const DEFAULT_GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2";
+export { DEFAULT_GIT_SYNC_IMAGE };
 /** Name of the link git-sync publishes under --root; Airflow's DAG folder is `<DAGS_MOUNT>/<link>/<subPath>`. */
 export const GIT_SYNC_LINK = "repo";
 /** Where the credentials Secret is mounted in SSH mode (git-sync's own default directory). */
@@ -36,8 +36,7 @@ export const GIT_SYNC_GID = 0;
 /** Port of git-sync's HTTP endpoint in sidecar mode: `/` answers 200 once the first sync is done. */
 export const GIT_SYNC_HTTP_PORT = 8071;
 
-/** How git-sync authenticates to the repository. */
-export type GitAuth = "none" | "https" | "ssh";
+export type { GitAuth };
 
 /** Settings shared by the CronJob and the sidecar. */
 export interface GitSyncSettings {
@@ -56,7 +55,12 @@ export interface GitSyncSettings {
     auth?: GitAuth;
     /** Secret holding the credentials; required unless auth is `none`. */
     credentialsSecretName?: pulumi.Input<string>;
-    /** @default "registry.k8s.io/git-sync/git-sync:v4.4.2" */
+    /**
+     * Accept plain http:// and git:// repository URLs (unencrypted, unauthenticated).
+     * @default false
+     */
+    allowInsecureTransport?: boolean;
+    /** @default "registry.k8s.io/git-sync/git-sync:v4.7.1" */
     image?: string;
     /** @default "IfNotPresent" */
     imagePullPolicy?: string;
@@ -110,7 +114,7 @@ function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env
         throw new Error(`${where}: credentialsSecretName is required when auth is ${auth} (config gitSync.credentialsSecretName)`);
     }
     // The stack config refuses these up front (config.ts); this guards direct users of the component.
-    const repoProblem = gitRepoAuthProblem(auth, s.repo);
+    const repoProblem = (s.allowInsecureTransport ? undefined : insecureTransportProblem(s.repo, "allowInsecureTransport")) ?? gitRepoAuthProblem(auth, s.repo);
     if (repoProblem) {
         throw new Error(`${where}: repo ${repoProblem} (config gitSync.repo)`);
     }
@@ -138,7 +142,10 @@ function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env
             { name: "GITSYNC_PASSWORD", valueFrom: { secretKeyRef: { name: s.credentialsSecretName!, key: "password" } } },
         );
     } else if (auth === "ssh") {
-        args.push("--ssh", `--ssh-key-file=${GIT_SECRET_DIR}/ssh`, "--ssh-known-hosts=true", `--ssh-known-hosts-file=${GIT_SECRET_DIR}/known_hosts`);
+        // No --ssh: deprecated and a no-op since v4 (v4.7.1 marks it "no longer necessary"). git-sync
+        // always sets GIT_SSH_COMMAND with these keys and known_hosts; git uses it for ssh:// and
+        // git@host:path URLs, so the URL form is what selects SSH.
+        args.push(`--ssh-key-file=${GIT_SECRET_DIR}/ssh`, "--ssh-known-hosts=true", `--ssh-known-hosts-file=${GIT_SECRET_DIR}/known_hosts`);
         volumes.push({
             name: "git-secret",
             secret: {

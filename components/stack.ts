@@ -224,6 +224,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
               ref: c.gitSync.ref,
               auth: c.gitSync.auth,
               credentialsSecretName: c.gitSync.credentialsSecretName,
+              allowInsecureTransport: c.gitSync.allowInsecureTransport,
               image: c.images.gitSync,
               imagePullPolicy: c.images.pullPolicy,
               resources: c.gitSync.resources,

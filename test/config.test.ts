@@ -289,6 +289,47 @@ describe("stack config", () => {
     });
 });
 
+/** A table of bad configs, each rejected with exactly the listed problems (whole messages) and no others. */
+function rejectsExactly(table: { name: string; raw: Record<string, unknown>; problems: RegExp[] }[]): void {
+    for (const bad of table) {
+        it(`rejects ${bad.name}`, () => {
+            const problems = problemsOf(bad.raw);
+            assert.strictEqual(problems.length, bad.problems.length, `expected ${bad.problems.length} problem(s), got:\n  ${problems.join("\n  ")}`);
+            bad.problems.forEach((expected, i) => assert.match(problems[i], expected));
+        });
+    }
+}
+
+describe("stack config: git-sync repository URLs", () => {
+    const gitSync = (extra: Record<string, unknown>) => ({ gitSync: { enabled: true, ...extra } });
+    rejectsExactly([
+        {
+            name: "a plain http:// repository",
+            raw: gitSync({ repo: "http://git.internal/data/dags.git" }),
+            problems: [/^airflow:gitSync.repo: uses plain http:\/\/, which neither git nor git-sync v4.7.1 refuses: the DAG code Airflow runs would travel unencrypted and unauthenticated, .*use an https:\/\/ or ssh:\/\/ URL, or set gitSync.allowInsecureTransport: true for a git server you trust on a network you control$/],
+        },
+        { name: "a git:// repository", raw: gitSync({ repo: "git://git.internal/data/dags.git" }), problems: [/^airflow:gitSync.repo: uses the git:\/\/ protocol, which neither git nor git-sync v4.7.1 refuses: .*gitSync.allowInsecureTransport: true/] },
+        { name: "a repository URL of no transport git-sync speaks", raw: gitSync({ repo: "ftp://git.internal/dags.git" }), problems: [/^airflow:gitSync.repo: must be an https:\/\/, ssh:\/\/ or git@host:path or file:\/\/ URL \(plain http:\/\/ and git:\/\/ only with allowInsecureTransport: true\)$/] },
+        {
+            name: "a token over plain http://, even with the opt-in",
+            raw: gitSync({ repo: "http://git.internal/data/dags.git", allowInsecureTransport: true, auth: "https", credentialsSecretName: "git" }),
+            problems: [/^airflow:gitSync.repo: must be an https:\/\/ URL when gitSync.auth is https \(the token is sent over HTTPS\)$/],
+        },
+        { name: "the opt-in with an https:// repository", raw: gitSync({ repo: "https://git.example.com/data/dags.git", allowInsecureTransport: true }), problems: [/^airflow:gitSync.allowInsecureTransport: only opts in to plain http:\/\/ and git:\/\/ URLs, and gitSync.repo uses neither: remove it$/] },
+        { name: "the opt-in while git-sync is off", raw: { gitSync: { allowInsecureTransport: true } }, problems: [/^airflow:gitSync.allowInsecureTransport: has no effect while gitSync.enabled is not true/] },
+    ]);
+
+    it("accepts plain http:// and git:// with the opt-in, and passes the URL to git-sync", async () => {
+        for (const repo of ["http://git.internal/data/dags.git", "git://git.internal/data/dags.git"]) {
+            const c = parseStackConfig(rawConfig(gitSync({ repo, allowInsecureTransport: true })));
+            assert.strictEqual(c.gitSync.repo, repo);
+        }
+        const r = await renderStack(gitSync({ repo: "http://git.internal/data/dags.git", allowInsecureTransport: true }));
+        const cronJob = r.objects.find((o) => o.kind === "CronJob" && o.metadata?.name === "airflow-git-sync") as any;
+        assert.ok(cronJob.spec.jobTemplate.spec.template.spec.containers[0].args.includes("--repo=http://git.internal/data/dags.git"));
+    });
+});
+
 describe("settings the package owns", () => {
     it("refuses in extraEnv and secretEnv every AIRFLOW__ setting the pods are rendered with, and lists no other", async () => {
         // Renders that between them set every setting the package knows.
