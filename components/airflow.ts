@@ -82,6 +82,8 @@ export interface AirflowArgs {
     /** git-sync sidecar (and its volumes) for pods that read DAGs, in sidecar mode. */
     dagReaderSidecars?: k8s.types.input.core.v1.Container[];
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
+    /** The same sync run once, as an init container of worker pods, in sidecar mode. */
+    dagReaderOnce?: k8s.types.input.core.v1.Container[];
     /** Log and database retention CronJobs; none when omitted. */
     retention?: StackConfig["retention"];
     /** StatsD host (the statsd-exporter Service) every Airflow process sends metrics to; none when omitted. */
@@ -198,6 +200,7 @@ export class Airflow extends pulumi.ComponentResource {
             logsSubPath: args.logsSubPath,
             dagReaderSidecars: args.dagReaderSidecars,
             dagReaderVolumes: args.dagReaderVolumes,
+            dagReaderOnce: args.dagReaderOnce,
             commonEnv: {
                 [AIRFLOW_ENV.executor]: "KubernetesExecutor",
                 [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
@@ -239,6 +242,7 @@ export class Airflow extends pulumi.ComponentResource {
                     containerName: "base",
                     role: "worker",
                     readsDags: true,
+                    dagsAtStartOnly: true,
                     copyImageDags: args.dagsFolder === IMAGE_DAGS_FOLDER && args.taskImages !== undefined,
                     resources: args.workers.resources,
                     settings: args.workers,

@@ -119,6 +119,8 @@ export interface AirflowPodSettings {
     /** Extra containers (e.g. a git-sync sidecar) and volumes for pods that read DAGs. */
     dagReaderSidecars?: Container[];
     dagReaderVolumes?: Volume[];
+    /** What replaces dagReaderSidecars in pods that read the DAGs only at start (the one-time git-sync of workers). */
+    dagReaderOnce?: Container[];
 }
 
 export interface AirflowPodOptions {
@@ -132,6 +134,8 @@ export interface AirflowPodOptions {
     /** The control plane gets database and key secrets; workers get only what the execution API needs. */
     role: "control-plane" | "worker";
     readsDags: boolean;
+    /** The DAGs need not change once the process started (a worker runs one task): dagReaderOnce, not the sidecars. */
+    dagsAtStartOnly?: boolean;
     /**
      * Copy the DAG image's DAG folder into the pod before the process starts (workers, when DAGs
      * come in the image and a task may run in a task image that has no DAG files of its own).
@@ -271,7 +275,8 @@ export class AirflowPodFactory {
                   },
               ]
             : [];
-        const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...initContainers];
+        const dagSync = o.readsDags ? (o.dagsAtStartOnly ? this.s.dagReaderOnce : this.s.dagReaderSidecars) ?? [] : [];
+        const initAndSidecars = [...dagSync, ...initContainers];
         const imageDags = o.copyImageDags
             ? { volumes: [emptyDir(IMAGE_DAGS_VOLUME, "256Mi")], mounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_FOLDER, readOnly: true }] }
             : { volumes: [], mounts: [] };
@@ -283,8 +288,8 @@ export class AirflowPodFactory {
             securityContext: podSecurityContext(AIRFLOW_UID, AIRFLOW_GID),
             ...imagePullSecrets(this.s.imagePullSecrets),
             ...placement(o.settings),
-            // git-sync sidecars are native sidecars (init containers that keep running), so a worker pod
-            // still completes when its task ends.
+            // git-sync sidecars are native sidecars (init containers that keep running); workers run
+            // git-sync once instead (see gitSyncSidecar), so a worker pod completes cleanly when its task ends.
             initContainers: initAndSidecars.length ? initAndSidecars : undefined,
             containers: [main],
             volumes: [...this.volumes(o.readsDags, o.settings, o.logsOnEmptyDir), ...(o.extraVolumes ?? []), ...simpleAuthVolumes, ...imageDags.volumes],

@@ -272,32 +272,41 @@ export interface GitSyncSidecarArgs extends GitSyncSettings {
  * git-sync as a sidecar of every DAG-reading pod, syncing continuously into an emptyDir named `dags`
  * (the Airflow containers mount it read-only at DAGS_MOUNT).
  *
- * The containers are *native sidecars* (`restartPolicy: Always`, Kubernetes 1.29 or later): put them
- * in the pod's `initContainers`. Their startup probe passes once the first sync is done, so the
- * Airflow container starts with the DAGs in place, and a worker pod still completes when its task
- * ends (a sidecar in `containers` would keep a KubernetesExecutor worker pod running forever).
+ * `sidecars` are *native sidecars* (`restartPolicy: Always`, Kubernetes 1.29 or later): put them in
+ * the pod's `initContainers`. Their startup probe passes once the first sync is done, so the Airflow
+ * container starts with the DAGs in place (a sidecar in `containers` would also keep a
+ * KubernetesExecutor worker pod running forever).
+ *
+ * `oneTime` is the same sync run once (`--one-time`), as a plain init container, for pods that need
+ * the DAGs only when they start: KubernetesExecutor workers. A native sidecar there would be stopped
+ * with SIGTERM when the task ends, and git-sync v4.7.1 has no handler for it (main.go installs none;
+ * as PID 1 its init in pkg/pid1 forwards the signal and exits with 128 + 15): every finished worker
+ * pod would report the sidecar as terminated with exit code 143, reason Error. Run once, git-sync
+ * exits 0 before the task starts, and the task reads one checkout from start to end.
  */
-export function gitSyncSidecar(args: GitSyncSidecarArgs): { containers: Container[]; volumes: Volume[] } {
+export function gitSyncSidecar(args: GitSyncSidecarArgs): { sidecars: Container[]; oneTime: Container[]; volumes: Volume[] } {
     const pieces = gitSyncPieces(args, "git-sync sidecar");
-    const container: Container = {
-        ...gitSyncContainer(args, {
-            name: "git-sync",
-            args: [
-                ...pieces.args,
+    const container = (extraArgs: string[], c: Omit<Container, "name" | "image" | "resources" | "args" | "env" | "volumeMounts"> = {}): Container =>
+        gitSyncContainer(args, { name: "git-sync", args: [...pieces.args, ...extraArgs], env: pieces.env, volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT }, ...pieces.mounts], ...c });
+    const sidecar: Container = {
+        ...container(
+            [
                 `--period=${args.period ?? "60s"}`,
                 // Keep retrying after the first sync: a git host outage must not restart Airflow pods.
                 "--max-failures=-1",
                 `--http-bind=:${GIT_SYNC_HTTP_PORT}`,
             ],
-            env: pieces.env,
-            ports: [{ name: "git-sync", containerPort: GIT_SYNC_HTTP_PORT }],
-            volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT }, ...pieces.mounts],
-            startupProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 2, failureThreshold: 150, timeoutSeconds: 2 },
-            livenessProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 30, failureThreshold: 5, timeoutSeconds: 5 },
-        }),
+            {
+                ports: [{ name: "git-sync", containerPort: GIT_SYNC_HTTP_PORT }],
+                startupProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 2, failureThreshold: 150, timeoutSeconds: 2 },
+                livenessProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 30, failureThreshold: 5, timeoutSeconds: 5 },
+            },
+        ),
         restartPolicy: "Always",
     };
-    return { containers: [container], volumes: [emptyDir("dags", "1Gi"), ...pieces.volumes] };
+    // A few quick retries (5 s apart) ride out a short git host hiccup; then the pod, and its task, fail.
+    const oneTime = container(["--one-time", "--max-failures=3", "--period=5s"]);
+    return { sidecars: [sidecar], oneTime: [oneTime], volumes: [emptyDir("dags", "1Gi"), ...pieces.volumes] };
 }
 
 /** Airflow's DAG folder when DAGs come from git-sync. */

@@ -4,7 +4,7 @@ import { DAGS_MOUNT } from "../components/airflowPod";
 import { DEFAULT_GIT_SYNC_IMAGE, GIT_SYNC_HTTP_PORT, GitSync, GitSyncArgs, gitSyncDagsFolder, gitSyncSidecar } from "../components/gitSync";
 import { GIT_SYNC_UID } from "../components/podParts";
 import { installComponentMocks, recorded } from "./componentMocks";
-import { envOf, kubernetesObjects, ofKind, podSpecs, renderStack } from "./support/harness";
+import { envOf, find, kubernetesObjects, ofKind, podSpecs, Rendered, renderStack, workerPodTemplate } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
 const resources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
@@ -146,6 +146,38 @@ describe("GitSync (CronJob mode)", () => {
     });
 });
 
+describe("git-sync in sidecar mode, rendered into the deployment", () => {
+    let r: Rendered;
+    before(async () => (r = await renderStack({ gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/team/dags.git", period: "30s" } })));
+    const gitSyncOf = (spec: any) => (spec.initContainers ?? []).find((c: any) => c.name === "git-sync");
+
+    it("runs once, as a plain init container, in worker pods: a finished worker has no sidecar left for SIGTERM to end with 143", async () => {
+        const worker = workerPodTemplate(r.objects) as any;
+        const sync = gitSyncOf(worker.spec);
+        assert.ok(sync, "worker pods still sync the DAGs before the task starts");
+        assert.strictEqual(sync.restartPolicy, undefined, "not a native sidecar: it exits 0 before the task starts");
+        assert.ok(sync.args.includes("--one-time") && sync.args.includes("--max-failures=3"), sync.args.join(" "));
+        assert.ok(!sync.args.some((a: string) => a.startsWith("--http-bind") || a.startsWith("--max-failures=-1")), sync.args.join(" "));
+        assert.strictEqual(sync.startupProbe, undefined);
+        assert.strictEqual(sync.livenessProbe, undefined);
+        for (const c of [...worker.spec.initContainers, ...worker.spec.containers]) {
+            assert.notStrictEqual(c.restartPolicy, "Always", `${c.name}: the kubelet stops sidecars with SIGTERM when the task ends`);
+        }
+        // the task's container reads what the one-time sync wrote
+        assert.deepStrictEqual(worker.spec.containers[0].volumeMounts.find((m: any) => m.name === "dags"), { name: "dags", mountPath: DAGS_MOUNT, readOnly: true });
+        assert.ok(worker.spec.volumes.find((v: any) => v.name === "dags").emptyDir);
+        await assertValidObjects([worker]);
+    });
+
+    it("stays a native sidecar, syncing every period, in the long-running pods", () => {
+        for (const name of ["airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]) {
+            const sync = gitSyncOf(find(r.objects, "Deployment", name).spec.template.spec);
+            assert.strictEqual(sync.restartPolicy, "Always", name);
+            assert.ok(sync.args.includes("--period=30s") && !sync.args.includes("--one-time"), name);
+        }
+    });
+});
+
 describe("git-sync flags", () => {
     // Every flag git-sync v4.7.1 (the default image) defines and does not mark deprecated, from its
     // main.go (pflag definitions; mustMarkDeprecated lists branch, change-permissions, dest,
@@ -165,7 +197,7 @@ describe("git-sync flags", () => {
         const https = { auth: "https" as const, credentialsSecretName: "git-creds" };
         const renders = [
             ...(await Promise.all([base, { ...base, ...ssh }, { ...base, ...https }].map(async (a) => podOf(await renderCronJob(a)).spec.containers))),
-            ...[{ ...base }, { ...base, ...ssh }].map((a) => gitSyncSidecar({ ...a, period: "30s" }).containers),
+            ...[{ ...base }, { ...base, ...ssh }].map((a) => gitSyncSidecar({ ...a, period: "30s" }).sidecars),
         ].flat();
         const r = await renderStack({ gitSync: { enabled: true, mode: "sidecar", repo: "git@git.example.com:team/dags.git", auth: "ssh", credentialsSecretName: "git-ssh" } });
         const stackContainers = r.objects.flatMap(podSpecs).flatMap(({ spec }) => [...spec.containers, ...(spec.initContainers ?? [])]).filter((c: any) => c.name === "git-sync");
@@ -216,8 +248,8 @@ describe("gitSyncSidecar (sidecar mode)", () => {
     const sidecar = gitSyncSidecar({ repo: "https://git.example.com/team/dags.git", period: "30s", resources, auth: "https", credentialsSecretName: "git-creds" });
 
     it("syncs continuously into an emptyDir named dags", () => {
-        assert.strictEqual(sidecar.containers.length, 1);
-        const c: any = sidecar.containers[0];
+        assert.strictEqual(sidecar.sidecars.length, 1);
+        const c: any = sidecar.sidecars[0];
         const args = c.args as string[];
         assert.ok(args.includes("--period=30s"));
         assert.ok(!args.includes("--one-time"));
@@ -233,7 +265,7 @@ describe("gitSyncSidecar (sidecar mode)", () => {
     });
 
     it("is a native sidecar whose startup probe waits for the first sync", () => {
-        const c: any = sidecar.containers[0];
+        const c: any = sidecar.sidecars[0];
         assert.strictEqual(c.restartPolicy, "Always");
         assert.strictEqual(c.startupProbe.httpGet.port, GIT_SYNC_HTTP_PORT);
         assert.ok((c.args as string[]).includes(`--http-bind=:${GIT_SYNC_HTTP_PORT}`));
@@ -245,7 +277,7 @@ describe("gitSyncSidecar (sidecar mode)", () => {
             kind: "Pod",
             metadata: { name: "reader" },
             spec: {
-                initContainers: sidecar.containers,
+                initContainers: sidecar.sidecars,
                 containers: [{ name: "airflow", image: "apache/airflow:3.3.2", volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT, readOnly: true }] }],
                 volumes: sidecar.volumes,
             },
