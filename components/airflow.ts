@@ -84,6 +84,8 @@ export interface AirflowArgs {
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
     /** The same sync run once, as an init container of worker pods, in sidecar mode. */
     dagReaderOnce?: k8s.types.input.core.v1.Container[];
+    /** Settings of the dag-processor derived from the DAG source, which the config's env knobs may override. */
+    dagProcessorDefaults?: Record<string, string>;
     /** Log and database retention CronJobs; none when omitted. */
     retention?: StackConfig["retention"];
     /** StatsD host (the statsd-exporter Service) every Airflow process sends metrics to; none when omitted. */
@@ -456,6 +458,7 @@ export class Airflow extends pulumi.ComponentResource {
                 resources: args.dagProcessor.resources,
                 settings: args.dagProcessor,
                 serviceAccountName: dagProcessorAccount.metadata.name,
+                defaultEnv: args.dagProcessorDefaults,
                 probes: { livenessProbe: jobCheck("DagProcessorJob") },
             }),
         );

@@ -152,6 +152,8 @@ export interface AirflowPodOptions {
      */
     logsOnEmptyDir?: boolean;
     extraEnv?: EnvVar[];
+    /** Settings the package derives for this process that the config's extraEnv and secretEnv may override (DERIVED_AIRFLOW_ENV). */
+    defaultEnv?: Record<string, string>;
     /**
      * Give the process `[api_auth] jwt_secret`: the scheduler signs task tokens with it and the API
      * server checks them (and signs UI and REST API tokens). Workers only carry the token the
@@ -168,7 +170,8 @@ export class AirflowPodFactory {
     /** Env vars: common and stack-wide, then control-plane secrets and settings, then the component's own. */
     env(o: AirflowPodOptions): EnvVar[] {
         const s = this.s;
-        const common = [...plainEnv({ ...sandboxEnv, ...s.commonEnv }), ...plainEnv(s.sharedEnv.extraEnv), ...secretKeyEnv(s.sharedEnv.secretEnv)];
+        // Defaults come before every env knob of the config, which may override them.
+        const common = [...plainEnv({ ...sandboxEnv, ...s.commonEnv }), ...plainEnv(o.defaultEnv ?? {}), ...plainEnv(s.sharedEnv.extraEnv), ...secretKeyEnv(s.sharedEnv.secretEnv)];
         const jwt = o.jwtSecret ? [secretEnv(AIRFLOW_ENV.jwtSecret, s.keysSecretName, SECRET_KEYS.jwtSecret)] : [];
         const controlPlane =
             o.role === "control-plane"

@@ -45,6 +45,15 @@ export const STANDALONE_AIRFLOW_ENV = {
     parallelism: "AIRFLOW__CORE__PARALLELISM",
 } as const;
 
+/**
+ * Set by the package as a default it derives from the config, and left to the user: extraEnv or
+ * secretEnv may override them (a component's own beats the stack-wide one, as for any variable).
+ */
+export const DERIVED_AIRFLOW_ENV = {
+    /** How often the dag-processor looks for new files: the DAG source's period (see dagSourcePeriodSeconds). */
+    dagProcessorRefreshInterval: "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL",
+} as const;
+
 /** The names the package owns in an architecture, sorted. */
 export function ownedAirflowEnv(architecture: "production" | "standalone"): string[] {
     const names: string[] = Object.values(AIRFLOW_ENV);

@@ -474,7 +474,7 @@ export const stackConfigSchema = z
                 subPath: z.string().default(""),
                 schedule: cron.default("*/5 * * * *"),
                 /** sidecar mode: time between syncs. */
-                period: z.string().regex(/^\d+(s|m)$/, "must be a duration such as 30s or 2m").default("60s"),
+                period: z.string().regex(/^[1-9]\d*(s|m)$/, "must be a duration such as 30s or 2m, at least 1s (git-sync refuses a period under 10ms)").default("60s"),
                 ...gitAuthShape,
                 resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
                 // The CronJob pods' scheduling and extension points (mode cronjob), as on every component.

@@ -11,7 +11,9 @@ import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
 import { GIT_SYNC_LINK, GitSync, gitSyncSidecar } from "./gitSync";
 import { AirflowImages } from "./images";
 import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
+import { DERIVED_AIRFLOW_ENV } from "./airflowSettings";
 import { decodeStackConfig, parseProgramConfig, SECRET_CONFIG_KEYS, StackConfig } from "./config";
+import { cronShortestGapSeconds } from "./formats";
 import { MetadataDatabase } from "./metadataDatabase";
 import { StatsdExporter, STATSD_PORT } from "./metrics";
 import { NetworkPolicies } from "./networkPolicies";
@@ -100,6 +102,34 @@ export function dagsFolderFor(c: StackConfig): string {
         return IMAGE_DAGS_FOLDER;
     }
     return DAGS_MOUNT;
+}
+
+/** Airflow's own `[dag_processor] refresh_interval`: the dag-processor never looks for new files less often. */
+export const AIRFLOW_DEFAULT_REFRESH_INTERVAL = 300;
+
+/**
+ * How often, in seconds, the DAG source changes the files the dag-processor reads: the git-sync
+ * CronJob's shortest gap between runs, the sidecar's period, or the shortest refresh interval of the
+ * DAG bundles; undefined when the DAGs only change with a deployment (the DAG image).
+ */
+export function dagSourcePeriodSeconds(c: StackConfig): number | undefined {
+    const periods: number[] = [];
+    if (c.gitSync.enabled) {
+        const sidecar = c.gitSync.mode === "sidecar" || c.architecture === "standalone";
+        periods.push(sidecar ? Number(c.gitSync.period.slice(0, -1)) * (c.gitSync.period.endsWith("m") ? 60 : 1) : cronShortestGapSeconds(c.gitSync.schedule));
+    }
+    return periods.length ? Math.min(...periods) : undefined;
+}
+
+/**
+ * The dag-processor's `[dag_processor] refresh_interval` (how often it lists each bundle's files for
+ * new and deleted ones): the DAG source's period, never longer than Airflow's default, so a change
+ * lands within one period instead of up to five minutes later (a daily sync gains nothing from
+ * daily listing). Existing files are re-parsed on their own schedule (min_file_process_interval).
+ */
+export function dagProcessorDefaults(c: StackConfig): Record<string, string> {
+    const period = dagSourcePeriodSeconds(c);
+    return period === undefined ? {} : { [DERIVED_AIRFLOW_ENV.dagProcessorRefreshInterval]: String(Math.max(1, Math.min(Math.ceil(period), AIRFLOW_DEFAULT_REFRESH_INTERVAL))) };
 }
 
 /**
@@ -255,6 +285,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
                 imagePullSecrets,
                 dagReaderSidecars: sidecar?.sidecars,
                 dagReaderVolumes: sidecar?.volumes,
+                dagProcessorDefaults: dagProcessorDefaults(c),
                 taskImages,
             },
             opts,
@@ -407,6 +438,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
             dagReaderSidecars: sidecar?.sidecars,
             dagReaderVolumes: sidecar?.volumes,
             dagReaderOnce: sidecar?.oneTime,
+            dagProcessorDefaults: dagProcessorDefaults(c),
             retention: c.retention,
             statsdHost: metrics?.host,
             statsdPort: STATSD_PORT,

@@ -40,6 +40,8 @@ export interface StandaloneAirflowArgs {
     /** git-sync sidecar and its `dags` volume, when DAGs come from git. */
     dagReaderSidecars?: k8s.types.input.core.v1.Container[];
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
+    /** Settings of the dag-processor derived from the DAG source, which the config's env knobs may override. */
+    dagProcessorDefaults?: Record<string, string>;
     /**
      * Task images by name, published to DAGs like in production so the same DAG files parse here;
      * the LocalExecutor runs every task in this pod's image (pod_override does not apply).
@@ -116,6 +118,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 // The scheduler and the API server run here: one signs task tokens, the other checks them.
                 jwtSecret: true,
                 simpleAuthUsers: simpleAuth,
+                defaultEnv: args.dagProcessorDefaults,
                 extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {

@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ownedAirflowEnv } from "../components/airflowSettings";
+import { DERIVED_AIRFLOW_ENV, ownedAirflowEnv } from "../components/airflowSettings";
 import { DEFAULT_AIRFLOW_VERSION, parseStackConfig, StackConfigError, StackConfigInput } from "../components/config";
 import { installMocks, podSpecs, rawConfig, renderStack } from "./support/harness";
 import { runProgram } from "./support/program";
@@ -317,6 +317,7 @@ describe("stack config: git-sync repository URLs", () => {
         },
         { name: "the opt-in with an https:// repository", raw: gitSync({ repo: "https://git.example.com/data/dags.git", allowInsecureTransport: true }), problems: [/^airflow:gitSync.allowInsecureTransport: only opts in to plain http:\/\/ and git:\/\/ URLs, and gitSync.repo uses neither: remove it$/] },
         { name: "the opt-in while git-sync is off", raw: { gitSync: { allowInsecureTransport: true } }, problems: [/^airflow:gitSync.allowInsecureTransport: has no effect while gitSync.enabled is not true/] },
+        { name: "a sidecar period of zero, which git-sync refuses", raw: gitSync({ mode: "sidecar", repo: "https://git.example.com/d.git", period: "0s" }), problems: [/^airflow:gitSync.period: must be a duration such as 30s or 2m, at least 1s \(git-sync refuses a period under 10ms\) \(got "0s"\)$/] },
     ]);
 
     it("accepts plain http:// and git:// with the opt-in, and passes the URL to git-sync", async () => {
@@ -359,6 +360,14 @@ describe("settings the package owns", () => {
         }
         // The list is the code's: no name in it that no pod is rendered with.
         assert.deepStrictEqual([...everywhere].sort(), ownedAirflowEnv("standalone"));
+    });
+
+    it("leaves the defaults it derives (the dag-processor's refresh interval) to extraEnv and secretEnv", () => {
+        for (const name of Object.values(DERIVED_AIRFLOW_ENV)) {
+            assert.ok(!ownedAirflowEnv("standalone").includes(name), name);
+            const c = parseStackConfig(rawConfig({ dagProcessor: { extraEnv: { [name]: "10" } }, secretEnv: { [name]: { secretName: "s", key: "k" } } }));
+            assert.strictEqual(c.dagProcessor.extraEnv[name], "10");
+        }
     });
 });
 
