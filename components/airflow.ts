@@ -20,6 +20,7 @@ import {
     taskImagesEnv,
 } from "./airflowPod";
 import { awaitedWorkloadService, disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, spreadOverNodes, startupProbe } from "./podParts";
+import type { DagBundlePodParts } from "./dagBundles";
 import { retentionCronJobs } from "./retention";
 
 /** Where the API server and the migration Job read FAB's webserver_config.py (ui.webserverConfig). */
@@ -86,6 +87,8 @@ export interface AirflowArgs {
     dagReaderOnce?: k8s.types.input.core.v1.Container[];
     /** Settings of the dag-processor derived from the DAG source, which the config's env knobs may override. */
     dagProcessorDefaults?: Record<string, string>;
+    /** DAG bundles: the list for the scheduler, API server and triggerer; connections and keys for the dag-processor and workers. */
+    dagBundles?: DagBundlePodParts;
     /** Log and database retention CronJobs; none when omitted. */
     retention?: StackConfig["retention"];
     /** StatsD host (the statsd-exporter Service) every Airflow process sends metrics to; none when omitted. */
@@ -203,6 +206,7 @@ export class Airflow extends pulumi.ComponentResource {
             dagReaderSidecars: args.dagReaderSidecars,
             dagReaderVolumes: args.dagReaderVolumes,
             dagReaderOnce: args.dagReaderOnce,
+            dagBundles: args.dagBundles,
             commonEnv: {
                 [AIRFLOW_ENV.executor]: "KubernetesExecutor",
                 [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
@@ -245,6 +249,8 @@ export class Airflow extends pulumi.ComponentResource {
                     role: "worker",
                     readsDags: true,
                     dagsAtStartOnly: true,
+                    // it clones the commit its DAG run recorded
+                    dagBundles: "clone",
                     copyImageDags: args.dagsFolder === IMAGE_DAGS_FOLDER && args.taskImages !== undefined,
                     resources: args.workers.resources,
                     settings: args.workers,
@@ -384,6 +390,7 @@ export class Airflow extends pulumi.ComponentResource {
                 component: "scheduler",
                 args: ["scheduler"],
                 role: "control-plane",
+                dagBundles: "names",
                 readsDags: true,
                 resources: args.scheduler.resources,
                 settings: args.scheduler,
@@ -422,6 +429,7 @@ export class Airflow extends pulumi.ComponentResource {
                 component: "api-server",
                 args: ["api-server", ...(proxied ? ["--proxy-headers"] : [])],
                 role: "control-plane",
+                dagBundles: "names",
                 readsDags: false,
                 resources: args.apiServer.resources,
                 settings: args.apiServer,
@@ -459,6 +467,7 @@ export class Airflow extends pulumi.ComponentResource {
                 settings: args.dagProcessor,
                 serviceAccountName: dagProcessorAccount.metadata.name,
                 defaultEnv: args.dagProcessorDefaults,
+                dagBundles: "clone",
                 probes: { livenessProbe: jobCheck("DagProcessorJob") },
             }),
         );
@@ -470,6 +479,7 @@ export class Airflow extends pulumi.ComponentResource {
                 component: "triggerer",
                 args: ["triggerer"],
                 role: "control-plane",
+                dagBundles: "names",
                 readsDags: true,
                 resources: args.triggerer.resources,
                 settings: args.triggerer,

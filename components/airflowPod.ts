@@ -5,6 +5,7 @@ import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, PlacementSettings, ResourceSettings, ScratchSettings } from "./config";
+import type { DagBundlePodParts } from "./dagBundles";
 import {
     AIRFLOW_GID,
     AIRFLOW_UID,
@@ -121,6 +122,8 @@ export interface AirflowPodSettings {
     dagReaderVolumes?: Volume[];
     /** What replaces dagReaderSidecars in pods that read the DAGs only at start (the one-time git-sync of workers). */
     dagReaderOnce?: Container[];
+    /** DAG bundles (config dagBundles): the list for processes that name them, connections and keys for those that clone them. */
+    dagBundles?: DagBundlePodParts;
 }
 
 export interface AirflowPodOptions {
@@ -136,6 +139,8 @@ export interface AirflowPodOptions {
     readsDags: boolean;
     /** The DAGs need not change once the process started (a worker runs one task): dagReaderOnce, not the sidecars. */
     dagsAtStartOnly?: boolean;
+    /** `names`: the bundle list only (scheduler, API server, triggerer). `clone`: also what cloning takes (dag-processor, workers). */
+    dagBundles?: "names" | "clone";
     /**
      * Copy the DAG image's DAG folder into the pod before the process starts (workers, when DAGs
      * come in the image and a task may run in a task image that has no DAG files of its own).
@@ -185,8 +190,15 @@ export class AirflowPodFactory {
         const simpleAuth = o.simpleAuthUsers
             ? plainEnv({ [AIRFLOW_ENV.simpleAuthManagerUsers]: o.simpleAuthUsers, [AIRFLOW_ENV.simpleAuthManagerPasswordsFile]: SIMPLE_AUTH_PASSWORDS_FILE })
             : [];
+        const bundles = this.bundleParts(o);
+        const bundleEnv = bundles ? [...bundles.configEnv, ...(o.dagBundles === "clone" ? bundles.cloneEnv : [])] : [];
         const component = [...plainEnv(o.settings.extraEnv), ...secretKeyEnv(o.settings.secretEnv)];
-        return mergeEnv(common, jwt, controlPlane, simpleAuth, component, o.extraEnv ?? []);
+        return mergeEnv(common, jwt, controlPlane, simpleAuth, bundleEnv, component, o.extraEnv ?? []);
+    }
+
+    /** The bundle parts a process gets, if it takes any. */
+    private bundleParts(o: AirflowPodOptions): DagBundlePodParts | undefined {
+        return o.dagBundles ? this.s.dagBundles : undefined;
     }
 
     /** The pod's volumes: the sandbox (sized by the component's settings), DAGs and logs. */
@@ -231,7 +243,7 @@ export class AirflowPodFactory {
                 env: this.env(o),
                 envFrom: envFromSecrets([...this.s.sharedEnv.envFromSecrets, ...o.settings.envFromSecrets]),
                 ports: o.ports,
-                volumeMounts: [...this.mounts(o.readsDags, o.logsOnEmptyDir), ...(o.extraMounts ?? [])],
+                volumeMounts: [...this.mounts(o.readsDags, o.logsOnEmptyDir), ...(o.dagBundles === "clone" ? this.bundleParts(o)?.cloneMounts ?? [] : []), ...(o.extraMounts ?? [])],
                 ...o.probes,
             },
             o.resources,
@@ -295,7 +307,13 @@ export class AirflowPodFactory {
             // git-sync once instead (see gitSyncSidecar), so a worker pod completes cleanly when its task ends.
             initContainers: initAndSidecars.length ? initAndSidecars : undefined,
             containers: [main],
-            volumes: [...this.volumes(o.readsDags, o.settings, o.logsOnEmptyDir), ...(o.extraVolumes ?? []), ...simpleAuthVolumes, ...imageDags.volumes],
+            volumes: [
+                ...this.volumes(o.readsDags, o.settings, o.logsOnEmptyDir),
+                ...(o.dagBundles === "clone" ? this.bundleParts(o)?.cloneVolumes ?? [] : []),
+                ...(o.extraVolumes ?? []),
+                ...simpleAuthVolumes,
+                ...imageDags.volumes,
+            ],
         };
     }
 }

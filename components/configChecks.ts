@@ -3,7 +3,7 @@
 // They run on the config as the user wrote it (before defaults), so "set" means "written in the stack
 // file", and they report through the same problem list as the schema.
 import type { StackConfig } from "./config";
-import { airflowVersionsInTag, gitTransport } from "./formats";
+import { airflowVersionsInTag } from "./formats";
 
 type Raw = Record<string, unknown>;
 
@@ -132,11 +132,6 @@ const rules: Rule[] = [
             why: () => "is only used by the git-sync CronJob's pods; the sidecar runs inside the Airflow pods, which take these settings in their own sections (scheduler, dagProcessor, ...)",
         }),
     ),
-    {
-        path: "gitSync.allowInsecureTransport",
-        when: (raw) => gitSyncOn(raw) && get(raw, "gitSync.allowInsecureTransport") === true && !["http", "git"].includes(gitTransport(String(get(raw, "gitSync.repo") ?? "")) ?? ""),
-        why: () => "only opts in to plain http:// and git:// URLs, and gitSync.repo uses neither: remove it",
-    },
     ...["mode", "repo", "ref", "subPath", "schedule", "period", "auth", "credentialsSecretName", "allowInsecureTransport", "resources", ...POD_KEYS].map(
         (key): Rule => ({
             path: `gitSync.${key}`,

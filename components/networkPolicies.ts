@@ -26,6 +26,8 @@ export interface NetworkPoliciesArgs {
     remoteLogging: boolean;
     /** git-sync runs as a sidecar in DAG-reading pods, which then reach the git host themselves. */
     gitSidecars: boolean;
+    /** DAG bundles from git: the dag-processor and the workers clone them, so they reach the git hosts. */
+    gitBundles?: boolean;
     /** Namespace of the ingress controller's pods, which then reach the API server (beside uiCidrs). */
     ingressControllerNamespace?: string;
     /** PgBouncer sits between the Airflow processes and the database; only migrations and `db clean` go direct. */
@@ -154,6 +156,13 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         if (args.gitSidecars) {
             policy("allow-git-sidecars", {
                 podSelector: anyOf(["scheduler", "dag-processor"]),
+                policyTypes: ["Egress"],
+                egress: [{ to: everywhere }],
+            });
+        }
+        if (args.gitBundles) {
+            policy("allow-git-bundles", {
+                podSelector: anyOf(["dag-processor", "worker"]),
                 policyTypes: ["Egress"],
                 egress: [{ to: everywhere }],
             });

@@ -8,6 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Airflow } from "./airflow";
 import { AirflowKeys } from "./airflowKeys";
 import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
+import { dagBundlePodParts } from "./dagBundles";
 import { GIT_SYNC_LINK, GitSync, gitSyncSidecar } from "./gitSync";
 import { AirflowImages } from "./images";
 import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
@@ -92,13 +93,18 @@ export function childName(instance: string, name: string): string {
     return instance === INSTANCE ? name : `${instance}-${name}`;
 }
 
+/** The DAGs come in the image (the DAG image's folder, the `dags-folder` bundle beside any git bundles). */
+export function dagsInImage(c: StackConfig): boolean {
+    return c.dagsInImage || c.images.build.enabled;
+}
+
 /** Where the Airflow processes find DAG files. */
 export function dagsFolderFor(c: StackConfig): string {
     if (c.gitSync.enabled) {
         // git-sync publishes each checkout atomically as the `repo` link.
         return [DAGS_MOUNT, GIT_SYNC_LINK, c.gitSync.subPath].filter(Boolean).join("/");
     }
-    if (c.dagsInImage || c.images.build.enabled || c.architecture === "standalone") {
+    if (dagsInImage(c) || c.architecture === "standalone") {
         return IMAGE_DAGS_FOLDER;
     }
     return DAGS_MOUNT;
@@ -118,6 +124,7 @@ export function dagSourcePeriodSeconds(c: StackConfig): number | undefined {
         const sidecar = c.gitSync.mode === "sidecar" || c.architecture === "standalone";
         periods.push(sidecar ? Number(c.gitSync.period.slice(0, -1)) * (c.gitSync.period.endsWith("m") ? 60 : 1) : cronShortestGapSeconds(c.gitSync.schedule));
     }
+    periods.push(...c.dagBundles.map((b) => b.refreshInterval));
     return periods.length ? Math.min(...periods) : undefined;
 }
 
@@ -231,6 +238,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
                 internalDatabase: c.database.mode === "internal",
                 remoteLogging: c.logging.remoteBaseLogFolder !== undefined,
                 gitSidecars: c.gitSync.enabled && (c.gitSync.mode === "sidecar" || c.architecture === "standalone"),
+                gitBundles: c.dagBundles.length > 0,
                 ingressControllerNamespace: ui.ingress.enabled ? ui.ingress.controllerNamespace : undefined,
                 pgbouncer: c.database.pgbouncer.enabled,
                 metricsScraperNamespace: c.metrics.enabled ? c.metrics.scraperNamespace : undefined,
@@ -262,6 +270,8 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
         : undefined;
     // The standalone pod has no shared claim: it always syncs with a sidecar.
     const sidecar = git && (c.gitSync.mode === "sidecar" || c.architecture === "standalone") ? gitSyncSidecar({ ...git, period: c.gitSync.period }) : undefined;
+    // --- DAG bundles: the list for every Airflow process, connections and keys for those that clone ---
+    const dagBundles = c.dagBundles.length ? dagBundlePodParts(c.dagBundles, dagsInImage(c)) : undefined;
 
     if (c.architecture === "standalone") {
         const standalone = new StandaloneAirflow(
@@ -286,6 +296,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
                 dagReaderSidecars: sidecar?.sidecars,
                 dagReaderVolumes: sidecar?.volumes,
                 dagProcessorDefaults: dagProcessorDefaults(c),
+                dagBundles,
                 taskImages,
             },
             opts,
@@ -300,7 +311,8 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     }
 
     // --- storage ---
-    const needsDagsClaim = dagsFolder.startsWith(DAGS_MOUNT) && sidecar === undefined;
+    // Bundles are cloned by the pods themselves: without another source, no pod reads a DAG claim.
+    const needsDagsClaim = dagsFolder.startsWith(DAGS_MOUNT) && sidecar === undefined && dagBundles === undefined;
     const needsLogs = c.logging.remoteBaseLogFolder === undefined || c.storage.logsClaimName !== undefined;
     const storage = new SharedStorage(
         `${INSTANCE}-storage`,
@@ -439,6 +451,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
             dagReaderVolumes: sidecar?.volumes,
             dagReaderOnce: sidecar?.oneTime,
             dagProcessorDefaults: dagProcessorDefaults(c),
+            dagBundles,
             retention: c.retention,
             statsdHost: metrics?.host,
             statsdPort: STATSD_PORT,

@@ -7,6 +7,7 @@ import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettings, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
+import type { DagBundlePodParts } from "./dagBundles";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
 import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
@@ -42,6 +43,8 @@ export interface StandaloneAirflowArgs {
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
     /** Settings of the dag-processor derived from the DAG source, which the config's env knobs may override. */
     dagProcessorDefaults?: Record<string, string>;
+    /** DAG bundles: the dag-processor and the LocalExecutor's tasks in this pod clone them. */
+    dagBundles?: DagBundlePodParts;
     /**
      * Task images by name, published to DAGs like in production so the same DAG files parse here;
      * the LocalExecutor runs every task in this pod's image (pod_override does not apply).
@@ -82,6 +85,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             logsVolumeFromPod: true,
             dagReaderSidecars: args.dagReaderSidecars,
             dagReaderVolumes: args.dagReaderVolumes,
+            dagBundles: args.dagBundles,
             commonEnv: {
                 [AIRFLOW_ENV.executor]: "LocalExecutor",
                 [STANDALONE_AIRFLOW_ENV.parallelism]: String(args.parallelism),
@@ -119,6 +123,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 jwtSecret: true,
                 simpleAuthUsers: simpleAuth,
                 defaultEnv: args.dagProcessorDefaults,
+                dagBundles: "clone",
                 extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
@@ -154,6 +159,8 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             settings,
             // Only for the init container that installs the passwords file and its Secret volume.
             simpleAuthUsers: simpleAuth,
+            // and for the bundles' key volume
+            dagBundles: "clone",
         });
         new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,
