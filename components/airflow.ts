@@ -21,6 +21,7 @@ import {
 } from "./airflowPod";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { awaitedWorkloadService, disruptionBudget, execProbe, extendPodSpec, httpProbe, labels, podMetadata, READINESS_PROBE_PERIOD, secretEnv, selectorLabels, spreadOverNodes, startupProbe } from "./podParts";
+import type { DagBundlePodParts } from "./dagBundles";
 import { retentionCronJobs } from "./retention";
 
 /** Where the API server and the migration Job read FAB's webserver_config.py (ui.webserverConfig). */
@@ -89,6 +90,12 @@ export interface AirflowArgs {
     /** git-sync sidecar (and its volumes) for pods that read DAGs, in sidecar mode. */
     dagReaderSidecars?: k8s.types.input.core.v1.Container[];
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
+    /** The same sync run once, as an init container of worker pods, in sidecar mode. */
+    dagReaderOnce?: k8s.types.input.core.v1.Container[];
+    /** Settings of the dag-processor derived from the DAG source, which the config's env knobs may override. */
+    dagProcessorDefaults?: Record<string, string>;
+    /** DAG bundles: the list for the scheduler, API server and triggerer; connections and keys for the dag-processor and workers. */
+    dagBundles?: DagBundlePodParts;
     /** Log and database retention CronJobs; none when omitted. */
     retention?: StackConfig["retention"];
     /** StatsD host (the statsd-exporter Service) every Airflow process sends metrics to; none when omitted. */
@@ -205,6 +212,8 @@ export class Airflow extends pulumi.ComponentResource {
             logsSubPath: args.logsSubPath,
             dagReaderSidecars: args.dagReaderSidecars,
             dagReaderVolumes: args.dagReaderVolumes,
+            dagReaderOnce: args.dagReaderOnce,
+            dagBundles: args.dagBundles,
             commonEnv: {
                 [AIRFLOW_ENV.executor]: "KubernetesExecutor",
                 [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
@@ -246,6 +255,9 @@ export class Airflow extends pulumi.ComponentResource {
                     containerName: "base",
                     role: "worker",
                     readsDags: true,
+                    dagsAtStartOnly: true,
+                    // it clones the commit its DAG run recorded
+                    dagBundles: "clone",
                     copyImageDags: args.dagsFolder === IMAGE_DAGS_FOLDER && args.taskImages !== undefined,
                     resources: args.workers.resources,
                     settings: args.workers,
@@ -389,6 +401,7 @@ export class Airflow extends pulumi.ComponentResource {
                 component: "scheduler",
                 args: ["scheduler"],
                 role: "control-plane",
+                dagBundles: "names",
                 readsDags: true,
                 resources: args.scheduler.resources,
                 settings: args.scheduler,
@@ -427,6 +440,7 @@ export class Airflow extends pulumi.ComponentResource {
                 component: "api-server",
                 args: ["api-server", ...(proxied ? ["--proxy-headers"] : [])],
                 role: "control-plane",
+                dagBundles: "names",
                 readsDags: false,
                 resources: args.apiServer.resources,
                 settings: args.apiServer,
@@ -463,6 +477,8 @@ export class Airflow extends pulumi.ComponentResource {
                 resources: args.dagProcessor.resources,
                 settings: args.dagProcessor,
                 serviceAccountName: dagProcessorAccount.metadata.name,
+                defaultEnv: args.dagProcessorDefaults,
+                dagBundles: "clone",
                 probes: { livenessProbe: jobCheck("DagProcessorJob") },
             }),
         );
@@ -474,6 +490,7 @@ export class Airflow extends pulumi.ComponentResource {
                 component: "triggerer",
                 args: ["triggerer"],
                 role: "control-plane",
+                dagBundles: "names",
                 readsDags: true,
                 resources: args.triggerer.resources,
                 settings: args.triggerer,

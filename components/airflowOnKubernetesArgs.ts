@@ -122,6 +122,16 @@ export interface AirflowOnKubernetesArgs {
      */
     gitSync?: GitSync;
     /**
+     * Airflow 3 DAG bundles: git repositories the dag-processor and every worker pod clone
+     * themselves (GitDagBundle); each DAG run records the commit it ran, and its tasks run that
+     * commit. Beside DAGs in the image (dagsInImage, images.build), which stay the `dags-folder`
+     * bundle; not with gitSync.
+     *
+     * Default: `[]`.
+     * @default []
+     */
+    dagBundles?: DagBundle[];
+    /**
      * How the UI and REST API are reached and who logs in: Service type and port, auth manager, admin user, allowed CIDRs.
      *
      * Default: every field at its default.
@@ -234,8 +244,8 @@ export interface Images {
      */
     postgres?: string;
     /**
-     * Default: `"registry.k8s.io/git-sync/git-sync:v4.4.2"`.
-     * @default "registry.k8s.io/git-sync/git-sync:v4.4.2"
+     * Default: `"registry.k8s.io/git-sync/git-sync:v4.7.1"`.
+     * @default "registry.k8s.io/git-sync/git-sync:v4.7.1"
      */
     gitSync?: string;
     /**
@@ -1877,6 +1887,8 @@ export interface GitSync {
      */
     period?: string;
     /**
+     * `https`: Secret keys `username` + `password` (a token). `ssh`: Secret keys `ssh` (private key) + `known_hosts`. `none`: a public repository.
+     *
      * Default: `"none"`.
      * @default "none"
      */
@@ -1888,6 +1900,14 @@ export interface GitSync {
      * @default not set
      */
     credentialsSecretName?: string;
+    /**
+     * Accept plain http:// and git:// URLs, which carry DAG code unencrypted and unauthenticated:
+     * only for a git server you trust on a network you control (git and git-sync accept them silently).
+     *
+     * Default: `false`.
+     * @default false
+     */
+    allowInsecureTransport?: boolean;
     /**
      * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
      * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
@@ -1964,9 +1984,68 @@ export interface GitSync {
 export const GitSyncMode = { Cronjob: "cronjob", Sidecar: "sidecar" } as const;
 export type GitSyncMode = (typeof GitSyncMode)[keyof typeof GitSyncMode];
 
-/** Values of `gitSync.auth`. */
+/** Values of `auth` of GitSync, DagBundle. */
 export const Auth = { None: "none", Https: "https", Ssh: "ssh" } as const;
 export type Auth = (typeof Auth)[keyof typeof Auth];
+
+/** Settings at `dagBundles[]`. */
+export interface DagBundle {
+    /**
+     * Unique name of the bundle, shown in the UI and recorded with each run (with the commit it ran).
+     *
+     * Required.
+     */
+    name: string;
+    /**
+     * Repository URL without credentials: https://, ssh:// or git@host:path.
+     *
+     * Required.
+     */
+    repo: string;
+    /**
+     * Branch, tag or commit the bundle tracks (GitDagBundle's tracking_ref).
+     *
+     * Default: `"main"`.
+     * @default "main"
+     */
+    ref?: string;
+    /**
+     * Folder inside the repository that holds the DAG files; the repository's root when omitted.
+     *
+     * Default: not set.
+     * @default not set
+     */
+    subdir?: string;
+    /**
+     * Seconds between fetches by the dag-processor (each replica fetches the repository).
+     *
+     * Default: `60`.
+     * @default 60
+     */
+    refreshInterval?: number;
+    /**
+     * `https`: Secret keys `username` + `password` (a token). `ssh`: Secret keys `ssh` (private key) + `known_hosts`. `none`: a public repository.
+     *
+     * Default: `"none"`.
+     * @default "none"
+     */
+    auth?: Auth;
+    /**
+     * Secret holding credentials: `username` + `password` (https) or `ssh` + `known_hosts` (ssh).
+     *
+     * Default: not set.
+     * @default not set
+     */
+    credentialsSecretName?: string;
+    /**
+     * Accept plain http:// and git:// URLs, which carry DAG code unencrypted and unauthenticated:
+     * only for a git server you trust on a network you control (git and git-sync accept them silently).
+     *
+     * Default: `false`.
+     * @default false
+     */
+    allowInsecureTransport?: boolean;
+}
 
 /** Settings at `ui`. */
 export interface Ui {

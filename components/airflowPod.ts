@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, PlacementSettings, ResourceSettings, ScratchSettings } from "./config";
 import { FIXED_SCRATCH_SIZES } from "./ephemeralStorage";
+import type { DagBundlePodParts } from "./dagBundles";
 import {
     AIRFLOW_GID,
     AIRFLOW_UID,
@@ -120,6 +121,10 @@ export interface AirflowPodSettings {
     /** Extra containers (e.g. a git-sync sidecar) and volumes for pods that read DAGs. */
     dagReaderSidecars?: Container[];
     dagReaderVolumes?: Volume[];
+    /** What replaces dagReaderSidecars in pods that read the DAGs only at start (the one-time git-sync of workers). */
+    dagReaderOnce?: Container[];
+    /** DAG bundles (config dagBundles): the list for processes that name them, connections and keys for those that clone them. */
+    dagBundles?: DagBundlePodParts;
 }
 
 export interface AirflowPodOptions {
@@ -135,6 +140,10 @@ export interface AirflowPodOptions {
     /** The control plane gets database and key secrets; workers get only what the execution API needs. */
     role: "control-plane" | "worker";
     readsDags: boolean;
+    /** The DAGs need not change once the process started (a worker runs one task): dagReaderOnce, not the sidecars. */
+    dagsAtStartOnly?: boolean;
+    /** `names`: the bundle list only (scheduler, API server, triggerer). `clone`: also what cloning takes (dag-processor, workers). */
+    dagBundles?: "names" | "clone";
     /**
      * Copy the DAG image's DAG folder into the pod before the process starts (workers, when DAGs
      * come in the image and a task may run in a task image that has no DAG files of its own).
@@ -151,6 +160,8 @@ export interface AirflowPodOptions {
      */
     logsOnEmptyDir?: boolean;
     extraEnv?: EnvVar[];
+    /** Settings the package derives for this process that the config's extraEnv and secretEnv may override (DERIVED_AIRFLOW_ENV). */
+    defaultEnv?: Record<string, string>;
     /**
      * Give the process `[api_auth] jwt_secret`: the scheduler signs task tokens with it and the API
      * server checks them (and signs UI and REST API tokens). Workers only carry the token the
@@ -167,7 +178,8 @@ export class AirflowPodFactory {
     /** Env vars: common and stack-wide, then control-plane secrets and settings, then the component's own. */
     env(o: AirflowPodOptions): EnvVar[] {
         const s = this.s;
-        const common = [...plainEnv({ ...sandboxEnv, ...s.commonEnv }), ...plainEnv(s.sharedEnv.extraEnv), ...secretKeyEnv(s.sharedEnv.secretEnv)];
+        // Defaults come before every env knob of the config, which may override them.
+        const common = [...plainEnv({ ...sandboxEnv, ...s.commonEnv }), ...plainEnv(o.defaultEnv ?? {}), ...plainEnv(s.sharedEnv.extraEnv), ...secretKeyEnv(s.sharedEnv.secretEnv)];
         const jwt = o.jwtSecret ? [secretEnv(AIRFLOW_ENV.jwtSecret, s.keysSecretName, SECRET_KEYS.jwtSecret)] : [];
         const controlPlane =
             o.role === "control-plane"
@@ -181,8 +193,15 @@ export class AirflowPodFactory {
         const simpleAuth = o.simpleAuthUsers
             ? plainEnv({ [AIRFLOW_ENV.simpleAuthManagerUsers]: o.simpleAuthUsers, [AIRFLOW_ENV.simpleAuthManagerPasswordsFile]: SIMPLE_AUTH_PASSWORDS_FILE })
             : [];
+        const bundles = this.bundleParts(o);
+        const bundleEnv = bundles ? [...bundles.configEnv, ...(o.dagBundles === "clone" ? bundles.cloneEnv : [])] : [];
         const component = [...plainEnv(o.settings.extraEnv), ...secretKeyEnv(o.settings.secretEnv)];
-        return mergeEnv(common, jwt, controlPlane, simpleAuth, component, o.extraEnv ?? []);
+        return mergeEnv(common, jwt, controlPlane, simpleAuth, bundleEnv, component, o.extraEnv ?? []);
+    }
+
+    /** The bundle parts a process gets, if it takes any. */
+    private bundleParts(o: AirflowPodOptions): DagBundlePodParts | undefined {
+        return o.dagBundles ? this.s.dagBundles : undefined;
     }
 
     /** The pod's volumes: the sandbox (sized by the component's settings), DAGs and logs. */
@@ -227,7 +246,7 @@ export class AirflowPodFactory {
                 env: this.env(o),
                 envFrom: envFromSecrets([...this.s.sharedEnv.envFromSecrets, ...o.settings.envFromSecrets]),
                 ports: o.ports,
-                volumeMounts: [...this.mounts(o.readsDags, o.logsOnEmptyDir), ...(o.extraMounts ?? [])],
+                volumeMounts: [...this.mounts(o.readsDags, o.logsOnEmptyDir), ...(o.dagBundles === "clone" ? this.bundleParts(o)?.cloneMounts ?? [] : []), ...(o.extraMounts ?? [])],
                 ...o.probes,
             },
             o.resources,
@@ -274,7 +293,8 @@ export class AirflowPodFactory {
                   },
               ]
             : [];
-        const initAndSidecars = [...(o.readsDags ? this.s.dagReaderSidecars ?? [] : []), ...initContainers];
+        const dagSync = o.readsDags ? (o.dagsAtStartOnly ? this.s.dagReaderOnce : this.s.dagReaderSidecars) ?? [] : [];
+        const initAndSidecars = [...dagSync, ...initContainers];
         const imageDags = o.copyImageDags
             ? { volumes: [emptyDir(IMAGE_DAGS_VOLUME, FIXED_SCRATCH_SIZES.imageDags)], mounts: [{ name: IMAGE_DAGS_VOLUME, mountPath: IMAGE_DAGS_FOLDER, readOnly: true }] }
             : { volumes: [], mounts: [] };
@@ -286,11 +306,17 @@ export class AirflowPodFactory {
             securityContext: podSecurityContext(AIRFLOW_UID, AIRFLOW_GID),
             ...imagePullSecrets(this.s.imagePullSecrets),
             ...placement(o.settings),
-            // git-sync sidecars are native sidecars (init containers that keep running), so a worker pod
-            // still completes when its task ends.
+            // git-sync sidecars are native sidecars (init containers that keep running); workers run
+            // git-sync once instead (see gitSyncSidecar), so a worker pod completes cleanly when its task ends.
             initContainers: initAndSidecars.length ? initAndSidecars : undefined,
             containers: [main],
-            volumes: [...this.volumes(o.readsDags, o.settings, o.logsOnEmptyDir), ...(o.extraVolumes ?? []), ...simpleAuthVolumes, ...imageDags.volumes],
+            volumes: [
+                ...this.volumes(o.readsDags, o.settings, o.logsOnEmptyDir),
+                ...(o.dagBundles === "clone" ? this.bundleParts(o)?.cloneVolumes ?? [] : []),
+                ...(o.extraVolumes ?? []),
+                ...simpleAuthVolumes,
+                ...imageDags.volumes,
+            ],
         };
     }
 }

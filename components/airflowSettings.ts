@@ -45,6 +45,32 @@ export const STANDALONE_AIRFLOW_ENV = {
     parallelism: "AIRFLOW__CORE__PARALLELISM",
 } as const;
 
+/** Set in every Airflow process when the config has DAG bundles (dagBundles); the user's own otherwise. */
+export const BUNDLE_AIRFLOW_ENV = {
+    dagBundleConfigList: "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST",
+    dagBundleStoragePath: "AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH",
+} as const;
+
+/**
+ * The Airflow connection of a DAG bundle and the env vars that carry it: its id (`git_bundle_` and
+ * the name with '-' as '_', so the env var name is a plain identifier), AIRFLOW_CONN_<ID>, and the
+ * variables the https credentials are read into from the Secret.
+ */
+export function dagBundleConnection(bundleName: string): { connId: string; envName: string; usernameEnv: string; passwordEnv: string } {
+    const connId = `git_bundle_${bundleName.replace(/-/g, "_")}`;
+    const upper = connId.toUpperCase();
+    return { connId, envName: `AIRFLOW_CONN_${upper}`, usernameEnv: `${upper}_USERNAME`, passwordEnv: `${upper}_PASSWORD` };
+}
+
+/**
+ * Set by the package as a default it derives from the config, and left to the user: extraEnv or
+ * secretEnv may override them (a component's own beats the stack-wide one, as for any variable).
+ */
+export const DERIVED_AIRFLOW_ENV = {
+    /** How often the dag-processor looks for new files: the DAG source's period (see dagSourcePeriodSeconds). */
+    dagProcessorRefreshInterval: "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL",
+} as const;
+
 /** The names the package owns in an architecture, sorted. */
 export function ownedAirflowEnv(architecture: "production" | "standalone"): string[] {
     const names: string[] = Object.values(AIRFLOW_ENV);

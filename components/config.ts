@@ -5,20 +5,27 @@
 import { z } from "zod";
 import { foreignNamespaceProblems, ignoredSettingProblems, imageVersionMismatches } from "./configChecks";
 import { ephemeralStorageProblems } from "./ephemeralStorage";
-import { ownedAirflowEnv, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
+import { BUNDLE_AIRFLOW_ENV, dagBundleConnection, ownedAirflowEnv, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import {
     cidrProblem,
     cronProblem,
     dnsSubdomainProblem,
     forwardedAllowIpsProblem,
+    GitAuth,
     gitRepoAuthProblem,
+    gitTransport,
+    gitUrlHasCredentials,
     imageReferenceProblem,
+    insecureTransportProblem,
     positiveQuantityProblem,
     quantityValue,
+    URL_WITH_PASSWORD,
 } from "./formats";
 import { annotations, argsTypeNames, checked, dnsLabel, labelKey, labelValue, objectName, OwnPodNames, PodExtensionSettings, podExtensionProblems, podExtensionShape } from "./kubernetesObjects";
 
 export const DEFAULT_AIRFLOW_VERSION = "3.3.2";
+/** git-sync's image; every flag the package passes was checked against this release's main.go. */
+export const DEFAULT_GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.7.1";
 
 /**
  * A Kubernetes quantity greater than zero (sizes, requests, limits). A plain number is accepted too
@@ -54,9 +61,6 @@ export function secretLookingEnvName(name: string): string | undefined {
     const part = parts.find((p) => SECRET_NAME_PARTS.includes(p));
     return part ? `its name part ${part} marks a secret` : undefined;
 }
-
-/** scheme://user:password@host: a URL that carries a password. */
-const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i;
 
 /**
  * Env knobs of one config section (`scheduler`, ..., or "" for the top level): plain values, single
@@ -186,7 +190,7 @@ const placement = (section: string) => ({
 // The names each pod uses itself (components/airflowPod.ts, metadataDatabase.ts, gitSync.ts): an
 // extension may not reuse them, and an extra mount may name one of the volumes. A test checks the
 // rendered pods against these lists.
-export const AIRFLOW_POD_VOLUMES = ["tmp", "home", "dags", "logs", "pod-template", "simple-auth-passwords", "image-dags", "git-sync-tmp", "git-secret", "webserver-config"];
+export const AIRFLOW_POD_VOLUMES = ["tmp", "home", "dags", "logs", "pod-template", "simple-auth-passwords", "image-dags", "git-sync-tmp", "git-secret", "webserver-config", "dag-bundle-keys"];
 const AIRFLOW_INIT_CONTAINERS = ["git-sync", "simple-auth-passwords", "dags"];
 export const OWN_POD_NAMES = {
     airflow: (main: string): OwnPodNames => ({ volumes: AIRFLOW_POD_VOLUMES, containers: [main, ...AIRFLOW_INIT_CONTAINERS] }),
@@ -202,6 +206,126 @@ const workloadShape = (section: string, replicas: number, d: ResourceDefaults) =
 /** A section of an Airflow Deployment; `container` is the name of its main container. */
 const workload = (section: string, container: string, replicas: number, d: ResourceDefaults) =>
     z.strictObject(workloadShape(section, replicas, d)).prefault({}).superRefine(podExtensionProblems(OWN_POD_NAMES.airflow(container)));
+
+// ---- DAG sources from git (gitSync, dagBundles): the same URL, auth and credentials rules ----
+
+const TRANSPORT_FORMS: Record<string, string[]> = { https: ["https://"], ssh: ["ssh://", "git@host:path"], file: ["file://"] };
+
+/**
+ * A repository URL of one of `transports` (plain http:// and git:// are accepted here and refused
+ * by gitSourceProblems unless the source opts in), without credentials: they would sit in the pod
+ * spec and the Pulumi state. `withSecret` is the config that keeps them in a Secret instead.
+ */
+function gitRepoUrl(transports: string[], withSecret: string) {
+    const forms = transports.flatMap((t) => TRANSPORT_FORMS[t]);
+    return z.string().superRefine((repo, ctx) => {
+        const transport = gitTransport(repo);
+        if (transport === undefined || !(transports.includes(transport) || transport === "http" || transport === "git")) {
+            ctx.addIssue({ code: "custom", params: REDACT, message: `must be an ${forms.slice(0, -1).join(", ")} or ${forms[forms.length - 1]} URL (plain http:// and git:// only with allowInsecureTransport: true)` });
+        } else if (gitUrlHasCredentials(repo)) {
+            ctx.addIssue({
+                code: "custom",
+                params: REDACT,
+                message: `must not carry credentials: give the URL without them and keep them in a Secret with keys username and password (a token): ${withSecret}`,
+            });
+        }
+    });
+}
+
+/** How a git DAG source authenticates, and the opt-in for unencrypted transports. */
+const gitAuthShape = {
+    /** `https`: Secret keys `username` + `password` (a token). `ssh`: Secret keys `ssh` (private key) + `known_hosts`. `none`: a public repository. */
+    auth: z.enum(["none", "https", "ssh"]).default("none"),
+    /** Secret holding credentials: `username` + `password` (https) or `ssh` + `known_hosts` (ssh). */
+    credentialsSecretName: objectName.optional(),
+    /**
+     * Accept plain http:// and git:// URLs, which carry DAG code unencrypted and unauthenticated:
+     * only for a git server you trust on a network you control (git and git-sync accept them silently).
+     */
+    allowInsecureTransport: z.boolean().default(false),
+};
+
+/**
+ * Cross-field rules of a git DAG source (`key` is its config key, e.g. gitSync or dagBundles.0).
+ * Settings it would ignore are refused only while the source is `active` (gitSync.enabled).
+ */
+function gitSourceProblems(key: string, active: (g: { enabled?: boolean }) => boolean = () => true) {
+    return (g: { enabled?: boolean; repo?: string; auth: GitAuth; credentialsSecretName?: string; allowInsecureTransport: boolean }, ctx: Pick<z.RefinementCtx, "addIssue">): void => {
+        if (g.auth !== "none" && g.credentialsSecretName === undefined) {
+            ctx.addIssue({ code: "custom", path: ["credentialsSecretName"], message: "is required when auth is https or ssh" });
+        }
+        if (g.repo === undefined || gitTransport(g.repo) === undefined || gitUrlHasCredentials(g.repo)) return;
+        const message = (g.allowInsecureTransport ? undefined : insecureTransportProblem(g.repo, `${key}.allowInsecureTransport`)) ?? gitRepoAuthProblem(g.auth, g.repo, key);
+        if (message) ctx.addIssue({ code: "custom", path: ["repo"], params: REDACT, message });
+        if (!active(g)) return;
+        if (g.auth === "none" && g.credentialsSecretName !== undefined) {
+            ctx.addIssue({ code: "custom", path: ["credentialsSecretName"], input: g.credentialsSecretName, message: `is only used when ${key}.auth is https or ssh: set the auth, or remove it` });
+        }
+        if (g.allowInsecureTransport && !["http", "git"].includes(gitTransport(g.repo)!)) {
+            ctx.addIssue({ code: "custom", path: ["allowInsecureTransport"], input: true, message: `only opts in to plain http:// and git:// URLs, and ${key}.repo uses neither: remove it` });
+        }
+    };
+}
+
+/** Airflow reserves `example_dags`; `dags-folder` is the DAG image's own bundle (Airflow's default name for it). */
+const RESERVED_BUNDLE_NAMES = ["dags-folder", "example_dags"];
+
+/** A DAG bundle's name: it names the bundle in Airflow, its folder under the bundle storage and its connection (dagBundleConnection). */
+const bundleName = z
+    .string()
+    .regex(/^[a-z]([a-z0-9_-]{0,61}[a-z0-9])?$/, "must be a bundle name: lowercase letters, digits, '-' and '_', starting with a letter and ending with a letter or digit, at most 63 characters (it names the bundle's folder, its connection and env vars)")
+    .refine((name) => !RESERVED_BUNDLE_NAMES.includes(name), { error: (issue) => `is reserved: ${issue.input === "dags-folder" ? "dags-folder is the DAG image's own bundle" : "Airflow keeps example_dags for its example DAGs"}; pick another name` });
+
+/** One git repository as an Airflow 3 DAG bundle (GitDagBundle of apache-airflow-providers-git). */
+const dagBundle = z
+    .strictObject({
+        /** Unique name of the bundle, shown in the UI and recorded with each run (with the commit it ran). */
+        name: bundleName,
+        /** Repository URL without credentials: https://, ssh:// or git@host:path. */
+        repo: gitRepoUrl(["https", "ssh"], "dagBundles: [{name: <name>, repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}]"),
+        /** Branch, tag or commit the bundle tracks (GitDagBundle's tracking_ref). */
+        ref: z
+            .string()
+            .regex(/^[^\s-][^\s]*$/, "must be a branch, tag or commit: no spaces, not starting with '-' (git would read an option)")
+            .refine((ref) => !ref.includes(".."), "must be a branch, tag or commit: '..' is not allowed in a git ref")
+            .default("main"),
+        /** Folder inside the repository that holds the DAG files; the repository's root when omitted. */
+        subdir: z
+            .string()
+            .regex(/^[^/\s]+(\/[^/\s]+)*$/, "must be a relative path inside the repository such as dags or teams/data/dags: no leading or trailing '/', no spaces")
+            .refine((dir) => !dir.split("/").includes(".."), "must stay inside the repository: no '..'")
+            .optional(),
+        /** Seconds between fetches by the dag-processor (each replica fetches the repository). */
+        refreshInterval: z.int().min(10).max(86400).default(60),
+        ...gitAuthShape,
+    });
+
+/** The DAG bundles, each checked as a git source under its own key, their names and connections unique. */
+const dagBundles = z
+    .array(dagBundle)
+    .superRefine((bundles, ctx) => {
+        const first = new Map<string, number>();
+        const firstConn = new Map<string, number>();
+        bundles.forEach((b, i) => {
+            gitSourceProblems(`dagBundles.${i}`)(b, { addIssue: (issue) => ctx.addIssue({ ...(issue as z.core.$ZodRawIssue), path: [i, ...((issue as { path?: PropertyKey[] }).path ?? [])] }) });
+            const { connId } = dagBundleConnection(b.name);
+            const same = first.get(b.name);
+            const sameConn = firstConn.get(connId);
+            if (same !== undefined) {
+                ctx.addIssue({ code: "custom", path: [i, "name"], input: b.name, message: `is the name of dagBundles.${same} too: bundle names must be unique (Airflow refuses the whole bundle list otherwise)` });
+            } else if (sameConn !== undefined) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: [i, "name"],
+                    input: b.name,
+                    message: `gives the same connection id as dagBundles.${sameConn} (${bundles[sameConn].name}): ${connId}, env AIRFLOW_CONN_${connId.toUpperCase()}; names that differ only in '-' and '_' share one, so rename one of them`,
+                });
+            }
+            if (same === undefined) first.set(b.name, i);
+            if (sameConn === undefined) firstConn.set(connId, i);
+        });
+    })
+    .prefault([]);
 
 const small: ResourceDefaults = { requests: { cpu: "250m", memory: "512Mi" }, limits: { cpu: "1", memory: "1Gi" } };
 const medium: ResourceDefaults = { requests: { cpu: "500m", memory: "1Gi" }, limits: { cpu: "2", memory: "2Gi" } };
@@ -229,7 +353,7 @@ export const stackConfigSchema = z
                 /** Secrets (kubernetes.io/dockerconfigjson) for private registries, on every pod the package renders. */
                 pullSecrets: z.array(objectName).prefault([]),
                 postgres: imageRef.default("postgres:17.6-bookworm"),
-                gitSync: imageRef.default("registry.k8s.io/git-sync/git-sync:v4.4.2"),
+                gitSync: imageRef.default(DEFAULT_GIT_SYNC_IMAGE),
                 /**
                  * Image of the one-shot Job that makes new shared volumes group-writable (pvc and filestore
                  * storage); it needs `sh`, `mkdir` and `chmod`. Point it at a mirror on clusters without Docker Hub.
@@ -421,32 +545,14 @@ export const stackConfigSchema = z
                 enabled: z.boolean().default(false),
                 /** `cronjob`: one sync per schedule onto shared storage. `sidecar`: continuous sync in each DAG-reading pod. */
                 mode: z.enum(["cronjob", "sidecar"]).default("cronjob"),
-                repo: z
-                    .string()
-                    .regex(/^(https:\/\/|ssh:\/\/|git@|file:\/\/).+/, "must be an https://, ssh://, git@ or file:// URL")
-                    .superRefine((repo, ctx) => {
-                        // https://token@host or scheme://user:password@host: the credentials would sit in the
-                        // git-sync args and the Pulumi state.
-                        if (/^https?:\/\/[^\s/@]+@/i.test(repo) || URL_WITH_PASSWORD.test(repo)) {
-                            ctx.addIssue({
-                                code: "custom",
-                                params: REDACT,
-                                message:
-                                    "must not carry credentials: give the URL without them and keep them in a Secret with keys username and password (a token): " +
-                                    "gitSync: {repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}",
-                            });
-                        }
-                    })
-                    .optional(),
+                repo: gitRepoUrl(["https", "ssh", "file"], "gitSync: {repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}").optional(),
                 ref: z.string().default("main"),
                 /** Folder inside the repository that holds the DAG files. */
                 subPath: z.string().default(""),
                 schedule: cron.default("*/5 * * * *"),
                 /** sidecar mode: time between syncs. */
-                period: z.string().regex(/^\d+(s|m)$/, "must be a duration such as 30s or 2m").default("60s"),
-                auth: z.enum(["none", "https", "ssh"]).default("none"),
-                /** Secret holding credentials: `username` + `password` (https) or `ssh` + `known_hosts` (ssh). */
-                credentialsSecretName: objectName.optional(),
+                period: z.string().regex(/^[1-9]\d*(s|m)$/, "must be a duration such as 30s or 2m, at least 1s (git-sync refuses a period under 10ms)").default("60s"),
+                ...gitAuthShape,
                 resources: resources({ requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } }),
                 // The CronJob pods' scheduling and extension points (mode cronjob), as on every component.
                 ...scheduling,
@@ -454,11 +560,16 @@ export const stackConfigSchema = z
             })
             .prefault({})
             .refine((g) => !g.enabled || g.repo !== undefined, { message: "is required when gitSync is enabled", path: ["repo"] })
-            .refine((g) => g.auth === "none" || g.credentialsSecretName !== undefined, {
-                message: "is required when auth is https or ssh",
-                path: ["credentialsSecretName"],
-            })
+            .superRefine(gitSourceProblems("gitSync", (g) => g.enabled === true))
             .superRefine(podExtensionProblems(OWN_POD_NAMES.gitSync)),
+
+        /**
+         * Airflow 3 DAG bundles: git repositories the dag-processor and every worker pod clone
+         * themselves (GitDagBundle); each DAG run records the commit it ran, and its tasks run that
+         * commit. Beside DAGs in the image (dagsInImage, images.build), which stay the `dags-folder`
+         * bundle; not with gitSync.
+         */
+        dagBundles,
 
         /** How the UI and REST API are reached and who logs in: Service type and port, auth manager, admin user, allowed CIDRs. */
         ui: z
@@ -712,6 +823,34 @@ export const stackConfigSchema = z
                 );
             }
         }
+        if (c.dagBundles.length) {
+            if (c.gitSync.enabled) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["dagBundles"],
+                    message:
+                        "cannot be combined with gitSync.enabled: git-sync's folder would be one unversioned bundle beside versioned ones, with a second way to reach the same git hosts; " +
+                        "list each repository as a bundle instead (or keep gitSync and drop dagBundles)",
+                });
+            }
+            // What the package sets for the bundles, in every env knob of every Airflow process.
+            const bundleEnv = new Map<string, string>(Object.values(BUNDLE_AIRFLOW_ENV).map((name) => [name, `is set by this package from dagBundles (the package sets ${Object.values(BUNDLE_AIRFLOW_ENV).join(", ")})`]));
+            c.dagBundles.forEach((b, i) => {
+                const conn = dagBundleConnection(b.name);
+                for (const name of [conn.envName, conn.usernameEnv, conn.passwordEnv]) {
+                    bundleEnv.set(name, `is the connection of dagBundles.${i} (${b.name}), which the package makes from its repo and credentialsSecretName: pick another name`);
+                }
+            });
+            for (const section of [undefined, "scheduler", "apiServer", "dagProcessor", "triggerer", "workers"] as const) {
+                const env = section ? c[section] : c;
+                for (const key of ["extraEnv", "secretEnv"] as const) {
+                    // extraEnv refuses secret-looking names (AIRFLOW_CONN_*, *_PASSWORD) already
+                    for (const name of Object.keys(env[key]).filter((n) => bundleEnv.has(n) && !(key === "extraEnv" && secretLookingEnvName(n)))) {
+                        ctx.addIssue({ code: "custom", path: [...(section ? [section] : []), key, name], params: REDACT, message: bundleEnv.get(name)! });
+                    }
+                }
+            }
+        }
         if (c.dagsInImage && c.gitSync.enabled) {
             ctx.addIssue({ code: "custom", path: ["dagsInImage"], input: true, message: "cannot be combined with gitSync.enabled: pick one source of DAGs" });
         }
@@ -748,19 +887,15 @@ export const stackConfigSchema = z
             }
         }
         // Production reads DAGs from the shared claim unless they come from the image or a git-sync sidecar.
-        const dagsFromClaim = c.gitSync.enabled ? c.gitSync.mode === "cronjob" : !c.dagsInImage && !c.images.build.enabled;
+        const dagsFromClaim = c.gitSync.enabled ? c.gitSync.mode === "cronjob" : !c.dagsInImage && !c.images.build.enabled && c.dagBundles.length === 0;
         if (c.architecture === "production" && dagsFromClaim && c.storage.mode === "existing" && c.storage.dagsClaimName === undefined) {
             ctx.addIssue({
                 code: "custom",
                 path: ["storage", "dagsClaimName"],
                 message: c.gitSync.enabled
                     ? "is required for the git-sync CronJob to write DAGs to"
-                    : "is required in existing mode: the Airflow pods read DAGs from it (or set dagsInImage, or gitSync with mode sidecar)",
+                    : "is required in existing mode: the Airflow pods read DAGs from it (or set dagsInImage, dagBundles, or gitSync with mode sidecar)",
             });
-        }
-        if (c.gitSync.repo !== undefined) {
-            const message = gitRepoAuthProblem(c.gitSync.auth, c.gitSync.repo);
-            if (message) ctx.addIssue({ code: "custom", path: ["gitSync", "repo"], params: REDACT, message });
         }
         if (c.images.build.enabled && c.images.airflow !== undefined) {
             ctx.addIssue({

@@ -132,7 +132,7 @@ const rules: Rule[] = [
             why: () => "is only used by the git-sync CronJob's pods; the sidecar runs inside the Airflow pods, which take these settings in their own sections (scheduler, dagProcessor, ...)",
         }),
     ),
-    ...["mode", "repo", "ref", "subPath", "schedule", "period", "auth", "credentialsSecretName", "resources", ...POD_KEYS].map(
+    ...["mode", "repo", "ref", "subPath", "schedule", "period", "auth", "credentialsSecretName", "allowInsecureTransport", "resources", ...POD_KEYS].map(
         (key): Rule => ({
             path: `gitSync.${key}`,
             when: (raw) => get(raw, "gitSync") !== undefined && !gitSyncOn(raw),

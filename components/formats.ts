@@ -120,26 +120,62 @@ export function cronProblem(schedule: string): string | undefined {
 }
 
 function cronFieldProblem(field: string, f: CronField): string | undefined {
+    const parsed = cronFieldValues(field, f);
+    return typeof parsed === "string" ? parsed : undefined;
+}
+
+/** The values a valid cron field matches, or what is wrong with it. */
+function cronFieldValues(field: string, f: CronField): Set<number> | string {
+    const values = new Set<number>();
     for (const part of field.split(",")) {
         const [range, step, ...extra] = part.split("/");
         if (extra.length) return `${f.name} "${part}" has more than one '/'`;
         if (step !== undefined && !(/^\d+$/.test(step) && Number(step) > 0)) return `${f.name} step "${step}" must be a positive number`;
-        if (range === "*" || range === "?") continue;
-        const ends = range.split("-");
-        if (ends.length > 2) return `${f.name} "${part}" has more than one '-'`;
-        const values = ends.map((e) => cronValue(e, f));
-        if (values.some((v) => v === undefined)) return `${f.name} "${part}" must use numbers${f.names ? " or names" : ""} from ${f.min} to ${f.max}`;
-        const [start, end = start] = values as number[];
-        if (start < f.min || end > f.max) return `${f.name} "${part}" is out of range ${f.min}-${f.max}`;
-        if (start > end) return `${f.name} "${part}" starts after it ends`;
+        let start = f.min;
+        let end = f.max;
+        if (range !== "*" && range !== "?") {
+            const ends = range.split("-");
+            if (ends.length > 2) return `${f.name} "${part}" has more than one '-'`;
+            const bounds = ends.map((e) => cronValue(e, f));
+            if (bounds.some((v) => v === undefined)) return `${f.name} "${part}" must use numbers${f.names ? " or names" : ""} from ${f.min} to ${f.max}`;
+            // `a` is one value, `a-b` a range, `a/n` every n-th from a to the field's maximum.
+            const [first, last] = bounds as number[];
+            start = first;
+            end = ends.length === 2 ? last : step === undefined ? first : f.max;
+            if (start < f.min || start > f.max || end > f.max) return `${f.name} "${part}" is out of range ${f.min}-${f.max}`;
+            if (start > end) return `${f.name} "${part}" starts after it ends`;
+        }
+        for (let v = start; v <= end; v += Number(step ?? 1)) values.add(v);
     }
-    return undefined;
+    return values;
 }
 
 function cronValue(text: string, f: CronField): number | undefined {
     if (/^\d+$/.test(text)) return Number(text);
     const index = f.names?.indexOf(text.toLowerCase()) ?? -1;
     return index >= 0 ? f.min + index : undefined;
+}
+
+const CRON_MACRO_SECONDS: Record<string, number> = { "@hourly": 3600, "@daily": 86400, "@midnight": 86400, "@weekly": 7 * 86400, "@monthly": 28 * 86400, "@yearly": 365 * 86400, "@annually": 365 * 86400 };
+const GO_DURATION_UNIT_SECONDS: Record<string, number> = { ns: 1e-9, us: 1e-6, "µs": 1e-6, ms: 1e-3, s: 1, m: 60, h: 3600 };
+
+/**
+ * The shortest time, in seconds, between two runs of a valid cron schedule, or a lower bound of it:
+ * the gaps between the day's run times (hour × minute fields), and the gap over midnight as if the
+ * next day matched too (the day fields can only make real gaps longer). `@every <duration>` is its
+ * duration.
+ */
+export function cronShortestGapSeconds(schedule: string): number {
+    const text = schedule.trim();
+    if (CRON_MACRO_SECONDS[text] !== undefined) return CRON_MACRO_SECONDS[text];
+    const every = /^@every\s+(\S+)$/.exec(text);
+    if (every) return [...every[1].matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * GO_DURATION_UNIT_SECONDS[unit], 0);
+    const [minutes, hours] = text.split(/\s+/).map((field, i) => cronFieldValues(field, CRON_FIELDS[i]));
+    if (typeof minutes === "string" || typeof hours === "string") throw new Error(`not a valid cron schedule: ${schedule}`);
+    const times = [...hours].flatMap((h) => [...minutes].map((m) => h * 60 + m)).sort((a, b) => a - b);
+    const gaps = times.slice(1).map((t, i) => t - times[i]);
+    gaps.push(times[0] + 24 * 60 - times[times.length - 1]);
+    return Math.min(...gaps) * 60;
 }
 
 // ---- CIDRs (NetworkPolicy ipBlock) ----
@@ -211,14 +247,53 @@ export function airflowVersionsInTag(ref: string): string[] {
     return [...named.slice(colon + 1).matchAll(/(?:^|[^0-9.])([23]\.\d+\.\d+)(?![0-9.])/g)].map((m) => m[1]);
 }
 
-// ---- git-sync ----
+// ---- git repositories (git-sync, DAG bundles) ----
 
-/** Why a repository URL cannot work with a git-sync auth kind (https needs https://, ssh needs ssh:// or git@). */
-export function gitRepoAuthProblem(auth: "none" | "https" | "ssh", repo: string): string | undefined {
-    const ssh = /^(ssh:\/\/|git@)/.test(repo);
-    if (auth === "https" && !/^https:\/\//.test(repo)) return "must be an https:// URL when gitSync.auth is https (the token is sent over HTTPS)";
-    if (auth === "ssh" && !ssh) return "must be an ssh:// or git@host:path URL when gitSync.auth is ssh";
-    if (auth === "none" && ssh) return "needs gitSync.auth: ssh and gitSync.credentialsSecretName (SSH always authenticates with a key)";
+/** How a DAG source authenticates to its repository. */
+export type GitAuth = "none" | "https" | "ssh";
+
+/** The transport a repository URL names (https, ssh for ssh:// or git@host:path, file, or the plain http and git protocols); undefined for anything else. */
+export function gitTransport(repo: string): "https" | "ssh" | "file" | "http" | "git" | undefined {
+    if (/^https:\/\/./i.test(repo)) return "https";
+    if (/^(ssh:\/\/|git@)./i.test(repo)) return "ssh";
+    if (/^file:\/\/./i.test(repo)) return "file";
+    if (/^http:\/\/./i.test(repo)) return "http";
+    if (/^git:\/\/./i.test(repo)) return "git";
+    return undefined;
+}
+
+/** scheme://user:password@host: a URL that carries a password. */
+export const URL_WITH_PASSWORD = /[a-z][a-z0-9+.-]*:\/\/[^\s/@:]*:[^\s/@]+@/i;
+
+/** Whether a repository URL carries credentials (https://token@host, scheme://user:password@host). */
+export function gitUrlHasCredentials(repo: string): boolean {
+    return /^https?:\/\/[^\s/@]+@/i.test(repo) || URL_WITH_PASSWORD.test(repo);
+}
+
+/**
+ * Why plain http:// or git:// needs an opt-in. Neither git nor git-sync refuses them: git allows
+ * http and git by default, and git-sync v4.7.1 hands any --repo to git (for http:// it even lifts a
+ * user:password out of the URL and uses it). The package refuses them unless `optIn` is set.
+ */
+export function insecureTransportProblem(repo: string, optIn: string): string | undefined {
+    const transport = gitTransport(repo);
+    if (transport !== "http" && transport !== "git") return undefined;
+    const what = transport === "http" ? "plain http://" : "the git:// protocol";
+    return (
+        `uses ${what}, which neither git nor git-sync v4.7.1 refuses: the DAG code Airflow runs would travel unencrypted and unauthenticated, ` +
+        `so anyone on the network path could change it; use an https:// or ssh:// URL, or set ${optIn}: true for a git server you trust on a network you control`
+    );
+}
+
+/**
+ * Why a repository URL cannot work with an auth kind (https needs https://, ssh needs ssh:// or
+ * git@). `key` names the source's config section in the message (gitSync, dagBundles.0).
+ */
+export function gitRepoAuthProblem(auth: GitAuth, repo: string, key = "gitSync"): string | undefined {
+    const transport = gitTransport(repo);
+    if (auth === "https" && transport !== "https") return `must be an https:// URL when ${key}.auth is https (the token is sent over HTTPS)`;
+    if (auth === "ssh" && transport !== "ssh") return `must be an ssh:// or git@host:path URL when ${key}.auth is ssh`;
+    if (auth === "none" && transport === "ssh") return `needs ${key}.auth: ssh and ${key}.credentialsSecretName (SSH always authenticates with a key)`;
     return undefined;
 }
 

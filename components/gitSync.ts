@@ -16,8 +16,8 @@
 import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings } from "./config";
-import { gitRepoAuthProblem } from "./formats";
+import { DEFAULT_GIT_SYNC_IMAGE, NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings } from "./config";
+import { GitAuth, gitRepoAuthProblem, insecureTransportProblem } from "./formats";
 import { DAGS_MOUNT } from "./airflowPod";
 import { emptyDir, extendPodSpec, GIT_SYNC_UID, imagePullSecrets, labels, podMetadata, podSecurityContext, restrictedContainer } from "./podParts";
 
@@ -26,7 +26,7 @@ type EnvVar = k8s.types.input.core.v1.EnvVar;
 type Volume = k8s.types.input.core.v1.Volume;
 type VolumeMount = k8s.types.input.core.v1.VolumeMount;
 
-export const DEFAULT_GIT_SYNC_IMAGE = "registry.k8s.io/git-sync/git-sync:v4.4.2";
+export { DEFAULT_GIT_SYNC_IMAGE };
 /** Name of the link git-sync publishes under --root; Airflow's DAG folder is `<DAGS_MOUNT>/<link>/<subPath>`. */
 export const GIT_SYNC_LINK = "repo";
 /** Where the credentials Secret is mounted in SSH mode (git-sync's own default directory). */
@@ -36,8 +36,7 @@ export const GIT_SYNC_GID = 0;
 /** Port of git-sync's HTTP endpoint in sidecar mode: `/` answers 200 once the first sync is done. */
 export const GIT_SYNC_HTTP_PORT = 8071;
 
-/** How git-sync authenticates to the repository. */
-export type GitAuth = "none" | "https" | "ssh";
+export type { GitAuth };
 
 /** Settings shared by the CronJob and the sidecar. */
 export interface GitSyncSettings {
@@ -56,7 +55,12 @@ export interface GitSyncSettings {
     auth?: GitAuth;
     /** Secret holding the credentials; required unless auth is `none`. */
     credentialsSecretName?: pulumi.Input<string>;
-    /** @default "registry.k8s.io/git-sync/git-sync:v4.4.2" */
+    /**
+     * Accept plain http:// and git:// repository URLs (unencrypted, unauthenticated).
+     * @default false
+     */
+    allowInsecureTransport?: boolean;
+    /** @default "registry.k8s.io/git-sync/git-sync:v4.7.1" */
     image?: string;
     /** @default "IfNotPresent" */
     imagePullPolicy?: string;
@@ -110,7 +114,7 @@ function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env
         throw new Error(`${where}: credentialsSecretName is required when auth is ${auth} (config gitSync.credentialsSecretName)`);
     }
     // The stack config refuses these up front (config.ts); this guards direct users of the component.
-    const repoProblem = gitRepoAuthProblem(auth, s.repo);
+    const repoProblem = (s.allowInsecureTransport ? undefined : insecureTransportProblem(s.repo, "allowInsecureTransport")) ?? gitRepoAuthProblem(auth, s.repo);
     if (repoProblem) {
         throw new Error(`${where}: repo ${repoProblem} (config gitSync.repo)`);
     }
@@ -138,7 +142,10 @@ function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env
             { name: "GITSYNC_PASSWORD", valueFrom: { secretKeyRef: { name: s.credentialsSecretName!, key: "password" } } },
         );
     } else if (auth === "ssh") {
-        args.push("--ssh", `--ssh-key-file=${GIT_SECRET_DIR}/ssh`, "--ssh-known-hosts=true", `--ssh-known-hosts-file=${GIT_SECRET_DIR}/known_hosts`);
+        // No --ssh: deprecated and a no-op since v4 (v4.7.1 marks it "no longer necessary"). git-sync
+        // always sets GIT_SSH_COMMAND with these keys and known_hosts; git uses it for ssh:// and
+        // git@host:path URLs, so the URL form is what selects SSH.
+        args.push(`--ssh-key-file=${GIT_SECRET_DIR}/ssh`, "--ssh-known-hosts=true", `--ssh-known-hosts-file=${GIT_SECRET_DIR}/known_hosts`);
         volumes.push({
             name: "git-secret",
             secret: {
@@ -265,32 +272,41 @@ export interface GitSyncSidecarArgs extends GitSyncSettings {
  * git-sync as a sidecar of every DAG-reading pod, syncing continuously into an emptyDir named `dags`
  * (the Airflow containers mount it read-only at DAGS_MOUNT).
  *
- * The containers are *native sidecars* (`restartPolicy: Always`, Kubernetes 1.29 or later): put them
- * in the pod's `initContainers`. Their startup probe passes once the first sync is done, so the
- * Airflow container starts with the DAGs in place, and a worker pod still completes when its task
- * ends (a sidecar in `containers` would keep a KubernetesExecutor worker pod running forever).
+ * `sidecars` are *native sidecars* (`restartPolicy: Always`, Kubernetes 1.29 or later): put them in
+ * the pod's `initContainers`. Their startup probe passes once the first sync is done, so the Airflow
+ * container starts with the DAGs in place (a sidecar in `containers` would also keep a
+ * KubernetesExecutor worker pod running forever).
+ *
+ * `oneTime` is the same sync run once (`--one-time`), as a plain init container, for pods that need
+ * the DAGs only when they start: KubernetesExecutor workers. A native sidecar there would be stopped
+ * with SIGTERM when the task ends, and git-sync v4.7.1 has no handler for it (main.go installs none;
+ * as PID 1 its init in pkg/pid1 forwards the signal and exits with 128 + 15): every finished worker
+ * pod would report the sidecar as terminated with exit code 143, reason Error. Run once, git-sync
+ * exits 0 before the task starts, and the task reads one checkout from start to end.
  */
-export function gitSyncSidecar(args: GitSyncSidecarArgs): { containers: Container[]; volumes: Volume[] } {
+export function gitSyncSidecar(args: GitSyncSidecarArgs): { sidecars: Container[]; oneTime: Container[]; volumes: Volume[] } {
     const pieces = gitSyncPieces(args, "git-sync sidecar");
-    const container: Container = {
-        ...gitSyncContainer(args, {
-            name: "git-sync",
-            args: [
-                ...pieces.args,
+    const container = (extraArgs: string[], c: Omit<Container, "name" | "image" | "resources" | "args" | "env" | "volumeMounts"> = {}): Container =>
+        gitSyncContainer(args, { name: "git-sync", args: [...pieces.args, ...extraArgs], env: pieces.env, volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT }, ...pieces.mounts], ...c });
+    const sidecar: Container = {
+        ...container(
+            [
                 `--period=${args.period ?? "60s"}`,
                 // Keep retrying after the first sync: a git host outage must not restart Airflow pods.
                 "--max-failures=-1",
                 `--http-bind=:${GIT_SYNC_HTTP_PORT}`,
             ],
-            env: pieces.env,
-            ports: [{ name: "git-sync", containerPort: GIT_SYNC_HTTP_PORT }],
-            volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT }, ...pieces.mounts],
-            startupProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 2, failureThreshold: 150, timeoutSeconds: 2 },
-            livenessProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 30, failureThreshold: 5, timeoutSeconds: 5 },
-        }),
+            {
+                ports: [{ name: "git-sync", containerPort: GIT_SYNC_HTTP_PORT }],
+                startupProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 2, failureThreshold: 150, timeoutSeconds: 2 },
+                livenessProbe: { httpGet: { path: "/", port: GIT_SYNC_HTTP_PORT }, periodSeconds: 30, failureThreshold: 5, timeoutSeconds: 5 },
+            },
+        ),
         restartPolicy: "Always",
     };
-    return { containers: [container], volumes: [emptyDir("dags", "1Gi"), ...pieces.volumes] };
+    // A few quick retries (5 s apart) ride out a short git host hiccup; then the pod, and its task, fail.
+    const oneTime = container(["--one-time", "--max-failures=3", "--period=5s"]);
+    return { sidecars: [sidecar], oneTime: [oneTime], volumes: [emptyDir("dags", "1Gi"), ...pieces.volumes] };
 }
 
 /** Airflow's DAG folder when DAGs come from git-sync. */

@@ -8,11 +8,13 @@ import * as pulumi from "@pulumi/pulumi";
 import { Airflow } from "./airflow";
 import { AirflowKeys } from "./airflowKeys";
 import { API_PORT, DAGS_MOUNT, IMAGE_DAGS_FOLDER } from "./airflowPod";
+import { dagBundlePodParts } from "./dagBundles";
 import { GIT_SYNC_LINK, GitSync, gitSyncSidecar } from "./gitSync";
 import { AirflowImages } from "./images";
 import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
+import { DERIVED_AIRFLOW_ENV } from "./airflowSettings";
 import { decodeStackConfig, parseProgramConfig, SECRET_CONFIG_KEYS, StackConfig } from "./config";
-import { gitRepoPort } from "./formats";
+import { cronShortestGapSeconds, gitRepoPort } from "./formats";
 import { MetadataDatabase } from "./metadataDatabase";
 import { StatsdExporter, STATSD_PORT } from "./metrics";
 import { DAG_READERS, kubernetesApiEndpoint, NetworkPolicies } from "./networkPolicies";
@@ -101,16 +103,50 @@ export function childName(instance: string, name: string): string {
     return instance === INSTANCE ? name : `${instance}-${name}`;
 }
 
+/** The DAGs come in the image (the DAG image's folder, the `dags-folder` bundle beside any git bundles). */
+export function dagsInImage(c: StackConfig): boolean {
+    return c.dagsInImage || c.images.build.enabled;
+}
+
 /** Where the Airflow processes find DAG files. */
 export function dagsFolderFor(c: StackConfig): string {
     if (c.gitSync.enabled) {
         // git-sync publishes each checkout atomically as the `repo` link.
         return [DAGS_MOUNT, GIT_SYNC_LINK, c.gitSync.subPath].filter(Boolean).join("/");
     }
-    if (c.dagsInImage || c.images.build.enabled || c.architecture === "standalone") {
+    if (dagsInImage(c) || c.architecture === "standalone") {
         return IMAGE_DAGS_FOLDER;
     }
     return DAGS_MOUNT;
+}
+
+/** Airflow's own `[dag_processor] refresh_interval`: the dag-processor never looks for new files less often. */
+export const AIRFLOW_DEFAULT_REFRESH_INTERVAL = 300;
+
+/**
+ * How often, in seconds, the DAG source changes the files the dag-processor reads: the git-sync
+ * CronJob's shortest gap between runs, the sidecar's period, or the shortest refresh interval of the
+ * DAG bundles; undefined when the DAGs only change with a deployment (the DAG image).
+ */
+export function dagSourcePeriodSeconds(c: StackConfig): number | undefined {
+    const periods: number[] = [];
+    if (c.gitSync.enabled) {
+        const sidecar = c.gitSync.mode === "sidecar" || c.architecture === "standalone";
+        periods.push(sidecar ? Number(c.gitSync.period.slice(0, -1)) * (c.gitSync.period.endsWith("m") ? 60 : 1) : cronShortestGapSeconds(c.gitSync.schedule));
+    }
+    periods.push(...c.dagBundles.map((b) => b.refreshInterval));
+    return periods.length ? Math.min(...periods) : undefined;
+}
+
+/**
+ * The dag-processor's `[dag_processor] refresh_interval` (how often it lists each bundle's files for
+ * new and deleted ones): the DAG source's period, never longer than Airflow's default, so a change
+ * lands within one period instead of up to five minutes later (a daily sync gains nothing from
+ * daily listing). Existing files are re-parsed on their own schedule (min_file_process_interval).
+ */
+export function dagProcessorDefaults(c: StackConfig): Record<string, string> {
+    const period = dagSourcePeriodSeconds(c);
+    return period === undefined ? {} : { [DERIVED_AIRFLOW_ENV.dagProcessorRefreshInterval]: String(Math.max(1, Math.min(Math.ceil(period), AIRFLOW_DEFAULT_REFRESH_INTERVAL))) };
 }
 
 /**
@@ -203,6 +239,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     if (c.networkPolicies) {
         const gitPort = c.gitSync.enabled && c.gitSync.repo !== undefined ? gitRepoPort(c.gitSync.repo) : undefined;
         const gitSidecars = c.gitSync.enabled && (c.gitSync.mode === "sidecar" || c.architecture === "standalone");
+        const bundlePorts = c.dagBundles.map((b) => gitRepoPort(b.repo)).filter((p): p is number => p !== undefined);
         new NetworkPolicies(
             INSTANCE,
             {
@@ -215,9 +252,10 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
                 architecture: c.architecture,
                 internalDatabase: c.database.mode === "internal",
                 remoteLogging: c.logging.remoteBaseLogFolder !== undefined,
-                // The CronJob's pods, or every DAG-reading pod when each syncs with a sidecar.
-                gitClients: gitPort === undefined ? [] : gitSidecars ? [...DAG_READERS] : ["git-sync"],
-                gitPorts: gitPort === undefined ? [] : [gitPort],
+                // The CronJob's pods, or every DAG-reading pod when each syncs with a sidecar; and the
+                // pods that clone DAG bundles (the dag-processor, and each worker for its task's version).
+                gitClients: [...new Set([...(gitPort === undefined ? [] : gitSidecars ? DAG_READERS : ["git-sync"]), ...(bundlePorts.length ? ["dag-processor", "worker"] : [])])],
+                gitPorts: [...new Set([...(gitPort === undefined ? [] : [gitPort]), ...bundlePorts])],
                 kubernetesApiClients: [...(c.retention.workerPods.enabled ? ["worker-cleanup"] : []), ...(c.workers.podLauncher ? ["worker"] : [])],
                 ingressControllerNamespace: ui.ingress.enabled ? ui.ingress.controllerNamespace : undefined,
                 pgbouncer: c.database.pgbouncer.enabled,
@@ -242,6 +280,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
               ref: c.gitSync.ref,
               auth: c.gitSync.auth,
               credentialsSecretName: c.gitSync.credentialsSecretName,
+              allowInsecureTransport: c.gitSync.allowInsecureTransport,
               image: c.images.gitSync,
               imagePullPolicy: c.images.pullPolicy,
               resources: c.gitSync.resources,
@@ -249,6 +288,8 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
         : undefined;
     // The standalone pod has no shared claim: it always syncs with a sidecar.
     const sidecar = git && (c.gitSync.mode === "sidecar" || c.architecture === "standalone") ? gitSyncSidecar({ ...git, period: c.gitSync.period }) : undefined;
+    // --- DAG bundles: the list for every Airflow process, connections and keys for those that clone ---
+    const dagBundles = c.dagBundles.length ? dagBundlePodParts(c.dagBundles, dagsInImage(c)) : undefined;
 
     if (c.architecture === "standalone") {
         const standalone = new StandaloneAirflow(
@@ -270,8 +311,10 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
                 ui,
                 env,
                 imagePullSecrets,
-                dagReaderSidecars: sidecar?.containers,
+                dagReaderSidecars: sidecar?.sidecars,
                 dagReaderVolumes: sidecar?.volumes,
+                dagProcessorDefaults: dagProcessorDefaults(c),
+                dagBundles,
                 taskImages,
             },
             opts,
@@ -286,7 +329,8 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     }
 
     // --- storage ---
-    const needsDagsClaim = dagsFolder.startsWith(DAGS_MOUNT) && sidecar === undefined;
+    // Bundles are cloned by the pods themselves: without another source, no pod reads a DAG claim.
+    const needsDagsClaim = dagsFolder.startsWith(DAGS_MOUNT) && sidecar === undefined && dagBundles === undefined;
     const needsLogs = c.logging.remoteBaseLogFolder === undefined || c.storage.logsClaimName !== undefined;
     const storage = new SharedStorage(
         `${INSTANCE}-storage`,
@@ -423,8 +467,11 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
             env,
             imagePullSecrets,
             taskImages,
-            dagReaderSidecars: sidecar?.containers,
+            dagReaderSidecars: sidecar?.sidecars,
             dagReaderVolumes: sidecar?.volumes,
+            dagReaderOnce: sidecar?.oneTime,
+            dagProcessorDefaults: dagProcessorDefaults(c),
+            dagBundles,
             retention: c.retention,
             statsdHost: metrics?.host,
             statsdPort: STATSD_PORT,

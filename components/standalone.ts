@@ -8,6 +8,7 @@ import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettin
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { AUTH_MANAGERS } from "./airflow";
 import { withEphemeralStorage } from "./ephemeralStorage";
+import type { DagBundlePodParts } from "./dagBundles";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
 import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
@@ -41,6 +42,10 @@ export interface StandaloneAirflowArgs {
     /** git-sync sidecar and its `dags` volume, when DAGs come from git. */
     dagReaderSidecars?: k8s.types.input.core.v1.Container[];
     dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
+    /** Settings of the dag-processor derived from the DAG source, which the config's env knobs may override. */
+    dagProcessorDefaults?: Record<string, string>;
+    /** DAG bundles: the dag-processor and the LocalExecutor's tasks in this pod clone them. */
+    dagBundles?: DagBundlePodParts;
     /**
      * Task images by name, published to DAGs like in production so the same DAG files parse here;
      * the LocalExecutor runs every task in this pod's image (pod_override does not apply).
@@ -81,6 +86,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             logsVolumeFromPod: true,
             dagReaderSidecars: args.dagReaderSidecars,
             dagReaderVolumes: args.dagReaderVolumes,
+            dagBundles: args.dagBundles,
             commonEnv: {
                 [AIRFLOW_ENV.executor]: "LocalExecutor",
                 [STANDALONE_AIRFLOW_ENV.parallelism]: String(args.parallelism),
@@ -117,6 +123,8 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 // The scheduler and the API server run here: one signs task tokens, the other checks them.
                 jwtSecret: true,
                 simpleAuthUsers: simpleAuth,
+                defaultEnv: args.dagProcessorDefaults,
+                dagBundles: "clone",
                 extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
@@ -166,6 +174,8 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             settings,
             // Only for the init container that installs the passwords file and its Secret volume.
             simpleAuthUsers: simpleAuth,
+            // and for the bundles' key volume
+            dagBundles: "clone",
         });
         new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,

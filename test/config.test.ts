@@ -1,6 +1,6 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { ownedAirflowEnv } from "../components/airflowSettings";
+import { BUNDLE_AIRFLOW_ENV, DERIVED_AIRFLOW_ENV, ownedAirflowEnv } from "../components/airflowSettings";
 import { DEFAULT_AIRFLOW_VERSION, parseStackConfig, StackConfigError, StackConfigInput } from "../components/config";
 import { installMocks, podSpecs, rawConfig, renderStack, settle } from "./support/harness";
 import { runProgram } from "./support/program";
@@ -289,6 +289,131 @@ describe("stack config", () => {
     });
 });
 
+/** A table of bad configs, each rejected with exactly the listed problems (whole messages) and no others. */
+function rejectsExactly(table: { name: string; raw: Record<string, unknown>; problems: RegExp[] }[]): void {
+    for (const bad of table) {
+        it(`rejects ${bad.name}`, () => {
+            const problems = problemsOf(bad.raw);
+            assert.strictEqual(problems.length, bad.problems.length, `expected ${bad.problems.length} problem(s), got:\n  ${problems.join("\n  ")}`);
+            bad.problems.forEach((expected, i) => assert.match(problems[i], expected));
+        });
+    }
+}
+
+describe("stack config: git-sync repository URLs", () => {
+    const gitSync = (extra: Record<string, unknown>) => ({ gitSync: { enabled: true, ...extra } });
+    rejectsExactly([
+        {
+            name: "a plain http:// repository",
+            raw: gitSync({ repo: "http://git.internal/data/dags.git" }),
+            problems: [/^airflow:gitSync.repo: uses plain http:\/\/, which neither git nor git-sync v4.7.1 refuses: the DAG code Airflow runs would travel unencrypted and unauthenticated, .*use an https:\/\/ or ssh:\/\/ URL, or set gitSync.allowInsecureTransport: true for a git server you trust on a network you control$/],
+        },
+        { name: "a git:// repository", raw: gitSync({ repo: "git://git.internal/data/dags.git" }), problems: [/^airflow:gitSync.repo: uses the git:\/\/ protocol, which neither git nor git-sync v4.7.1 refuses: .*gitSync.allowInsecureTransport: true/] },
+        { name: "a repository URL of no transport git-sync speaks", raw: gitSync({ repo: "ftp://git.internal/dags.git" }), problems: [/^airflow:gitSync.repo: must be an https:\/\/, ssh:\/\/, git@host:path or file:\/\/ URL \(plain http:\/\/ and git:\/\/ only with allowInsecureTransport: true\)$/] },
+        {
+            name: "a token over plain http://, even with the opt-in",
+            raw: gitSync({ repo: "http://git.internal/data/dags.git", allowInsecureTransport: true, auth: "https", credentialsSecretName: "git" }),
+            problems: [/^airflow:gitSync.repo: must be an https:\/\/ URL when gitSync.auth is https \(the token is sent over HTTPS\)$/],
+        },
+        { name: "the opt-in with an https:// repository", raw: gitSync({ repo: "https://git.example.com/data/dags.git", allowInsecureTransport: true }), problems: [/^airflow:gitSync.allowInsecureTransport: only opts in to plain http:\/\/ and git:\/\/ URLs, and gitSync.repo uses neither: remove it \(got true\)$/] },
+        { name: "the opt-in while git-sync is off", raw: { gitSync: { allowInsecureTransport: true } }, problems: [/^airflow:gitSync.allowInsecureTransport: has no effect while gitSync.enabled is not true/] },
+        { name: "a sidecar period of zero, which git-sync refuses", raw: gitSync({ mode: "sidecar", repo: "https://git.example.com/d.git", period: "0s" }), problems: [/^airflow:gitSync.period: must be a duration such as 30s or 2m, at least 1s \(git-sync refuses a period under 10ms\) \(got "0s"\)$/] },
+    ]);
+
+    it("accepts plain http:// and git:// with the opt-in, and passes the URL to git-sync", async () => {
+        for (const repo of ["http://git.internal/data/dags.git", "git://git.internal/data/dags.git"]) {
+            const c = parseStackConfig(rawConfig(gitSync({ repo, allowInsecureTransport: true })));
+            assert.strictEqual(c.gitSync.repo, repo);
+        }
+        const r = await renderStack(gitSync({ repo: "http://git.internal/data/dags.git", allowInsecureTransport: true }));
+        const cronJob = r.objects.find((o) => o.kind === "CronJob" && o.metadata?.name === "airflow-git-sync") as any;
+        assert.ok(cronJob.spec.jobTemplate.spec.template.spec.containers[0].args.includes("--repo=http://git.internal/data/dags.git"));
+    });
+});
+
+describe("stack config: DAG bundles", () => {
+    const team = { name: "team", repo: "https://github.com/acme/dags.git" };
+    const bundles = (...list: Record<string, unknown>[]) => ({ dagBundles: list });
+    const one = (extra: Record<string, unknown>) => bundles({ ...team, ...extra });
+    rejectsExactly([
+        // the repository URL and how the bundle authenticates
+        {
+            name: "a bundle URL with a token",
+            raw: one({ repo: "https://oauth2:glpat-abc@gitlab.example.com/data/dags.git" }),
+            problems: [/^airflow:dagBundles.0.repo: must not carry credentials: .*keys username and password \(a token\): dagBundles: \[\{name: <name>, repo: https:\/\/<host>\/<org>\/<repo>.git, auth: https, credentialsSecretName: <secret>\}\]$/],
+        },
+        { name: "a bundle from a file:// URL, which no other pod has", raw: one({ repo: "file:///srv/dags.git" }), problems: [/^airflow:dagBundles.0.repo: must be an https:\/\/, ssh:\/\/ or git@host:path URL \(plain http:\/\/ and git:\/\/ only with allowInsecureTransport: true\)$/] },
+        { name: "a bundle over plain http://", raw: one({ repo: "http://git.internal/dags.git" }), problems: [/^airflow:dagBundles.0.repo: uses plain http:\/\/, which neither git nor git-sync v4.7.1 refuses: .*set dagBundles.0.allowInsecureTransport: true for a git server you trust on a network you control$/] },
+        { name: "the opt-in with an https:// bundle", raw: one({ allowInsecureTransport: true }), problems: [/^airflow:dagBundles.0.allowInsecureTransport: only opts in to plain http:\/\/ and git:\/\/ URLs, and dagBundles.0.repo uses neither: remove it \(got true\)$/] },
+        { name: "https auth with an SSH URL", raw: one({ repo: "git@github.com:acme/dags.git", auth: "https", credentialsSecretName: "git" }), problems: [/^airflow:dagBundles.0.repo: must be an https:\/\/ URL when dagBundles.0.auth is https \(the token is sent over HTTPS\)$/] },
+        { name: "ssh auth with an https URL", raw: one({ auth: "ssh", credentialsSecretName: "git" }), problems: [/^airflow:dagBundles.0.repo: must be an ssh:\/\/ or git@host:path URL when dagBundles.0.auth is ssh$/] },
+        { name: "an SSH URL without SSH auth", raw: one({ repo: "ssh://git@github.com/acme/dags.git" }), problems: [/^airflow:dagBundles.0.repo: needs dagBundles.0.auth: ssh and dagBundles.0.credentialsSecretName \(SSH always authenticates with a key\)$/] },
+        { name: "auth without a Secret", raw: one({ auth: "https" }), problems: [/^airflow:dagBundles.0.credentialsSecretName: is required when auth is https or ssh$/] },
+        { name: "a Secret without auth", raw: one({ credentialsSecretName: "git" }), problems: [/^airflow:dagBundles.0.credentialsSecretName: is only used when dagBundles.0.auth is https or ssh: set the auth, or remove it \(got "git"\)$/] },
+        { name: "a Secret name Kubernetes refuses", raw: one({ auth: "https", credentialsSecretName: "Git Token" }), problems: [/^airflow:dagBundles.0.credentialsSecretName: must be a Kubernetes object name.*\(got "Git Token"\)$/] },
+        { name: "an unknown auth", raw: one({ auth: "token" }), problems: [/^airflow:dagBundles.0.auth: .*"none"\|"https"\|"ssh".*\(got "token"\)$/] },
+        // names
+        { name: "two bundles of one name", raw: bundles(team, { ...team, repo: "https://github.com/acme/more.git" }), problems: [/^airflow:dagBundles.1.name: is the name of dagBundles.0 too: bundle names must be unique \(Airflow refuses the whole bundle list otherwise\) \(got "team"\)$/] },
+        {
+            name: "two names that give one connection id",
+            raw: bundles({ ...team, name: "team-a" }, { ...team, name: "team_a" }),
+            problems: [/^airflow:dagBundles.1.name: gives the same connection id as dagBundles.0 \(team-a\): git_bundle_team_a, env AIRFLOW_CONN_GIT_BUNDLE_TEAM_A; names that differ only in '-' and '_' share one, so rename one of them \(got "team_a"\)$/],
+        },
+        { name: "a bundle name with capitals and spaces", raw: one({ name: "Team A" }), problems: [/^airflow:dagBundles.0.name: must be a bundle name: lowercase letters, digits, '-' and '_', starting with a letter .*at most 63 characters .*\(got "Team A"\)$/] },
+        { name: "a bundle name of 64 characters", raw: one({ name: "a".repeat(64) }), problems: [/^airflow:dagBundles.0.name: must be a bundle name/] },
+        { name: "the DAG image's bundle name", raw: one({ name: "dags-folder" }), problems: [/^airflow:dagBundles.0.name: is reserved: dags-folder is the DAG image's own bundle; pick another name \(got "dags-folder"\)$/] },
+        { name: "Airflow's example bundle name", raw: one({ name: "example_dags" }), problems: [/^airflow:dagBundles.0.name: is reserved: Airflow keeps example_dags for its example DAGs; pick another name \(got "example_dags"\)$/] },
+        { name: "a bundle without a name", raw: bundles({ repo: team.repo }), problems: [/^airflow:dagBundles.0.name: is required$/] },
+        { name: "a bundle without a repository", raw: bundles({ name: "team" }), problems: [/^airflow:dagBundles.0.repo: is required$/] },
+        { name: "a misspelt bundle key", raw: one({ branch: "main" }), problems: [/^airflow:dagBundles.0: unknown key "branch"; allowed: name, repo, ref, subdir, refreshInterval, auth, credentialsSecretName, allowInsecureTransport$/] },
+        // what it tracks and how often
+        { name: "a ref git would read as an option", raw: one({ ref: "--upload-pack=x" }), problems: [/^airflow:dagBundles.0.ref: must be a branch, tag or commit: no spaces, not starting with '-' \(git would read an option\) \(got "--upload-pack=x"\)$/] },
+        { name: "a ref with '..'", raw: one({ ref: "main..dev" }), problems: [/^airflow:dagBundles.0.ref: must be a branch, tag or commit: '..' is not allowed in a git ref \(got "main..dev"\)$/] },
+        { name: "an absolute subdir", raw: one({ subdir: "/etc" }), problems: [/^airflow:dagBundles.0.subdir: must be a relative path inside the repository such as dags or teams\/data\/dags: no leading or trailing '\/', no spaces \(got "\/etc"\)$/] },
+        { name: "a subdir out of the repository", raw: one({ subdir: "dags/../.." }), problems: [/^airflow:dagBundles.0.subdir: must stay inside the repository: no '..' \(got "dags\/..\/.."\)$/] },
+        { name: "a refresh interval under 10 s", raw: one({ refreshInterval: 5 }), problems: [/^airflow:dagBundles.0.refreshInterval: Too small: expected number to be >=10 \(got 5\)$/] },
+        { name: "a refresh interval over a day", raw: one({ refreshInterval: 90000 }), problems: [/^airflow:dagBundles.0.refreshInterval: Too big: expected number to be <=86400 \(got 90000\)$/] },
+        { name: "a refresh interval that is no whole number of seconds", raw: one({ refreshInterval: 1.5 }), problems: [/^airflow:dagBundles.0.refreshInterval: Invalid input: expected int, received number \(got 1.5\)$/] },
+        // other DAG sources and env
+        { name: "bundles with git-sync", raw: { ...bundles(team), gitSync: { enabled: true, repo: "https://git.example.com/dags.git" } }, problems: [/^airflow:dagBundles: cannot be combined with gitSync.enabled: git-sync's folder would be one unversioned bundle beside versioned ones.*list each repository as a bundle instead/] },
+        { name: "the bundle list in a component's extraEnv", raw: { ...bundles(team), dagProcessor: { extraEnv: { AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: "[]" } } }, problems: [/^airflow:dagProcessor.extraEnv.AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: is set by this package from dagBundles \(the package sets AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST, AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH\)$/] },
+        { name: "the bundle storage in the stack-wide secretEnv", raw: { ...bundles(team), secretEnv: { AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH: { secretName: "s", key: "k" } } }, problems: [/^airflow:secretEnv.AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_STORAGE_PATH: is set by this package from dagBundles/] },
+        { name: "a bundle's connection in secretEnv", raw: { ...bundles(team), workers: { secretEnv: { AIRFLOW_CONN_GIT_BUNDLE_TEAM: { secretName: "s", key: "k" } } } }, problems: [/^airflow:workers.secretEnv.AIRFLOW_CONN_GIT_BUNDLE_TEAM: is the connection of dagBundles.0 \(team\), which the package makes from its repo and credentialsSecretName: pick another name$/] },
+        { name: "a bundle's username variable in extraEnv", raw: { ...bundles(team), extraEnv: { GIT_BUNDLE_TEAM_USERNAME: "bot" } }, problems: [/^airflow:extraEnv.GIT_BUNDLE_TEAM_USERNAME: is the connection of dagBundles.0 \(team\)/] },
+    ]);
+
+    it("never repeats a token from a bundle URL", () => {
+        const problems = problemsOf(one({ repo: "https://oauth2:glpat-secret1@gitlab.example.com/data/dags.git" }));
+        assert.ok(!problems.join("\n").includes("glpat-secret1"), problems.join("\n"));
+    });
+
+    it("fills the defaults: tracking main, fetched every minute, public", () => {
+        const [b] = parseStackConfig(rawConfig(bundles(team))).dagBundles;
+        assert.deepStrictEqual(b, { ...team, ref: "main", refreshInterval: 60, auth: "none", allowInsecureTransport: false });
+        assert.deepStrictEqual(parseStackConfig({}).dagBundles, []);
+    });
+
+    it("accepts bundles beside the DAG image, on existing storage without a DAG claim, in standalone, and http:// with the opt-in", () => {
+        const ssh = { name: "team-ssh", repo: "git@github.com:acme/dags.git", auth: "ssh", credentialsSecretName: "team-git", subdir: "dags/prod", ref: "release/2.1", refreshInterval: 30 };
+        for (const raw of [
+            { ...bundles(team, ssh), dagsInImage: true },
+            { ...bundles(team), images: { build: { enabled: true } }, registry: { server: "registry.example.com/airflow" } },
+            { ...bundles(team), storage: { mode: "existing", logsClaimName: "logs" } },
+            { ...bundles(ssh), architecture: "standalone" },
+            one({ repo: "git://git.internal/dags.git", allowInsecureTransport: true }),
+            // the dag-processor's refresh interval stays the user's to tune
+            { ...bundles(team), dagProcessor: { extraEnv: { AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL: "30" } } },
+        ]) {
+            assert.doesNotThrow(() => parseStackConfig(rawConfig(raw)), JSON.stringify(raw));
+        }
+    });
+
+    it("leaves the bundle settings to extraEnv when the config has no bundles (a deployment's own bundle config)", () => {
+        const c = parseStackConfig(rawConfig({ extraEnv: { AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST: "[]" } }));
+        assert.strictEqual(c.extraEnv.AIRFLOW__DAG_PROCESSOR__DAG_BUNDLE_CONFIG_LIST, "[]");
+    });
+});
+
 describe("settings the package owns", () => {
     it("refuses in extraEnv and secretEnv every AIRFLOW__ setting the pods are rendered with, and lists no other", async () => {
         // Renders that between them set every setting the package knows.
@@ -298,7 +423,9 @@ describe("settings the package owns", () => {
             [{ ui: { ingress: { enabled: true, host: "airflow.example.com" }, webserverConfig: { secretName: "fab-config" } }, metrics: { enabled: true } }, "production"],
             [{ architecture: "standalone" }, "standalone"],
             [{ architecture: "standalone", ui: { authManager: "simple" } }, "standalone"],
+            [{ dagBundles: [{ name: "team", repo: "https://git.example.com/dags.git" }] }, "production"],
         ];
+        const derived: string[] = Object.values(DERIVED_AIRFLOW_ENV);
         const everywhere = new Set<string>();
         for (const [config, architecture] of renders) {
             const rendered = new Set<string>();
@@ -307,17 +434,26 @@ describe("settings the package owns", () => {
                     for (const e of c.env ?? []) if (e.name.startsWith("AIRFLOW__")) rendered.add(e.name);
                 }
             }
-            for (const name of rendered) {
+            for (const name of [...rendered].filter((n) => !derived.includes(n))) {
                 everywhere.add(name);
                 for (const key of ["extraEnv", "secretEnv"] as const) {
                     const value = key === "extraEnv" ? "x" : { secretName: "s", key: "k" };
-                    const problems = problemsOf({ architecture, [key]: { [name]: value } });
+                    // in the config it was rendered with: the bundle settings are the package's only when there are bundles
+                    const problems = problemsOf({ ...config, architecture, [key]: { [name]: value } });
                     assert.ok(problems.some((p) => p.startsWith(`airflow:${key}.${name}: is set by this package`)), `${architecture} ${key}.${name}: ${problems.join("; ")}`);
                 }
             }
         }
         // The list is the code's: no name in it that no pod is rendered with.
-        assert.deepStrictEqual([...everywhere].sort(), ownedAirflowEnv("standalone"));
+        assert.deepStrictEqual([...everywhere].sort(), [...ownedAirflowEnv("standalone"), ...Object.values(BUNDLE_AIRFLOW_ENV)].sort());
+    });
+
+    it("leaves the defaults it derives (the dag-processor's refresh interval) to extraEnv and secretEnv", () => {
+        for (const name of Object.values(DERIVED_AIRFLOW_ENV)) {
+            assert.ok(!ownedAirflowEnv("standalone").includes(name), name);
+            const c = parseStackConfig(rawConfig({ dagProcessor: { extraEnv: { [name]: "10" } }, secretEnv: { [name]: { secretName: "s", key: "k" } } }));
+            assert.strictEqual(c.dagProcessor.extraEnv[name], "10");
+        }
     });
 });
 

@@ -39,7 +39,7 @@ describe("config contract: what Kubernetes accepts is accepted", () => {
         const c = parseStackConfig(
             rawConfig({
                 ui: { allowedCidrs: ["10.0.0.0/8", "0.0.0.0/0", "fd00::/8", "2001:db8::/32"] },
-                images: { airflow: `localhost:5000/team/airflow@sha256:${"ab".repeat(32)}`, gitSync: "registry.k8s.io/git-sync/git-sync:v4.4.2", setup: "mirror.example.com:443/library/busybox:1.37.0" },
+                images: { airflow: `localhost:5000/team/airflow@sha256:${"ab".repeat(32)}`, gitSync: "registry.k8s.io/git-sync/git-sync:v4.7.1", setup: "mirror.example.com:443/library/busybox:1.37.0" },
                 database: { mode: "external", externalSecretName: "cloudsql.connection" },
                 storage: { mode: "existing", dagsClaimName: "team.dags", logsClaimName: "team.logs" },
                 scheduler: { nodeSelector: { "cloud.google.com/gke-nodepool": "airflow" }, tolerations: [{ key: "dedicated", operator: "Equal", value: "airflow", effect: "NoSchedule" }] },

@@ -1,10 +1,10 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { DAGS_MOUNT } from "../components/airflowPod";
-import { GIT_SYNC_HTTP_PORT, GitSync, GitSyncArgs, gitSyncDagsFolder, gitSyncSidecar } from "../components/gitSync";
+import { DEFAULT_GIT_SYNC_IMAGE, GIT_SYNC_HTTP_PORT, GitSync, GitSyncArgs, gitSyncDagsFolder, gitSyncSidecar } from "../components/gitSync";
 import { GIT_SYNC_UID } from "../components/podParts";
 import { installComponentMocks, recorded } from "./componentMocks";
-import { envOf, kubernetesObjects, ofKind, renderStack } from "./support/harness";
+import { envOf, find, kubernetesObjects, ofKind, podSpecs, Rendered, renderStack, workerPodTemplate } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
 const resources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
@@ -115,9 +115,10 @@ describe("GitSync (CronJob mode)", () => {
         const ssh = await renderCronJob({ ...base, repo: "git@git.example.com:team/dags.git", auth: "ssh", credentialsSecretName: "git-ssh" });
         const pod = podOf(ssh).spec;
         const args = pod.containers[0].args as string[];
-        for (const flag of ["--ssh", "--ssh-key-file=/etc/git-secret/ssh", "--ssh-known-hosts=true", "--ssh-known-hosts-file=/etc/git-secret/known_hosts"]) {
+        for (const flag of ["--ssh-key-file=/etc/git-secret/ssh", "--ssh-known-hosts=true", "--ssh-known-hosts-file=/etc/git-secret/known_hosts"]) {
             assert.ok(args.includes(flag), `missing ${flag}`);
         }
+        assert.ok(!args.includes("--ssh"), "--ssh is deprecated in v4.7 (a no-op): the URL form selects SSH");
         const secret = pod.volumes.find((v: any) => v.secret).secret;
         assert.strictEqual(secret.secretName, "git-ssh");
         assert.strictEqual(secret.defaultMode, 0o400);
@@ -132,6 +133,8 @@ describe("GitSync (CronJob mode)", () => {
             [{ auth: "https" }, /credentialsSecretName/],
             [{ auth: "ssh", credentialsSecretName: "s" }, /ssh:\/\/ or git@/],
             [{ auth: "https", credentialsSecretName: "s", repo: "git@host:x.git" }, /https:\/\//],
+            [{ repo: "http://git.internal/team/dags.git" }, /uses plain http:\/\/.*allowInsecureTransport: true/],
+            [{ repo: "git://git.internal/team/dags.git" }, /uses the git:\/\/ protocol/],
         ];
         for (const [extra, message] of cases) {
             installComponentMocks();
@@ -140,6 +143,72 @@ describe("GitSync (CronJob mode)", () => {
                 (e: Error) => pulumi.ResourceError.isInstance(e) && message.test(e.message),
                 JSON.stringify(extra),
             );
+        }
+    });
+});
+
+describe("git-sync in sidecar mode, rendered into the deployment", () => {
+    let r: Rendered;
+    before(async () => (r = await renderStack({ gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/team/dags.git", period: "30s" } })));
+    const gitSyncOf = (spec: any) => (spec.initContainers ?? []).find((c: any) => c.name === "git-sync");
+
+    it("runs once, as a plain init container, in worker pods: a finished worker has no sidecar left for SIGTERM to end with 143", async () => {
+        const worker = workerPodTemplate(r.objects) as any;
+        const sync = gitSyncOf(worker.spec);
+        assert.ok(sync, "worker pods still sync the DAGs before the task starts");
+        assert.strictEqual(sync.restartPolicy, undefined, "not a native sidecar: it exits 0 before the task starts");
+        assert.ok(sync.args.includes("--one-time") && sync.args.includes("--max-failures=3"), sync.args.join(" "));
+        assert.ok(!sync.args.some((a: string) => a.startsWith("--http-bind") || a.startsWith("--max-failures=-1")), sync.args.join(" "));
+        assert.strictEqual(sync.startupProbe, undefined);
+        assert.strictEqual(sync.livenessProbe, undefined);
+        for (const c of [...worker.spec.initContainers, ...worker.spec.containers]) {
+            assert.notStrictEqual(c.restartPolicy, "Always", `${c.name}: the kubelet stops sidecars with SIGTERM when the task ends`);
+        }
+        // the task's container reads what the one-time sync wrote
+        assert.deepStrictEqual(worker.spec.containers[0].volumeMounts.find((m: any) => m.name === "dags"), { name: "dags", mountPath: DAGS_MOUNT, readOnly: true });
+        assert.ok(worker.spec.volumes.find((v: any) => v.name === "dags").emptyDir);
+        await assertValidObjects([worker]);
+    });
+
+    it("stays a native sidecar, syncing every period, in the long-running pods", () => {
+        for (const name of ["airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"]) {
+            const sync = gitSyncOf(find(r.objects, "Deployment", name).spec.template.spec);
+            assert.strictEqual(sync.restartPolicy, "Always", name);
+            assert.ok(sync.args.includes("--period=30s") && !sync.args.includes("--one-time"), name);
+        }
+    });
+});
+
+describe("git-sync flags", () => {
+    // Every flag git-sync v4.7.1 (the default image) defines and does not mark deprecated, from its
+    // main.go (pflag definitions; mustMarkDeprecated lists branch, change-permissions, dest,
+    // max-sync-failures, password, rev, ssh, sync-hook-command, timeout, v and wait).
+    const V4_7_1_FLAGS = new Set([
+        "version", "help", "man", "verbose", "repo", "ref", "depth", "filter", "submodules", "sparse-checkout-file", "root", "link",
+        "error-file", "init-period", "period", "sync-timeout", "one-time", "sync-on-signal", "max-failures", "init-max-failures",
+        "touch-file", "add-user", "group-write", "stale-worktree-timeout", "exechook-command", "exechook-timeout", "exechook-backoff",
+        "webhook-url", "webhook-method", "webhook-success-status", "webhook-timeout", "webhook-backoff", "username", "password-file",
+        "credential", "ssh-key-file", "ssh-known-hosts", "ssh-known-hosts-file", "cookie-file", "askpass-url", "github-base-url",
+        "github-app-private-key-file", "github-app-client-id", "github-app-application-id", "github-app-installation-id", "git",
+        "git-config", "git-gc", "http-bind", "http-metrics", "http-pprof",
+    ]);
+
+    it("are all current flags of v4.7.1, the default image, in every mode and auth", async () => {
+        const ssh = { repo: "git@git.example.com:team/dags.git", auth: "ssh" as const, credentialsSecretName: "git-ssh" };
+        const https = { auth: "https" as const, credentialsSecretName: "git-creds" };
+        const renders = [
+            ...(await Promise.all([base, { ...base, ...ssh }, { ...base, ...https }].map(async (a) => podOf(await renderCronJob(a)).spec.containers))),
+            ...[{ ...base }, { ...base, ...ssh }].map((a) => gitSyncSidecar({ ...a, period: "30s" }).sidecars),
+        ].flat();
+        const r = await renderStack({ gitSync: { enabled: true, mode: "sidecar", repo: "git@git.example.com:team/dags.git", auth: "ssh", credentialsSecretName: "git-ssh" } });
+        const stackContainers = r.objects.flatMap(podSpecs).flatMap(({ spec }) => [...spec.containers, ...(spec.initContainers ?? [])]).filter((c: any) => c.name === "git-sync");
+        assert.ok(stackContainers.length >= 3, "the sidecars and the worker's git-sync");
+        for (const c of [...renders, ...stackContainers] as any[]) {
+            assert.strictEqual(c.image ?? DEFAULT_GIT_SYNC_IMAGE, "registry.k8s.io/git-sync/git-sync:v4.7.1");
+            for (const arg of c.args as string[]) {
+                const flag = /^--([a-z0-9-]+)(=|$)/.exec(arg)?.[1];
+                assert.ok(flag && V4_7_1_FLAGS.has(flag), `${arg}: not a current git-sync v4.7.1 flag`);
+            }
         }
     });
 });
@@ -180,8 +249,8 @@ describe("gitSyncSidecar (sidecar mode)", () => {
     const sidecar = gitSyncSidecar({ repo: "https://git.example.com/team/dags.git", period: "30s", resources, auth: "https", credentialsSecretName: "git-creds" });
 
     it("syncs continuously into an emptyDir named dags", () => {
-        assert.strictEqual(sidecar.containers.length, 1);
-        const c: any = sidecar.containers[0];
+        assert.strictEqual(sidecar.sidecars.length, 1);
+        const c: any = sidecar.sidecars[0];
         const args = c.args as string[];
         assert.ok(args.includes("--period=30s"));
         assert.ok(!args.includes("--one-time"));
@@ -197,7 +266,7 @@ describe("gitSyncSidecar (sidecar mode)", () => {
     });
 
     it("is a native sidecar whose startup probe waits for the first sync", () => {
-        const c: any = sidecar.containers[0];
+        const c: any = sidecar.sidecars[0];
         assert.strictEqual(c.restartPolicy, "Always");
         assert.strictEqual(c.startupProbe.httpGet.port, GIT_SYNC_HTTP_PORT);
         assert.ok((c.args as string[]).includes(`--http-bind=:${GIT_SYNC_HTTP_PORT}`));
@@ -209,7 +278,7 @@ describe("gitSyncSidecar (sidecar mode)", () => {
             kind: "Pod",
             metadata: { name: "reader" },
             spec: {
-                initContainers: sidecar.containers,
+                initContainers: sidecar.sidecars,
                 containers: [{ name: "airflow", image: "apache/airflow:3.3.2", volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT, readOnly: true }] }],
                 volumes: sidecar.volumes,
             },

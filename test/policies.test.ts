@@ -20,6 +20,14 @@ const configs: Record<string, StackConfigInput> = {
         registry: { server: "registry.example.com/airflow" },
     },
     "production, git-sync sidecars": { gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/dags.git" } },
+    "production, DAG bundles (ssh, https) beside the DAG image": {
+        dagsInImage: true,
+        dagBundles: [
+            { name: "team-a", repo: "git@github.com:acme/dags.git", auth: "ssh", credentialsSecretName: "team-a-git" },
+            { name: "team-b", repo: "https://gitlab.example.com/b/dags.git", auth: "https", credentialsSecretName: "team-b-git" },
+        ],
+    },
+    "standalone, a DAG bundle": { architecture: "standalone", dagBundles: [{ name: "team", repo: "git@github.com:acme/dags.git", auth: "ssh", credentialsSecretName: "git" }] },
     "production, every operations feature on": {
         ui: { ingress: { enabled: true, host: "airflow.example.com", pathPrefix: "/airflow", controllerNamespace: "ingress-nginx" }, webserverConfig: { secretName: "fab-oauth" } },
         apiServer: { autoscaling: { enabled: true }, extraContainers: [{ name: "shipper", image: "fluent/fluent-bit:3.2.0" }] },

@@ -22,14 +22,16 @@ describe("production path wiring", () => {
         await assertValidObjects([...r.objects, workerPodTemplate(r.objects)]);
     });
 
-    it("runs git-sync as a native sidecar in sidecar mode, so worker pods still complete", async () => {
+    it("runs git-sync as a native sidecar of the long-running pods in sidecar mode, and once before the task in worker pods, so they complete", async () => {
         const r = await renderStack({ gitSync: { enabled: true, mode: "sidecar", repo } });
         assert.deepStrictEqual(ofKind(r.objects, "CronJob").map((j) => j.metadata.name).filter((n) => n.includes("git-sync")), []);
         assert.strictEqual(r.outputs.dagsClaimName, undefined);
         const worker = (workerPodTemplate(r.objects) as any).spec;
         assert.deepStrictEqual(worker.containers.map((c: any) => c.name), ["base"]);
-        const sidecar = worker.initContainers.find((c: any) => c.restartPolicy === "Always");
-        assert.ok(sidecar, "a restartPolicy: Always init container");
+        const once = worker.initContainers.find((c: any) => c.name === "git-sync");
+        assert.ok(once.args.includes("--one-time") && once.restartPolicy === undefined, "a plain init container that exits before the task");
+        const scheduler = find(r.objects, "Deployment", "airflow-scheduler").spec.template.spec;
+        assert.ok(scheduler.initContainers.find((c: any) => c.name === "git-sync" && c.restartPolicy === "Always"), "a restartPolicy: Always init container");
         assert.strictEqual(worker.volumes.find((v: any) => v.name === "dags").emptyDir !== undefined, true);
         assert.ok(ofKind(r.objects, "NetworkPolicy").some((p) => p.metadata.name === "airflow-allow-git"));
         await assertValidObjects([...r.objects, workerPodTemplate(r.objects)]);
