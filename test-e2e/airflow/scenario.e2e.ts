@@ -9,6 +9,7 @@ import * as path from "path";
 import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../lab";
 import { AirflowApi } from "./airflowApi";
 import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, uiServiceUrl, waitFor, waitReady } from "./cluster";
+import { probePolicies } from "./policyProbe";
 import { CHROMIUM, screenshotDagList } from "./screenshot";
 import { deploy, deployPath, destroy, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
 
@@ -80,7 +81,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     before(function () {
         log(`deploy path: ${via.path} (${via.why})`);
         log(`git-sync: ${process.env.AIRFLOW_LAB_GIT_SYNC_IMAGE ? `image ${process.env.AIRFLOW_LAB_GIT_SYNC_IMAGE}` : "no git-sync image on this machine (set AIRFLOW_LAB_GIT_SYNC_IMAGE to one): DAGs are delivered by the DAG image"}`);
-        log("network policies: stored by the API server, not enforced (the lab's CNI has no policy engine)");
+        log("network policies: enforced by kube-router (lab/node.sh), probed cell by cell against docs/network-policies.md");
     });
 
     after(function () {
@@ -167,6 +168,14 @@ describe("Airflow on the lab's real node (level 2)", function () {
         log(`scrape of ${url}: ${airflowLines.length} airflow_ samples, e.g. ${airflowLines.filter((l) => /ti_finish|scheduler_heartbeat|dagrun_duration/.test(l)).slice(0, 4).join(" | ")}`);
         assert.match(text, /^airflow_scheduler_heartbeat /m, "the scheduler's heartbeat");
         assert.match(text, /^airflow_ti_finish\{dag_id="example_task_images",state="success",task_id="crunch"\} /m, "crunch's finish, mapped to labels");
+    });
+
+    it("enforces the NetworkPolicies: every allow and deny of docs/network-policies.md, by a real connection", async function () {
+        const t = Date.now();
+        const { table, mismatches } = await probePolicies(NS, images.DAGS, "monitoring");
+        timings.policyProbe = seconds(t);
+        log(`policy probe (${timings.policyProbe.toFixed(1)}s), observed:\n${table.split("\n").map((l) => `      ${l}`).join("\n")}`);
+        assert.deepStrictEqual(mismatches, [], "observed as the table says");
     });
 
     it("shows the DAG list to a person signing in with a browser (headless Chromium)", async function () {
