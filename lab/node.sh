@@ -211,10 +211,12 @@ node_outside_down() {
 node_policy_engine_down() {
   lab_stop kube-router
   [ -x "$LAB_BIN/kube-router" ] && "$LAB_BIN/kube-router" --cleanup-config >/dev/null 2>&1 || true
-  if command -v ipset >/dev/null 2>&1; then
-    local set
-    for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router-|inet6:KUBE-)' || true); do ipset destroy "$set" 2>/dev/null || true; done
-  fi
+}
+
+node_policy_engine_sets_down() {
+  command -v ipset >/dev/null 2>&1 || return 0
+  local set
+  for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router-|inet6:KUBE-)' || true); do ipset destroy "$set" 2>/dev/null || true; done
 }
 
 node_down() {
@@ -266,6 +268,8 @@ node_down() {
   done
   # chains the kubelet and kube-proxy leave (KUBE-FIREWALL, KUBE-KUBELET-CANARY, ...), unless the host had some
   grep -qx "had-kube-chains" "$LAB_HOST_STATE" 2>/dev/null || node_remove_kube_chains
+  # kube-router's ipsets can go once no rule refers to them
+  node_policy_engine_sets_down
   rm -rf "$LAB_NODE_RUN"
 }
 
@@ -274,10 +278,9 @@ node_remove_kube_chains() {
   for ipt in iptables ip6tables; do
     command -v "$ipt" >/dev/null 2>&1 || continue
     for table in filter nat mangle; do
-      # rules jumping to KUBE-* chains first, then the chains
+      # rules jumping to KUBE-* chains first (iptables-save quotes comments for the shell: eval), then the chains
       "$ipt-save" -t "$table" 2>/dev/null | sed -n 's/^-A \(.* -j KUBE-[A-Z0-9-]*\)$/\1/p' | while read -r rule; do
-        # shellcheck disable=SC2086
-        "$ipt" -t "$table" -D $rule 2>/dev/null || true
+        eval "\"\$ipt\" -t \"\$table\" -D $rule" 2>/dev/null || true
       done
       for chain in $("$ipt-save" -t "$table" 2>/dev/null | sed -n 's/^:\(KUBE-[A-Z0-9-]*\) .*/\1/p'); do
         "$ipt" -t "$table" -F "$chain" 2>/dev/null || true

@@ -85,7 +85,9 @@ export async function probePolicies(namespace: string, image: string, scraperNam
         return p.status?.phase === "Running" && p.status.podIP ? (p.status.podIP as string) : undefined;
     });
     await sleep(2000);
-    const pg = service(namespace, "app.kubernetes.io/component=postgres");
+    // Postgres's Service is headless (the StatefulSet's DNS): its pod's own address, as DNS gives it
+    const pgPod = JSON.parse(kubectl(["get", "pods", "-n", namespace, "-l", "app.kubernetes.io/component=postgres,app.kubernetes.io/instance=airflow", "-o", "json"]).stdout).items[0];
+    const pg = { ip: pgPod.status.podIP as string, ports: { postgres: 5432 } };
     const api = service(namespace, "app.kubernetes.io/component=api-server");
     const statsd = service(namespace, "app.kubernetes.io/component=statsd");
     const kube = service("default", "component=apiserver");
