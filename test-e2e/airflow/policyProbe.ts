@@ -12,14 +12,22 @@ import { sleep, waitFor } from "./cluster";
 const ELSEWHERE = "lab-probe-elsewhere";
 const OUTSIDE_IP = "203.0.113.10"; // lab/node.sh: the "outside world" network namespace
 const PROBE_LABEL = "airflow-lab/probe";
+/**
+ * How long a probe pod waits before its first connection: kube-router puts a new pod (and a new
+ * namespace) into its rules only at its next sync, which lab/node.sh sets to every 30 s; until then a
+ * new pod's egress is open and peers do not yet count it (seen in the first probe run: every probe
+ * pod reached everything, and Postgres refused them all).
+ */
+const ENGINE_SYNC_SECONDS = 35;
 
 type Target = { name: string; ip: string; port: number; kind: "tcp" | "dns" | "statsd" };
 
 // Tries each target once (3 s) and prints one JSON line of verdicts; StatsD is fire-and-forget, so
 // its verdict comes from the exporter's scrape afterwards.
 const PROBE = String.raw`
-import json, os, socket, struct, sys
+import json, os, socket, struct, sys, time
 source, targets = os.environ["PROBE_SOURCE"], json.loads(os.environ["PROBE_TARGETS"])
+time.sleep(float(os.environ["PROBE_DELAY"]))
 out = {}
 for t in targets:
     try:
@@ -106,12 +114,13 @@ export async function probePolicies(namespace: string, image: string, scraperNam
     const pods = [...matrix.rows].map(([source, row]) =>
         probePod(`probe-${source}`, sourceNamespace(source), { "app.kubernetes.io/component": source }, image, {
             PROBE_SOURCE: source,
+            PROBE_DELAY: String(ENGINE_SYNC_SECONDS),
             PROBE_TARGETS: JSON.stringify([...row.keys()].map((d) => where[d])),
         }, ["python3", "-c", PROBE]),
     );
     apply(pods);
     const observed = new Map<string, Record<string, string>>();
-    await waitFor("every probe pod to report", 180, async () => {
+    await waitFor("every probe pod to report", 240, async () => {
         for (const [source] of matrix.rows) {
             if (observed.has(source)) continue;
             const logs = kubectl(["logs", `probe-${source}`, "-n", sourceNamespace(source)], { allowFail: true }).stdout;
