@@ -76,3 +76,12 @@ export function ownedAirflowEnv(architecture: "production" | "standalone"): stri
     const names: string[] = Object.values(AIRFLOW_ENV);
     return (architecture === "standalone" ? [...names, ...Object.values(STANDALONE_AIRFLOW_ENV)] : names).sort();
 }
+
+/** `[core] auth_manager` for each ui.authManager. */
+export const AUTH_MANAGERS = {
+    fab: "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+    simple: "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+} as const;
+
+/** Airflow's StatsD prefix: metric names start with `airflow.`. */
+export const STATSD_PREFIX = "airflow";

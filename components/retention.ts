@@ -6,12 +6,13 @@
 //   left behind (its scheduler stopped before deleting them);
 // - database cleanup: `airflow db clean` of metadata rows older than N days (task instances, DAG runs,
 //   XComs, jobs, log entries, ...), straight to the database like the migration Job.
-// Both are `concurrencyPolicy: Forbid`: a slow run is never overlapped by the next one.
+// All three are `concurrencyPolicy: Forbid`: a slow run is never overlapped by the next one.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "./airflowSettings";
 import { AirflowPodFactory, LOGS_MOUNT } from "./airflowPod";
 import { NO_ENV, NO_POD_EXTENSIONS, StackConfig } from "./config";
+import type { MetadataConnection } from "./controlPlane/args";
 import { FIXED_SCRATCH_SIZES, withEphemeralStorage } from "./ephemeralStorage";
 import { labels, secretEnv } from "./podParts";
 
@@ -26,8 +27,7 @@ export interface RetentionArgs {
     /** ServiceAccount of the pods (no token). */
     serviceAccountName: pulumi.Input<string>;
     /** The database directly (not through PgBouncer): `db clean` runs long transactions. */
-    metadataSecretName: pulumi.Input<string>;
-    metadataSecretKey: string;
+    database: MetadataConnection;
     parent: pulumi.Resource;
     /** The migration Job: the schema must be current before `db clean` touches it. */
     migration: pulumi.Resource;
@@ -147,7 +147,7 @@ export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.
                     settings,
                     serviceAccountName: args.serviceAccountName,
                     restartPolicy: "Never",
-                    extraEnv: [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.metadataSecretName, args.metadataSecretKey)],
+                    extraEnv: [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.database.secretName, args.database.secretKey)],
                 }),
                 [args.migration],
             ),

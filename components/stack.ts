@@ -16,7 +16,7 @@ import { DERIVED_AIRFLOW_ENV } from "./airflowSettings";
 import { decodeStackConfig, parseProgramConfig, SECRET_CONFIG_KEYS, StackConfig } from "./config";
 import { cronShortestGapSeconds, gitRepoPort } from "./formats";
 import { MetadataDatabase } from "./metadataDatabase";
-import { StatsdExporter, STATSD_PORT } from "./metrics";
+import { StatsdExporter } from "./metrics";
 import { DAG_READERS, kubernetesApiEndpoint, NetworkPolicies } from "./networkPolicies";
 import { PgBouncer } from "./pgbouncer";
 import { labels } from "./podParts";
@@ -441,44 +441,27 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
         {
             namespace,
             instance: INSTANCE,
-            airflowVersion: c.airflowVersion,
+            config: c,
             image: airflowImage,
             // the base image (its digest when built, else the prebuilt image): what decides the schema
             schemaImage: images.baseImage,
-            imagePullPolicy: c.images.pullPolicy,
-            metadataSecretName: pgbouncer?.connectionSecretName ?? database.connectionSecretName,
-            metadataSecretKey: pgbouncer?.connectionSecretKey ?? database.connectionSecretKey,
-            directMetadataSecretName: pgbouncer ? database.connectionSecretName : undefined,
-            directMetadataSecretKey: pgbouncer ? database.connectionSecretKey : undefined,
+            database: {
+                airflow: pgbouncer
+                    ? { secretName: pgbouncer.connectionSecretName, secretKey: pgbouncer.connectionSecretKey }
+                    : { secretName: database.connectionSecretName, secretKey: database.connectionSecretKey },
+                direct: pgbouncer ? { secretName: database.connectionSecretName, secretKey: database.connectionSecretKey } : undefined,
+                // Not the component's dependsOn, which every child would inherit: its ConfigMaps, accounts,
+                // Services and policies are created at once, the migration waits for the database only.
+                ready: [...(database.statefulSet ? [database.statefulSet] : []), ...(pgbouncer ? [pgbouncer] : [])],
+            },
             keysSecretName: keys.secretName,
+            storage: { dagsClaimName: storage.dagsClaimName, dagsSubPath: storage.dagsSubPath, logsClaimName: storage.logsClaimName, logsSubPath: storage.logsSubPath, ready: [storage] },
             dagsFolder,
-            dagsClaimName: storage.dagsClaimName,
-            dagsSubPath: storage.dagsSubPath,
-            logsClaimName: storage.logsClaimName,
-            logsSubPath: storage.logsSubPath,
-            remoteBaseLogFolder: c.logging.remoteBaseLogFolder,
-            remoteConnId: c.logging.remoteConnId,
-            scheduler: c.scheduler,
-            apiServer: c.apiServer,
-            dagProcessor: c.dagProcessor,
-            triggerer: c.triggerer,
-            workers: c.workers,
-            ui,
-            env,
-            imagePullSecrets,
             taskImages,
-            dagReaderSidecars: sidecar?.sidecars,
-            dagReaderVolumes: sidecar?.volumes,
-            dagReaderOnce: sidecar?.oneTime,
+            dagSync: sidecar,
             dagProcessorDefaults: dagProcessorDefaults(c),
             dagBundles,
-            retention: c.retention,
             statsdHost: metrics?.host,
-            statsdPort: STATSD_PORT,
-            // Not the component's dependsOn, which every child would inherit: its ConfigMaps, accounts,
-            // Services and policies are created at once, the migration waits for the database only.
-            databaseReady: [...(database.statefulSet ? [database.statefulSet] : []), ...(pgbouncer ? [pgbouncer] : [])],
-            storageReady: [storage],
         },
         opts,
     );

@@ -3,10 +3,9 @@
 // scheduler (LocalExecutor), dag-processor and triggerer as one supervised group.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AIRFLOW_ENV, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
+import { AIRFLOW_ENV, AUTH_MANAGERS, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettings, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
-import { AUTH_MANAGERS } from "./airflow";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import type { DagBundlePodParts } from "./dagBundles";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";

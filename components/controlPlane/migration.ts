@@ -1,0 +1,81 @@
+// Migrations: a Job whose name changes with what decides the schema (the Airflow version and the base
+// image, not the DAGs), so an upgrade runs it again and a DAG-only change leaves it alone. It also
+// creates FAB's admin user, and reads FAB's webserver_config.py as the API server does.
+import * as crypto from "crypto";
+import * as k8s from "../kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AIRFLOW_ENV } from "../airflowSettings";
+import { adminEnv, AirflowPodFactory, migrationScript } from "../airflowPod";
+import type { StackConfig } from "../config";
+import { withEphemeralStorage } from "../ephemeralStorage";
+import { COMPONENT } from "../names";
+import { labels, secretEnv } from "../podParts";
+import { ControlPlane, meta } from "./args";
+
+type EnvVar = k8s.types.input.core.v1.EnvVar;
+
+/** Where the API server and the migration Job read FAB's webserver_config.py (ui.webserverConfig). */
+export const FAB_CONFIG_DIR = "/etc/airflow/fab";
+
+/** What a pod needs to read FAB's webserver_config.py. */
+export interface WebserverConfigParts {
+    volumes: k8s.types.input.core.v1.Volume[];
+    mounts: k8s.types.input.core.v1.VolumeMount[];
+    env: EnvVar[];
+}
+
+/** FAB's webserver_config.py from the user's Secret or ConfigMap, read-only, where [fab] config_file points. */
+export function webserverConfigParts(ui: StackConfig["ui"]): WebserverConfigParts {
+    const wc = ui.webserverConfig;
+    if (!wc) return { volumes: [], mounts: [], env: [] };
+    const items = [{ key: wc.key, path: "webserver_config.py" }];
+    // The schema requires exactly one of the two.
+    const source = wc.secretName !== undefined ? { secret: { secretName: wc.secretName, defaultMode: 0o440, items } } : { configMap: { name: wc.configMapName!, defaultMode: 0o440, items } };
+    return {
+        volumes: [{ name: "webserver-config", ...source }],
+        mounts: [{ name: "webserver-config", mountPath: FAB_CONFIG_DIR, readOnly: true }],
+        env: [{ name: AIRFLOW_ENV.fabConfigFile, value: `${FAB_CONFIG_DIR}/webserver_config.py` }],
+    };
+}
+
+/** The migration Job: it starts once the database is up; the rest of the component does not wait for it. */
+export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, account: k8s.core.v1.ServiceAccount, webserverConfig: WebserverConfigParts): k8s.batch.v1.Job {
+    const { config: c, database } = cp.args;
+    const fab = c.ui.authManager === "fab";
+    // Migrations and `db clean` talk to the database itself, never through PgBouncer.
+    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
+    const suffix = pulumi
+        .output(cp.args.schemaImage)
+        .apply((image) => crypto.createHash("sha256").update(`${c.airflowVersion}\n${image}`).digest("hex").slice(0, 10));
+    const spec = factory.podSpec({
+        component: COMPONENT.migrate,
+        // `airflow db migrate` (and FAB's admin) need Airflow and its providers, never the DAG files.
+        image: cp.args.schemaImage,
+        shellScript: ["set -euo pipefail", ...migrationScript(fab)],
+        role: "control-plane",
+        readsDags: false,
+        // its output is its pod log: it need not wait for the shared volume
+        logsOnEmptyDir: true,
+        resources: c.scheduler.resources,
+        settings: c.scheduler,
+        serviceAccountName: account.metadata.name,
+        restartPolicy: "Never",
+        extraEnv: [...(fab ? adminEnv(cp.args.keysSecretName, c.ui.adminUsername) : []), ...directDatabase, ...webserverConfig.env],
+        extraVolumes: webserverConfig.volumes,
+        extraMounts: webserverConfig.mounts,
+    });
+    const name = `${cp.name}-${COMPONENT.migrate}`;
+    return new k8s.batch.v1.Job(
+        name,
+        {
+            metadata: { ...meta(cp, name, COMPONENT.migrate), name: pulumi.interpolate`${name}-${suffix}` },
+            spec: {
+                backoffLimit: 4,
+                activeDeadlineSeconds: 1800,
+                template: { metadata: { labels: labels(cp.args.instance, COMPONENT.migrate) }, spec: withEphemeralStorage(spec) },
+            },
+        },
+        // A new name means a new Job (Job templates are immutable); the old one is deleted after.
+        { parent: cp.parent, dependsOn: database.ready },
+    );
+}

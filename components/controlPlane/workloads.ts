@@ -1,0 +1,194 @@
+// The long-running processes: the scheduler, API server, dag-processor and triggerer Deployments.
+// They start after the migrations (the engine's order: no pod waits in an init container) and after
+// the shared volumes are prepared.
+import * as crypto from "crypto";
+import * as k8s from "../kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import { AIRFLOW_ENV } from "../airflowSettings";
+import { AirflowPodFactory, API_PORT, POD_TEMPLATE_DIR, SCHEDULER_HEALTH_PORT, simpleAuthUsers } from "../airflowPod";
+import type { PodExtensionSettings, WorkloadSettings } from "../config";
+import { COMPONENT } from "../names";
+import { execProbe, extendPodSpec, httpProbe, podMetadata, READINESS_PROBE_PERIOD, selectorLabels, spreadOverNodes, startupProbe } from "../podParts";
+import { ControlPlane, meta } from "./args";
+import type { ApiUrls } from "./env";
+import type { Identities } from "./identities";
+import type { WebserverConfigParts } from "./migration";
+import type { WorkerPodTemplate } from "./podTemplate";
+
+type PodSpec = k8s.types.input.core.v1.PodSpec;
+
+/** What the workloads are built from. */
+export interface WorkloadParts {
+    factory: AirflowPodFactory;
+    ids: Identities;
+    podTemplate: WorkerPodTemplate;
+    webserverConfig: WebserverConfigParts;
+    urls: ApiUrls;
+    migration: k8s.batch.v1.Job;
+}
+
+/** Fewest and most replicas a component runs with (the autoscaler's range for an autoscaled API server). */
+export function replicaRange(cp: ControlPlane, component: string, w: WorkloadSettings): { min: number; max: number } {
+    const autoscaling = cp.args.config.apiServer.autoscaling;
+    return component === COMPONENT.apiServer && autoscaling.enabled ? { min: autoscaling.minReplicas, max: autoscaling.maxReplicas } : { min: w.replicas, max: w.replicas };
+}
+
+/** A Deployment of one component, with the component's extension points (extraVolumes, extraContainers, affinity, ...) on its pods. */
+function deployment(
+    cp: ControlPlane,
+    parts: WorkloadParts,
+    component: string,
+    w: WorkloadSettings & PodExtensionSettings,
+    spec: PodSpec,
+    more: { dependsOn?: pulumi.Resource[]; annotations?: Record<string, pulumi.Input<string>> } = {},
+): k8s.apps.v1.Deployment {
+    const podSpec = extendPodSpec(spec, w, component);
+    // Replicas of the serving components land on different nodes where they can (a node loss keeps
+    // one), unless the component's own spread or affinity says otherwise.
+    const serving = component === COMPONENT.apiServer || component === COMPONENT.scheduler;
+    const spread = serving && replicaRange(cp, component, w).max > 1 && podSpec.topologySpreadConstraints === undefined && w.affinity === undefined;
+    const autoscaled = component === COMPONENT.apiServer && cp.args.config.apiServer.autoscaling.enabled;
+    const name = `${cp.name}-${component}`;
+    return new k8s.apps.v1.Deployment(
+        name,
+        {
+            metadata: meta(cp, name, component),
+            spec: {
+                // An autoscaled Deployment has no replica count here: `pulumi up` never resets the HPA's choice.
+                ...(autoscaled ? {} : { replicas: w.replicas }),
+                selector: { matchLabels: selectorLabels(cp.args.instance, component) },
+                template: {
+                    metadata: podMetadata(cp.args.instance, component, w, more.annotations),
+                    spec: spread ? { ...podSpec, topologySpreadConstraints: spreadOverNodes(cp.args.instance, component) } : podSpec,
+                },
+            },
+        },
+        { parent: cp.parent, dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])] },
+    );
+}
+
+/**
+ * Liveness of the dag-processor and triggerer. Airflow 3.3 has no HTTP health server for them (only
+ * the scheduler's `[scheduler] enable_health_check` on 8974; checked in 3.3.2's config.yml, where
+ * [dag_processor] and [triggerer] only have heartbeat thresholds), so the probe is `airflow jobs
+ * check --local`: is there a job of this type on this host whose heartbeat is younger than the
+ * threshold (30 s)? It is behind the official chart's restart loops when its timeout is short: the
+ * CLI imports Airflow and queries the database, 4 s on an idle core and 15-30 s on a throttled one,
+ * so a 20 s timeout kills healthy pods. Here it gets 45 s, runs once a minute, starts after a
+ * minute, and restarts the pod only after five misses in a row (about six minutes of a dead job).
+ */
+function jobCheck(jobType: string) {
+    return { ...execProbe(["airflow", "jobs", "check", "--job-type", jobType, "--local"], 60, 5, 45), initialDelaySeconds: 60 };
+}
+
+function scheduler(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
+    const s = cp.args.config.scheduler;
+    const spec = parts.factory.podSpec({
+        component: COMPONENT.scheduler,
+        args: ["scheduler"],
+        role: "control-plane",
+        dagBundles: "names",
+        readsDags: true,
+        resources: s.resources,
+        settings: s,
+        serviceAccountName: parts.ids.scheduler.metadata.name,
+        // The scheduler launches worker pods: it gets an API token.
+        automountServiceAccountToken: true,
+        // It signs the token each workload presents to the execution API.
+        jwtSecret: true,
+        extraEnv: [
+            { name: AIRFLOW_ENV.schedulerHealthCheck, value: "True" },
+            { name: AIRFLOW_ENV.schedulerHealthCheckPort, value: String(SCHEDULER_HEALTH_PORT) },
+        ],
+        ports: [{ name: "health", containerPort: SCHEDULER_HEALTH_PORT }],
+        probes: { startupProbe: startupProbe("/health", "health", 300), livenessProbe: httpProbe("/health", "health", 30, 5, 10) },
+        extraVolumes: [{ name: "pod-template", configMap: { name: parts.podTemplate.configMap.metadata.name } }],
+        extraMounts: [{ name: "pod-template", mountPath: POD_TEMPLATE_DIR, readOnly: true }],
+    });
+    return deployment(cp, parts, COMPONENT.scheduler, s, spec, {
+        dependsOn: [parts.ids.executorBinding],
+        // The executor reads the template at start-up: a changed template restarts the scheduler.
+        annotations: { "airflow.apache.org/pod-template-sha256": parts.podTemplate.yaml.apply((t) => crypto.createHash("sha256").update(t).digest("hex")) },
+    });
+}
+
+function apiServer(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
+    const { apiServer: a, ui } = cp.args.config;
+    const fab = ui.authManager === "fab";
+    const healthPath = `${parts.urls.prefix}/api/v2/monitor/health`;
+    // Behind an Ingress, the API server takes the scheme and client address from the controller's
+    // X-Forwarded-* headers (uvicorn's --proxy-headers, trusted from forwardedAllowIps), and so does
+    // FAB's Flask app (ProxyFix), so redirects and OAuth callbacks use https and the public host.
+    const proxied = ui.ingress.enabled;
+    const spec = parts.factory.podSpec({
+        component: COMPONENT.apiServer,
+        args: ["api-server", ...(proxied ? ["--proxy-headers"] : [])],
+        role: "control-plane",
+        dagBundles: "names",
+        readsDags: false,
+        resources: a.resources,
+        settings: a,
+        serviceAccountName: parts.ids.apiServer.metadata.name,
+        // It checks execution API tokens and signs UI and REST API ones.
+        jwtSecret: true,
+        simpleAuthUsers: fab ? undefined : simpleAuthUsers(ui.adminUsername),
+        extraEnv: [
+            { name: AIRFLOW_ENV.apiPort, value: String(API_PORT) },
+            { name: AIRFLOW_ENV.apiWorkers, value: String(a.workers) },
+            ...(proxied ? [{ name: "FORWARDED_ALLOW_IPS", value: ui.ingress.forwardedAllowIps }] : []),
+            ...(proxied && fab ? [{ name: AIRFLOW_ENV.fabEnableProxyFix, value: "True" }] : []),
+            ...parts.webserverConfig.env,
+        ],
+        extraVolumes: parts.webserverConfig.volumes,
+        extraMounts: parts.webserverConfig.mounts,
+        ports: [{ name: "http", containerPort: API_PORT }],
+        probes: {
+            startupProbe: startupProbe(healthPath, "http", 300),
+            readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
+            livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
+        },
+    });
+    return deployment(cp, parts, COMPONENT.apiServer, a, spec);
+}
+
+function dagProcessor(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
+    const d = cp.args.config.dagProcessor;
+    const spec = parts.factory.podSpec({
+        component: COMPONENT.dagProcessor,
+        args: ["dag-processor"],
+        role: "control-plane",
+        readsDags: true,
+        resources: d.resources,
+        settings: d,
+        serviceAccountName: parts.ids.dagProcessor.metadata.name,
+        defaultEnv: cp.args.dagProcessorDefaults,
+        dagBundles: "clone",
+        probes: { livenessProbe: jobCheck("DagProcessorJob") },
+    });
+    return deployment(cp, parts, COMPONENT.dagProcessor, d, spec);
+}
+
+function triggerer(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
+    const t = cp.args.config.triggerer;
+    const spec = parts.factory.podSpec({
+        component: COMPONENT.triggerer,
+        args: ["triggerer"],
+        role: "control-plane",
+        dagBundles: "names",
+        readsDags: true,
+        resources: t.resources,
+        settings: t,
+        serviceAccountName: parts.ids.triggerer.metadata.name,
+        probes: { livenessProbe: jobCheck("TriggererJob") },
+    });
+    return deployment(cp, parts, COMPONENT.triggerer, t, spec);
+}
+
+/** The four Deployments; returns the API server's (the autoscaler's target). */
+export function workloads(cp: ControlPlane, parts: WorkloadParts): { apiServer: k8s.apps.v1.Deployment } {
+    scheduler(cp, parts);
+    const api = apiServer(cp, parts);
+    dagProcessor(cp, parts);
+    triggerer(cp, parts);
+    return { apiServer: api };
+}
