@@ -8,7 +8,7 @@ import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
 import { StackConfig, StackConfigError, validateStackConfig } from "./config";
 import { configWarnings } from "./configChecks";
 import { dnsLabelProblem } from "./formats";
-import { deployAirflow } from "./stack";
+import { deployAirflow } from "./deploy";
 
 /** The component's type token: `<package>:index:<class>` (the package name is the plugin's name). */
 export const AIRFLOW_ON_KUBERNETES_TYPE = "airflow-kubernetes:index:AirflowOnKubernetes";

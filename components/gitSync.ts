@@ -16,8 +16,8 @@
 import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { DEFAULT_GIT_SYNC_IMAGE, NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings } from "./config";
-import { GitAuth, gitRepoAuthProblem, insecureTransportProblem } from "./formats";
+import { DEFAULT_GIT_SYNC_IMAGE, StackConfig } from "./config";
+import type { GitAuth } from "./formats";
 import { DAGS_MOUNT } from "./airflowPod";
 import { emptyDir, extendPodSpec, GIT_SYNC_UID, imagePullSecrets, labels, podMetadata, podSecurityContext, restrictedContainer } from "./podParts";
 
@@ -38,93 +38,48 @@ export const GIT_SYNC_HTTP_PORT = 8071;
 
 export type { GitAuth };
 
-/** Settings shared by the CronJob and the sidecar. */
-export interface GitSyncSettings {
-    /** Repository URL: https://, ssh://, git@host:path or file://. */
-    repo: string;
-    /**
-     * Branch, tag or commit to check out.
-     * @default "main"
-     */
-    ref?: string;
-    /**
-     * `https`: Secret keys `username` + `password` (a token). `ssh`: Secret keys `ssh` (private key) and
-     * `known_hosts`. `none`: a public repository.
-     * @default "none"
-     */
-    auth?: GitAuth;
-    /** Secret holding the credentials; required unless auth is `none`. */
-    credentialsSecretName?: pulumi.Input<string>;
-    /**
-     * Accept plain http:// and git:// repository URLs (unencrypted, unauthenticated).
-     * @default false
-     */
-    allowInsecureTransport?: boolean;
-    /** @default "registry.k8s.io/git-sync/git-sync:v4.7.1" */
-    image?: string;
-    /** @default "IfNotPresent" */
-    imagePullPolicy?: string;
-    /** Requests and limits of the git-sync container. */
-    resources: ResourceSettings;
-    /**
-     * Commits of history to fetch; 1 is a shallow clone of just the wanted commit.
-     * @default 1
-     */
-    depth?: number;
-    /**
-     * Time allowed for one sync (fetch + checkout + link swap).
-     * @default "120s"
-     */
-    syncTimeout?: string;
-}
+/** The gitSync section, with its repository (the schema requires repo while gitSync is enabled). */
+export type GitSyncConfig = StackConfig["gitSync"] & { repo: string };
+/** What git-sync pods take from the images section: the git-sync image, the pull policy and credentials. */
+export type GitSyncImages = Pick<StackConfig["images"], "gitSync" | "pullPolicy" | "pullSecrets">;
 
-export interface GitSyncArgs extends GitSyncSettings {
+/** Commits of history to fetch: a shallow clone of just the wanted commit. */
+const DEPTH = 1;
+/** Time allowed for one sync (fetch + checkout + link swap). */
+const SYNC_TIMEOUT = "120s";
+/**
+ * How long a replaced worktree stays on disk (CronJob mode), so a dag-processor or task that resolved
+ * the old link while a sync ran keeps reading complete files.
+ */
+const STALE_WORKTREE_TIMEOUT = "30m";
+
+export interface GitSyncArgs {
     namespace: pulumi.Input<string>;
     /** Instance label (`app.kubernetes.io/instance`). */
     instance: string;
+    /** The repository, credentials, schedule, resources, and the sync pods' scheduling and extension points. */
+    gitSync: GitSyncConfig;
+    images: GitSyncImages;
     /** Claim of the shared DAG volume the CronJob writes to (read-only in Airflow pods). */
     dagsClaimName: pulumi.Input<string>;
     /** Sub-path of the DAG files inside the claim (single-share layouts). */
     dagsSubPath?: string;
-    /**
-     * Cron schedule of the sync.
-     * @default "*\/5 * * * *"
-     */
-    schedule?: string;
-    /**
-     * How long a replaced worktree stays on disk, so a dag-processor or task that resolved the old
-     * link while a sync ran keeps reading complete files.
-     * @default "30m"
-     */
-    staleWorktreeTimeout?: string;
-    /** Node selector of the sync pods. */
-    nodeSelector?: Record<string, string>;
-    /** Tolerations of the sync pods. */
-    tolerations?: k8s.types.input.core.v1.Toleration[];
-    /** Registry credentials (Secret names) for the sync pods. */
-    imagePullSecrets?: string[];
-    /** Extension points of the sync pods (extra volumes and containers, affinity, pod labels, ...). */
-    pod?: PodExtensionSettings;
 }
 
 /** Flags, env, volumes and mounts common to both modes. */
-function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env: EnvVar[]; volumes: Volume[]; mounts: VolumeMount[] } {
-    const auth = s.auth ?? "none";
-    if (auth !== "none" && s.credentialsSecretName === undefined) {
-        throw new Error(`${where}: credentialsSecretName is required when auth is ${auth} (config gitSync.credentialsSecretName)`);
-    }
-    // The stack config refuses these up front (config.ts); this guards direct users of the component.
-    const repoProblem = (s.allowInsecureTransport ? undefined : insecureTransportProblem(s.repo, "allowInsecureTransport")) ?? gitRepoAuthProblem(auth, s.repo);
-    if (repoProblem) {
-        throw new Error(`${where}: repo ${repoProblem} (config gitSync.repo)`);
-    }
+/**
+ * Flags, env, volumes and mounts common to both modes. The schema has checked the repository against
+ * its auth and transport, and that credentialsSecretName is set unless auth is none.
+ */
+function gitSyncPieces(s: GitSyncConfig): { args: string[]; env: EnvVar[]; volumes: Volume[]; mounts: VolumeMount[] } {
+    const auth = s.auth;
     const args = [
         `--repo=${s.repo}`,
-        `--ref=${s.ref ?? "main"}`,
+        `--ref=${s.ref}`,
         `--root=${DAGS_MOUNT}`,
         `--link=${GIT_SYNC_LINK}`,
-        `--depth=${s.depth ?? 1}`,
-        `--sync-timeout=${s.syncTimeout ?? "120s"}`,
+        `--depth=${DEPTH}`,
+        `--sync-timeout=${SYNC_TIMEOUT}`,
         // Everything written (objects, worktrees, link) is group-writable: readable by Airflow's gid 0.
         "--group-write",
         "--submodules=off",
@@ -165,8 +120,8 @@ function gitSyncPieces(s: GitSyncSettings, where: string): { args: string[]; env
 }
 
 /** Container-level identity of git-sync: its own uid, Airflow's gid. */
-function gitSyncContainer(s: GitSyncSettings, c: Omit<Container, "image" | "resources"> & { name: string }): Container {
-    const base = restrictedContainer({ ...c, image: s.image ?? DEFAULT_GIT_SYNC_IMAGE, imagePullPolicy: s.imagePullPolicy ?? "IfNotPresent" }, s.resources);
+function gitSyncContainer(s: GitSyncConfig, images: Pick<GitSyncImages, "gitSync" | "pullPolicy">, c: Omit<Container, "image" | "resources"> & { name: string }): Container {
+    const base = restrictedContainer({ ...c, image: images.gitSync, imagePullPolicy: images.pullPolicy }, s.resources);
     return {
         ...base,
         securityContext: {
@@ -188,36 +143,31 @@ export class GitSync extends pulumi.ComponentResource {
     constructor(name: string, args: GitSyncArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:index:GitSync", name, {}, opts);
 
-        let pieces: ReturnType<typeof gitSyncPieces>;
-        try {
-            pieces = gitSyncPieces(args, name);
-        } catch (e) {
-            throw new pulumi.ResourceError((e as Error).message, this);
-        }
-        const container = gitSyncContainer(args, {
+        const g = args.gitSync;
+        const pieces = gitSyncPieces(g);
+        const container = gitSyncContainer(g, args.images, {
             name: "git-sync",
-            args: [...pieces.args, "--one-time", `--stale-worktree-timeout=${args.staleWorktreeTimeout ?? "30m"}`],
+            args: [...pieces.args, "--one-time", `--stale-worktree-timeout=${STALE_WORKTREE_TIMEOUT}`],
             env: pieces.env,
             volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT, ...(args.dagsSubPath ? { subPath: args.dagsSubPath } : {}) }, ...pieces.mounts],
         });
         const podLabels = labels(args.instance, "git-sync");
-        const pod = args.pod ?? NO_POD_EXTENSIONS;
         const podSpec: k8s.types.input.core.v1.PodSpec = extendPodSpec({
             restartPolicy: "Never",
             automountServiceAccountToken: false,
             enableServiceLinks: false,
             // fsGroup 0: volumes that support ownership management are group 0, as Airflow expects.
             securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_GID, GIT_SYNC_GID),
-            ...imagePullSecrets(args.imagePullSecrets),
-            ...(args.nodeSelector && Object.keys(args.nodeSelector).length ? { nodeSelector: args.nodeSelector } : {}),
-            ...(args.tolerations?.length ? { tolerations: args.tolerations } : {}),
+            ...imagePullSecrets(args.images.pullSecrets),
+            ...(Object.keys(g.nodeSelector).length ? { nodeSelector: g.nodeSelector } : {}),
+            ...(g.tolerations.length ? { tolerations: g.tolerations } : {}),
             containers: [container],
             volumes: [{ name: "dags", persistentVolumeClaim: { claimName: args.dagsClaimName } }, ...pieces.volumes],
-        }, pod, "git-sync");
+        }, g, "git-sync");
         const jobSpec = {
             backoffLimit: 2,
             activeDeadlineSeconds: 600,
-            template: { metadata: podMetadata(args.instance, "git-sync", pod), spec: podSpec },
+            template: { metadata: podMetadata(args.instance, "git-sync", g), spec: podSpec },
         };
 
         const cronJob = new k8s.batch.v1.CronJob(
@@ -225,7 +175,7 @@ export class GitSync extends pulumi.ComponentResource {
             {
                 metadata: { name, namespace: args.namespace, labels: podLabels },
                 spec: {
-                    schedule: args.schedule ?? "*/5 * * * *",
+                    schedule: g.schedule,
                     // A slow sync is never overlapped by the next one writing to the same root.
                     concurrencyPolicy: "Forbid",
                     // A run missed by more than this (controller down, cluster upgrade) is skipped, not queued.
@@ -260,14 +210,6 @@ export class GitSync extends pulumi.ComponentResource {
     }
 }
 
-export interface GitSyncSidecarArgs extends GitSyncSettings {
-    /**
-     * Time between syncs.
-     * @default "60s"
-     */
-    period?: string;
-}
-
 /**
  * git-sync as a sidecar of every DAG-reading pod, syncing continuously into an emptyDir named `dags`
  * (the Airflow containers mount it read-only at DAGS_MOUNT).
@@ -284,14 +226,14 @@ export interface GitSyncSidecarArgs extends GitSyncSettings {
  * pod would report the sidecar as terminated with exit code 143, reason Error. Run once, git-sync
  * exits 0 before the task starts, and the task reads one checkout from start to end.
  */
-export function gitSyncSidecar(args: GitSyncSidecarArgs): { sidecars: Container[]; oneTime: Container[]; volumes: Volume[] } {
-    const pieces = gitSyncPieces(args, "git-sync sidecar");
+export function gitSyncSidecar(g: GitSyncConfig, images: Pick<GitSyncImages, "gitSync" | "pullPolicy">): { sidecars: Container[]; oneTime: Container[]; volumes: Volume[] } {
+    const pieces = gitSyncPieces(g);
     const container = (extraArgs: string[], c: Omit<Container, "name" | "image" | "resources" | "args" | "env" | "volumeMounts"> = {}): Container =>
-        gitSyncContainer(args, { name: "git-sync", args: [...pieces.args, ...extraArgs], env: pieces.env, volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT }, ...pieces.mounts], ...c });
+        gitSyncContainer(g, images, { name: "git-sync", args: [...pieces.args, ...extraArgs], env: pieces.env, volumeMounts: [{ name: "dags", mountPath: DAGS_MOUNT }, ...pieces.mounts], ...c });
     const sidecar: Container = {
         ...container(
             [
-                `--period=${args.period ?? "60s"}`,
+                `--period=${g.period}`,
                 // Keep retrying after the first sync: a git host outage must not restart Airflow pods.
                 "--max-failures=-1",
                 `--http-bind=:${GIT_SYNC_HTTP_PORT}`,

@@ -15,82 +15,26 @@ import * as path from "path";
 import type * as Docker from "@pulumi/docker";
 import type * as Gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import type { StackConfig } from "./config";
 
 // Loaded on first use: most stacks build no image, and every preview of theirs skips the modules' load.
 const docker = (): typeof Docker => require("@pulumi/docker");
 const gcp = (): typeof Gcp => require("@pulumi/gcp");
 
-/** Docker build platform used when none is given. */
-export const DEFAULT_PLATFORM = "linux/amd64";
+/** Prefix of the image repository names: `<prefix>-base`, `<prefix>-dags`, `<prefix>-task-<name>`. */
+const IMAGE_PREFIX = "airflow";
 
 export interface AirflowImagesArgs {
     /** Airflow version; picks the default upstream image and is passed to the base build. */
     airflowVersion: string;
-    /**
-     * Build and push the base and DAG images. When false, `prebuiltImage` is used as is.
-     * @default false
-     */
-    build?: boolean;
-    /**
-     * Image every Airflow pod runs when `build` is false (DAGs in it, or synced by git-sync).
-     * @default `apache/airflow:<airflowVersion>`
-     */
-    prebuiltImage?: pulumi.Input<string>;
-    /**
-     * Build context of the base image (Dockerfile + requirements.txt), relative to the project.
-     * @default "images/base"
-     */
-    baseContext?: string;
-    /**
-     * Image the base image is built FROM (build arg AIRFLOW_BASE_IMAGE).
-     * @default `apache/airflow:<airflowVersion>`
-     */
-    baseFromImage?: string;
-    /**
-     * Build context of the DAG image (Dockerfile, dags/), relative to the project.
-     * @default "images/dags"
-     */
-    dagsContext?: string;
-    /**
-     * Target platform of every build; fixed so that machines of another architecture do not rebuild.
-     * @default "linux/amd64"
-     */
-    platform?: string;
-    /** Task images to build: name -> build context. Each is built with BASE_IMAGE = the Airflow base. */
-    taskContexts?: Record<string, string>;
-    /**
-     * Dockerfile of a task image, relative to its context, by task name.
-     * @default "Dockerfile"
-     */
-    taskDockerfiles?: Record<string, string>;
-    /**
-     * Where images are pushed: `host[/path]`, e.g. `ghcr.io/acme` or `europe-docker.pkg.dev/proj/airflow`.
-     * Ignored when an Artifact Registry repository is created.
-     */
-    registryServer?: pulumi.Input<string>;
-    /** Registry user; omit to use the Docker credentials of the machine running Pulumi. */
-    registryUsername?: pulumi.Input<string>;
-    /** Registry password or token; stored as a Pulumi secret. */
+    /** The images section: the prebuilt image, or what to build (base, DAG and task images). */
+    images: StackConfig["images"];
+    /** Where built images are pushed: a registry server and user, or a new Artifact Registry repository. */
+    registry: StackConfig["registry"];
+    /** The registry from infrastructure.registryOutput, used when registry.server is not set. */
+    infrastructureRegistry?: pulumi.Input<string>;
+    /** registry.username's password or token; stored as a Pulumi secret. */
     registryPassword?: pulumi.Input<string>;
-    /** Create a Docker repository in Artifact Registry in this project and push there. */
-    artifactRegistryProject?: string;
-    /** Artifact Registry location, e.g. `europe-west1`. Required with `artifactRegistryProject`. */
-    artifactRegistryLocation?: string;
-    /**
-     * Artifact Registry repository id.
-     * @default "airflow"
-     */
-    artifactRegistryRepositoryId?: string;
-    /**
-     * Tag pushed with each image. Pods use the digest, so the tag is only a human-readable pointer.
-     * @default the Pulumi stack name
-     */
-    tag?: string;
-    /**
-     * Prefix of the image repository names: `<prefix>-base`, `<prefix>-dags`, `<prefix>-task-<name>`.
-     * @default "airflow"
-     */
-    imagePrefix?: string;
 }
 
 /** Base, DAG and task images; every output is a digest-pinned reference (or the prebuilt reference). */
@@ -99,7 +43,7 @@ export class AirflowImages extends pulumi.ComponentResource {
     readonly airflowImage: pulumi.Output<string>;
     /** The base image (repoDigest), or the prebuilt reference when nothing is built. */
     readonly baseImage: pulumi.Output<string>;
-    /** Task image name -> digest-pinned reference (published to DAGs as the `task_images` Variable). */
+    /** Task image name -> digest-pinned reference, built or prebuilt (published to DAGs as the `task_images` Variable). */
     readonly taskImages: pulumi.Output<Record<string, string>>;
     /** Registry path images are pushed to (undefined when nothing is pushed). */
     readonly registry?: pulumi.Output<string>;
@@ -108,25 +52,17 @@ export class AirflowImages extends pulumi.ComponentResource {
         super("airflow:index:AirflowImages", name, {}, opts);
 
         const upstream = `apache/airflow:${args.airflowVersion}`;
-        const platform = args.platform ?? DEFAULT_PLATFORM;
-        const tag = args.tag ?? pulumi.getStack();
-        const prefix = args.imagePrefix ?? "airflow";
-        const taskNames = Object.keys(args.taskContexts ?? {}).sort();
-        for (const task of Object.keys(args.taskDockerfiles ?? {})) {
-            if (!taskNames.includes(task)) {
-                throw new pulumi.ResourceError(`taskDockerfiles.${task} has no matching taskContexts.${task}`, this);
-            }
-        }
-        const pushes = args.build === true || taskNames.length > 0;
-
-        const registry = pushes ? this.registryFor(name, args) : undefined;
+        const { build, tasks } = args.images;
+        // Pods use the digest, so the tag is only a human-readable pointer: the stack's name.
+        const tag = pulumi.getStack();
+        const taskNames = Object.keys(tasks).sort();
+        const registry = build.enabled || taskNames.length > 0 ? this.registryFor(name, args) : undefined;
         this.registry = registry?.path;
 
         const image = (suffix: string, context: string, dockerfile: string, buildArgs: Record<string, pulumi.Input<string>>) => {
-            if (!registry) {
-                throw new pulumi.ResourceError("internal: image build without a registry", this);
-            }
-            const repository = pulumi.interpolate`${registry.path}/${prefix}-${suffix}`;
+            // The schema requires a registry whenever something is built.
+            const { path: registryPath, auth } = registry!;
+            const repository = pulumi.interpolate`${registryPath}/${IMAGE_PREFIX}-${suffix}`;
             const { Image } = docker();
             return new Image(
                 `${name}-${suffix}`,
@@ -135,61 +71,51 @@ export class AirflowImages extends pulumi.ComponentResource {
                     build: {
                         context,
                         dockerfile: path.join(context, dockerfile),
-                        platform,
+                        // fixed, so that machines of another architecture do not rebuild
+                        platform: build.platform,
                         args: buildArgs,
                         // A CI runner starts with an empty layer cache: reuse the layers of the last push.
                         cacheFrom: { images: [pulumi.interpolate`${repository}:${tag}`] },
                     },
-                    registry: registry.auth,
+                    registry: auth,
                     skipPush: false,
                 },
                 { parent: this },
             );
         };
 
-        if (args.build) {
-            const base = image("base", args.baseContext ?? "images/base", "Dockerfile", {
-                AIRFLOW_BASE_IMAGE: args.baseFromImage ?? upstream,
+        if (build.enabled) {
+            const base = image("base", build.baseContext, "Dockerfile", {
+                AIRFLOW_BASE_IMAGE: build.baseImage ?? upstream,
                 AIRFLOW_VERSION: args.airflowVersion,
             });
             // FROM the base by digest: a DAG-only change rebuilds the DAG layer and nothing else.
-            const dags = image("dags", args.dagsContext ?? "images/dags", "Dockerfile", { BASE_IMAGE: base.repoDigest });
+            const dags = image("dags", build.dagsContext, "Dockerfile", { BASE_IMAGE: base.repoDigest });
             this.baseImage = base.repoDigest;
             this.airflowImage = dags.repoDigest;
         } else {
-            this.baseImage = pulumi.output(args.prebuiltImage ?? upstream);
+            this.baseImage = pulumi.output(args.images.airflow ?? upstream);
             this.airflowImage = this.baseImage;
         }
 
-        const tasks: Record<string, pulumi.Output<string>> = {};
+        const built: Record<string, pulumi.Output<string>> = {};
         for (const task of taskNames) {
-            const context = args.taskContexts![task];
-            const built = image(`task-${task}`, context, args.taskDockerfiles?.[task] ?? "Dockerfile", { BASE_IMAGE: this.baseImage });
-            tasks[task] = built.repoDigest;
+            built[task] = image(`task-${task}`, tasks[task].context, tasks[task].dockerfile ?? "Dockerfile", { BASE_IMAGE: this.baseImage }).repoDigest;
         }
-        this.taskImages = pulumi.output(tasks) as pulumi.Output<Record<string, string>>;
+        // built task images and prebuilt ones (images.taskImages) reach DAGs as one name -> reference map
+        this.taskImages = pulumi.output({ ...args.images.taskImages, ...built }) as pulumi.Output<Record<string, string>>;
 
         this.registerOutputs({ airflowImage: this.airflowImage, baseImage: this.baseImage, taskImages: this.taskImages, registry: this.registry });
     }
 
     /** Registry path to push to and the docker provider's login for it. */
     private registryFor(name: string, args: AirflowImagesArgs): { path: pulumi.Output<string>; auth: Docker.types.input.Registry } {
-        if (args.artifactRegistryProject !== undefined || args.artifactRegistryLocation !== undefined) {
-            const project = args.artifactRegistryProject;
-            const location = args.artifactRegistryLocation;
-            if (!project || !location) {
-                throw new pulumi.ResourceError("artifactRegistryProject and artifactRegistryLocation must be given together (config registry.artifactRegistry)", this);
-            }
-            const repositoryId = args.artifactRegistryRepositoryId ?? "airflow";
+        const { artifactRegistry, server, username } = args.registry;
+        if (artifactRegistry !== undefined) {
+            const { project, location, repositoryId } = artifactRegistry;
             const repository = new (gcp().artifactregistry.Repository)(
                 `${name}-registry`,
-                {
-                    project,
-                    location,
-                    repositoryId,
-                    format: "DOCKER",
-                    description: "Airflow base, DAG and task images",
-                },
+                { project, location, repositoryId, format: "DOCKER", description: "Airflow base, DAG and task images" },
                 { parent: this },
             );
             const host = `${location}-docker.pkg.dev`;
@@ -200,22 +126,13 @@ export class AirflowImages extends pulumi.ComponentResource {
                 auth: { server: host, username: "oauth2accesstoken", password: pulumi.secret(token) },
             };
         }
-        if (args.registryServer === undefined) {
-            throw new pulumi.ResourceError(
-                "a registry is required to push built images: set registry.server (with registry.username and the secret registryPassword) or registry.artifactRegistry",
-                this,
-            );
-        }
-        const server = pulumi.output(args.registryServer).apply((s) => s.replace(/\/+$/, ""));
-        const host = server.apply((s) => s.split("/")[0]);
-        const auth: Docker.types.input.Registry = { server: host };
-        if (args.registryUsername !== undefined || args.registryPassword !== undefined) {
-            if (args.registryUsername === undefined || args.registryPassword === undefined) {
-                throw new pulumi.ResourceError("registry.username and the secret config registryPassword must be set together", this);
-            }
-            auth.username = args.registryUsername;
-            auth.password = pulumi.secret(args.registryPassword);
-        }
-        return { path: server, auth };
+        // The schema requires registry.server (or infrastructure.registryOutput) when nothing else is set.
+        const registryPath = pulumi.output((server ?? args.infrastructureRegistry)!).apply((s) => s.replace(/\/+$/, ""));
+        const host = registryPath.apply((s) => s.split("/")[0]);
+        // Without a user, the Docker credentials of the machine running Pulumi; validation requires
+        // the secret registryPassword with registry.username.
+        const auth: Docker.types.input.Registry =
+            username !== undefined ? { server: host, username, password: pulumi.secret(args.registryPassword!) } : { server: host };
+        return { path: registryPath, auth };
     }
 }

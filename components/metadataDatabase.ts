@@ -3,7 +3,7 @@
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { NO_POD_EXTENSIONS, PodExtensionSettings, ResourceSettings, SchedulingSettings } from "./config";
+import { ResourceSettings, StackConfig } from "./config";
 import { FIXED_SCRATCH_SIZES } from "./ephemeralStorage";
 import {
     awaitedWorkloadService,
@@ -32,27 +32,10 @@ export interface MetadataDatabaseArgs {
     namespace: pulumi.Input<string>;
     /** Instance label (`app.kubernetes.io/instance`). */
     instance: string;
-    /**
-     * `internal` runs Postgres here; `external` only references `externalSecretName`.
-     * @default "internal"
-     */
-    mode: "internal" | "external";
-    /** Postgres image. */
-    image: pulumi.Input<string>;
-    imagePullPolicy: string;
-    /** Registry credentials (Secret names) for the Postgres pod. */
-    imagePullSecrets?: string[];
-    /** Size of the data volume. */
-    storageSize: string;
-    /** StorageClass of the data volume; the cluster default when omitted. */
-    storageClassName?: string;
-    resources: ResourceSettings;
-    /** external mode: Secret holding a SQLAlchemy URI. */
-    externalSecretName?: string;
-    /** external mode: key of that Secret. @default "connection" */
-    externalSecretKey?: string;
-    /** Scheduling and extension points of the Postgres pod (extra volumes and containers, affinity, ...). */
-    pod?: SchedulingSettings & PodExtensionSettings;
+    /** `internal` runs Postgres here (its size, resources, scheduling and extension points); `external` only references `externalSecretName`. */
+    database: StackConfig["database"];
+    /** The Postgres image, the pull policy and the registry credentials of the Postgres pod. */
+    images: Pick<StackConfig["images"], "postgres" | "pullPolicy" | "pullSecrets">;
 }
 
 /** Postgres for Airflow's metadata, or a reference to an external database. */
@@ -70,18 +53,16 @@ export class MetadataDatabase extends pulumi.ComponentResource {
         super("airflow:index:MetadataDatabase", name, {}, opts);
         const parent = { parent: this };
 
-        if (args.mode === "external") {
-            if (!args.externalSecretName) {
-                throw new pulumi.ResourceError("externalSecretName is required when mode is external", this);
-            }
-            this.connectionSecretName = pulumi.output(args.externalSecretName);
-            this.connectionSecretKey = args.externalSecretKey ?? "connection";
+        const db = args.database;
+        if (db.mode === "external") {
+            // The schema requires externalSecretName in external mode.
+            this.connectionSecretName = pulumi.output(db.externalSecretName!);
+            this.connectionSecretKey = db.externalSecretKey;
             this.registerOutputs({ connectionSecretName: this.connectionSecretName });
             return;
         }
 
         const component = "postgres";
-        const pod = args.pod ?? NO_POD_EXTENSIONS;
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, component) });
 
         const serviceName = name;
@@ -115,16 +96,16 @@ export class MetadataDatabase extends pulumi.ComponentResource {
                         {
                             automountServiceAccountToken: false,
                             securityContext: podSecurityContext(POSTGRES_UID, POSTGRES_UID),
-                            ...imagePullSecrets(args.imagePullSecrets),
-                            ...placement(pod),
-                            containers: [postgresContainer(args.image, args.imagePullPolicy, credentials.secretName, args.resources)],
+                            ...imagePullSecrets(args.images.pullSecrets),
+                            ...placement(db),
+                            containers: [postgresContainer(args.images.postgres, args.images.pullPolicy, credentials.secretName, db.resources)],
                             volumes: postgresScratchVolumes(),
                         },
-                        pod,
+                        db,
                         "postgres",
                     ),
-                    [postgresDataClaim(args.instance, args.storageSize, args.storageClassName)],
-                    podMetadata(args.instance, component, pod),
+                    [postgresDataClaim(args.instance, db.storageSize, db.storageClassName)],
+                    podMetadata(args.instance, component, db),
                 ),
             },
             parent,

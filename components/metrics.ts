@@ -12,6 +12,7 @@ import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as yaml from "js-yaml";
+import type { StackConfig } from "./config";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { AddOnArgs, awaitedWorkloadService, httpProbe, isolatedPodSpec, labels, restrictedContainer, selectorLabels } from "./podParts";
 
@@ -38,10 +39,8 @@ export const AIRFLOW_STATSD_MAPPINGS = [
 ];
 
 export interface StatsdExporterArgs extends AddOnArgs {
-    /** Create a monitoring.coreos.com/v1 ServiceMonitor (the Prometheus Operator's CRDs must exist). */
-    serviceMonitor: boolean;
-    /** @default "30s" */
-    scrapeInterval?: string;
+    /** The metrics section: the exporter's image and resources, and whether a ServiceMonitor (the Prometheus Operator's CRDs must exist) scrapes it, how often. */
+    metrics: StackConfig["metrics"];
 }
 
 /** The statsd-exporter Deployment, its mapping ConfigMap, its Service and optionally a ServiceMonitor. */
@@ -59,13 +58,13 @@ export class StatsdExporter extends pulumi.ComponentResource {
         const mappingConfig = new k8s.core.v1.ConfigMap(`${name}-mappings`, { metadata: meta(`${name}-mappings`), data: { "mappings.yml": mappings } }, { parent: this });
 
         const podSpec: k8s.types.input.core.v1.PodSpec = withEphemeralStorage({
-            ...isolatedPodSpec(STATSD_EXPORTER_UID, args.imagePullSecrets),
+            ...isolatedPodSpec(STATSD_EXPORTER_UID, args.images.pullSecrets),
             containers: [
                 restrictedContainer(
                     {
                         name: "statsd-exporter",
-                        image: args.image,
-                        imagePullPolicy: args.imagePullPolicy,
+                        image: args.metrics.image,
+                        imagePullPolicy: args.images.pullPolicy,
                         args: [`--statsd.listen-udp=:${STATSD_PORT}`, `--web.listen-address=:${METRICS_PORT}`, `--statsd.mapping-config=${MAPPING_DIR}/mappings.yml`],
                         ports: [
                             { name: "statsd", containerPort: STATSD_PORT, protocol: "UDP" },
@@ -75,7 +74,7 @@ export class StatsdExporter extends pulumi.ComponentResource {
                         readinessProbe: httpProbe("/metrics", "metrics", 10, 3),
                         livenessProbe: httpProbe("/metrics", "metrics", 30, 5),
                     },
-                    args.resources,
+                    args.metrics.resources,
                 ),
             ],
             volumes: [{ name: "mappings", configMap: { name: mappingConfig.metadata.name } }],
@@ -113,7 +112,7 @@ export class StatsdExporter extends pulumi.ComponentResource {
         this.serviceName = service.metadata.name;
         this.host = pulumi.interpolate`${service.metadata.name}.${args.namespace}.svc`;
 
-        if (args.serviceMonitor) {
+        if (args.metrics.serviceMonitor) {
             new k8s.apiextensions.CustomResource(
                 name,
                 {
@@ -122,7 +121,7 @@ export class StatsdExporter extends pulumi.ComponentResource {
                     metadata: meta(name),
                     spec: {
                         selector: { matchLabels: selectorLabels(args.instance, component) },
-                        endpoints: [{ port: "metrics", path: "/metrics", interval: args.scrapeInterval ?? "30s" }],
+                        endpoints: [{ port: "metrics", path: "/metrics", interval: args.metrics.scrapeInterval }],
                     },
                 },
                 { parent: this },

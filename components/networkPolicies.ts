@@ -10,7 +10,9 @@
 // open every pod of every namespace (the metadata database above all) to task code.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { API_PORT } from "./airflowPod";
 import type { StackConfig } from "./config";
+import { gitRepoPort } from "./formats";
 import { METRICS_PORT, STATSD_PORT } from "./metrics";
 import { PGBOUNCER_PORT } from "./pgbouncer";
 import { labels } from "./podParts";
@@ -26,19 +28,21 @@ export interface KubernetesApiEndpoint {
     ports: number[];
 }
 
+/** The sections the policies are made from. */
+export type NetworkPoliciesConfig = Pick<StackConfig, "network" | "ui" | "architecture" | "database" | "logging" | "metrics" | "gitSync" | "dagBundles" | "retention" | "workers">;
+
 export interface NetworkPoliciesArgs {
     namespace: pulumi.Input<string>;
     instance: string;
-    /** The stack's `network` section. */
-    network: NetworkSettings;
+    config: NetworkPoliciesConfig;
     /** The Kubernetes API's endpoint (network.kubernetesApi, or read from the cluster: kubernetesApiEndpoint()). */
     kubernetesApi: pulumi.Input<KubernetesApiEndpoint>;
-    /** Port the API server container listens on. */
-    apiPort: number;
+}
+
+/** What the policies need to know, derived from the config. */
+interface Traffic {
     /** CIDRs allowed to reach the UI. */
     uiCidrs: string[];
-    /** `production` (one pod per component) or `standalone` (one pod). */
-    architecture: "production" | "standalone";
     /** Postgres runs in this namespace (internal database). */
     internalDatabase: boolean;
     /** Task logs go to a bucket: the control plane needs HTTPS egress to read and write them. */
@@ -52,14 +56,34 @@ export interface NetworkPoliciesArgs {
     /** Namespace of the ingress controller's pods, which then reach the API server (beside uiCidrs). */
     ingressControllerNamespace?: string;
     /** PgBouncer sits between the Airflow processes and the database; only migrations and `db clean` go direct. */
-    pgbouncer?: boolean;
+    pgbouncer: boolean;
     /** The statsd-exporter runs: Airflow pods send it StatsD, Prometheus pods in this namespace scrape it. */
     metricsScraperNamespace?: string;
     /**
      * The API server signs users in through an outside identity provider (FAB's webserver_config.py:
      * OAuth, OpenID Connect): it needs HTTPS egress for the token exchange.
      */
-    externalIdentityProvider?: boolean;
+    externalIdentityProvider: boolean;
+}
+
+function traffic(c: NetworkPoliciesConfig): Traffic {
+    const gitPort = c.gitSync.enabled && c.gitSync.repo !== undefined ? gitRepoPort(c.gitSync.repo) : undefined;
+    const gitSidecars = c.gitSync.enabled && (c.gitSync.mode === "sidecar" || c.architecture === "standalone");
+    const bundlePorts = c.dagBundles.map((b) => gitRepoPort(b.repo)).filter((p): p is number => p !== undefined);
+    return {
+        uiCidrs: c.ui.allowedCidrs,
+        internalDatabase: c.database.mode === "internal",
+        remoteLogging: c.logging.remoteBaseLogFolder !== undefined,
+        // The CronJob's pods, or every DAG-reading pod when each syncs with a sidecar; and the
+        // pods that clone DAG bundles (the dag-processor, and each worker for its task's version).
+        gitClients: [...new Set([...(gitPort === undefined ? [] : gitSidecars ? DAG_READERS : ["git-sync"]), ...(bundlePorts.length ? ["dag-processor", "worker"] : [])])],
+        gitPorts: [...new Set([...(gitPort === undefined ? [] : [gitPort]), ...bundlePorts])],
+        kubernetesApiClients: [...(c.retention.workerPods.enabled ? ["worker-cleanup"] : []), ...(c.workers.podLauncher ? ["worker"] : [])],
+        ingressControllerNamespace: c.ui.ingress.enabled ? c.ui.ingress.controllerNamespace : undefined,
+        pgbouncer: c.database.pgbouncer.enabled,
+        metricsScraperNamespace: c.metrics.enabled ? c.metrics.scraperNamespace : undefined,
+        externalIdentityProvider: c.ui.webserverConfig !== undefined,
+    };
 }
 
 const component = (name: string) => ({ matchLabels: { "app.kubernetes.io/component": name } });
@@ -123,7 +147,8 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 { metadata: { name: `${name}-${suffix}`, namespace: args.namespace, labels: labels(args.instance, "network-policy") }, spec },
                 { parent: this },
             );
-        const net = args.network;
+        const net = args.config.network;
+        const t = traffic(args.config);
         const api = pulumi.output(args.kubernetesApi);
         const outside = api.apply((a) => outsidePeers(net.clusterCidrs, a.cidrs));
         const privateRules = privateDestinationRules(net.privateDestinations);
@@ -131,9 +156,9 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         const beyond = (ports?: number[]) =>
             outside.apply((to) => [{ to, ...(ports ? { ports: tcp(ports) } : {}) }, ...privateRules.map((r) => (ports && !r.ports ? { ...r, ports: tcp(ports) } : r))]);
         const uiFrom = [
-            ...args.uiCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+            ...t.uiCidrs.map((cidr) => ({ ipBlock: { cidr } })),
             // Behind an Ingress the API server sees the controller's pods, not the browser.
-            ...(args.ingressControllerNamespace ? [namespace(args.ingressControllerNamespace)] : []),
+            ...(t.ingressControllerNamespace ? [namespace(t.ingressControllerNamespace)] : []),
         ];
 
         policy("default-deny", { podSelector: {}, policyTypes: ["Ingress", "Egress"] });
@@ -144,11 +169,11 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             egress: [{ to: [{ ...namespace(net.dns.namespace), podSelector: { matchLabels: net.dns.podLabels } }] }],
         });
 
-        if (args.architecture === "standalone") {
+        if (args.config.architecture === "standalone") {
             policy("allow-ui", {
                 podSelector: component("standalone"),
                 policyTypes: ["Ingress", "Egress"],
-                ingress: [{ from: uiFrom, ports: tcp([args.apiPort]) }],
+                ingress: [{ from: uiFrom, ports: tcp([API_PORT]) }],
                 // Tasks run in this pod and reach whatever they work on outside; Postgres is in the pod.
                 egress: beyond(),
             });
@@ -160,23 +185,23 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         // API, and the metadata database (every connection's secrets) stays closed to task code.
         const direct = ["migrate", "db-clean"];
         const pooled = ["scheduler", "api-server", "dag-processor", "triggerer"];
-        const databaseClients = args.pgbouncer ? [...direct, "pgbouncer"] : [...pooled, ...direct];
+        const databaseClients = t.pgbouncer ? [...direct, "pgbouncer"] : [...pooled, ...direct];
         const executionApiClients = ["worker", "scheduler", "dag-processor", "triggerer"];
         policy("allow-api-server", {
             podSelector: component("api-server"),
             policyTypes: ["Ingress"],
             ingress: [
-                { from: uiFrom, ports: tcp([args.apiPort]) },
+                { from: uiFrom, ports: tcp([API_PORT]) },
                 // Execution API: workers, scheduler, dag-processor and triggerer report back here.
-                { from: [{ podSelector: anyOf(executionApiClients) }], ports: tcp([args.apiPort]) },
+                { from: [{ podSelector: anyOf(executionApiClients) }], ports: tcp([API_PORT]) },
             ],
         });
         policy("allow-execution-api", {
             podSelector: anyOf(executionApiClients),
             policyTypes: ["Egress"],
-            egress: [{ to: [{ podSelector: component("api-server") }], ports: tcp([args.apiPort]) }],
+            egress: [{ to: [{ podSelector: component("api-server") }], ports: tcp([API_PORT]) }],
         });
-        if (args.internalDatabase) {
+        if (t.internalDatabase) {
             policy("allow-postgres", {
                 podSelector: component("postgres"),
                 policyTypes: ["Ingress"],
@@ -187,9 +212,9 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             podSelector: anyOf(databaseClients),
             policyTypes: ["Egress"],
             // An external database may live anywhere, private ranges included; an internal one is this pod.
-            egress: [{ to: args.internalDatabase ? [{ podSelector: component("postgres") }] : [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp([5432]) }],
+            egress: [{ to: t.internalDatabase ? [{ podSelector: component("postgres") }] : [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp([5432]) }],
         });
-        if (args.pgbouncer) {
+        if (t.pgbouncer) {
             const pgbouncerPort = tcp([PGBOUNCER_PORT]);
             policy("allow-pgbouncer", {
                 podSelector: component("pgbouncer"),
@@ -202,7 +227,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 egress: [{ to: [{ podSelector: component("pgbouncer") }], ports: pgbouncerPort }],
             });
         }
-        if (args.metricsScraperNamespace) {
+        if (t.metricsScraperNamespace) {
             const senders = ["scheduler", "api-server", "dag-processor", "triggerer", "worker"];
             const statsd = [{ protocol: "UDP", port: STATSD_PORT }];
             policy("allow-statsd", {
@@ -211,7 +236,7 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 ingress: [
                     { from: [{ podSelector: anyOf(senders) }], ports: statsd },
                     // Prometheus scrapes /metrics.
-                    { from: [namespace(args.metricsScraperNamespace)], ports: tcp([METRICS_PORT]) },
+                    { from: [namespace(t.metricsScraperNamespace)], ports: tcp([METRICS_PORT]) },
                 ],
             });
             policy("allow-statsd-egress", {
@@ -222,26 +247,26 @@ export class NetworkPolicies extends pulumi.ComponentResource {
         }
         policy("allow-kubernetes-api", {
             // The scheduler launches worker pods; the others are the callers the stack turned on.
-            podSelector: anyOf(["scheduler", ...args.kubernetesApiClients]),
+            podSelector: anyOf(["scheduler", ...t.kubernetesApiClients]),
             policyTypes: ["Egress"],
             egress: api.apply((a) => [{ to: a.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(a.ports) }]),
         });
-        if (args.gitClients.length) {
+        if (t.gitClients.length) {
             policy("allow-git", {
-                podSelector: anyOf(args.gitClients),
+                podSelector: anyOf(t.gitClients),
                 policyTypes: ["Egress"],
                 // Only the repositories' ports: a scheduler with a git-sync sidecar gets no general egress.
-                egress: beyond(args.gitPorts),
+                egress: beyond(t.gitPorts),
             });
         }
-        if (args.externalIdentityProvider) {
+        if (t.externalIdentityProvider) {
             policy("allow-identity-provider", {
                 podSelector: component("api-server"),
                 policyTypes: ["Egress"],
                 egress: beyond([443]),
             });
         }
-        if (args.remoteLogging) {
+        if (t.remoteLogging) {
             policy("allow-remote-logs", {
                 podSelector: anyOf(["scheduler", "api-server", "dag-processor"]),
                 policyTypes: ["Egress"],

@@ -13,6 +13,8 @@
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
+import type { StackConfig } from "./config";
+import type { MetadataConnection } from "./controlPlane/args";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { AddOnArgs, awaitedWorkloadService, disruptionBudget, isolatedPodSpec, labels, restrictedContainer, secretEnv, selectorLabels } from "./podParts";
 
@@ -25,19 +27,11 @@ export const PGBOUNCER_CLIENT_USER = "airflow_pool";
 export const PGBOUNCER_DATABASE = "airflow";
 const CONFIG_DIR = "/etc/pgbouncer";
 
-/** `image`: one with `pgbouncer` and a POSIX shell on PATH. */
 export interface PgBouncerArgs extends AddOnArgs {
+    /** The database.pgbouncer section: the image (with `pgbouncer` and a POSIX shell on PATH), replicas, pool settings, resources. */
+    pgbouncer: StackConfig["database"]["pgbouncer"];
     /** The database behind PgBouncer: Secret and key holding its SQLAlchemy URI (postgresql+psycopg2://user:password@host:port/db?sslmode=...). */
-    serverSecretName: pulumi.Input<string>;
-    serverSecretKey: string;
-    /** @default 1 */
-    replicas?: number;
-    /** @default "transaction" */
-    poolMode?: "transaction" | "session";
-    /** @default 1000 */
-    maxClientConnections?: number;
-    /** @default 20 */
-    defaultPoolSize?: number;
+    server: MetadataConnection;
 }
 
 /**
@@ -94,7 +88,8 @@ export class PgBouncer extends pulumi.ComponentResource {
         super("airflow:index:PgBouncer", name, {}, opts);
         const component = "pgbouncer";
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, component) });
-        const replicas = args.replicas ?? 1;
+        const p = args.pgbouncer;
+        const replicas = p.replicas;
 
         this.serviceName = pulumi.output(name);
         // Generated once and kept in state: updates never rotate it.
@@ -116,14 +111,14 @@ export class PgBouncer extends pulumi.ComponentResource {
         const config = { name: "config", mountPath: CONFIG_DIR };
         const tcp = { tcpSocket: { port: "pgbouncer" } };
         const container = (c: k8s.types.input.core.v1.Container & { name: string }) =>
-            restrictedContainer({ image: args.image, imagePullPolicy: args.imagePullPolicy, ...c }, args.resources);
+            restrictedContainer({ image: p.image, imagePullPolicy: args.images.pullPolicy, ...c }, p.resources);
         const podSpec: k8s.types.input.core.v1.PodSpec = withEphemeralStorage({
-            ...isolatedPodSpec(PGBOUNCER_UID, args.imagePullSecrets),
+            ...isolatedPodSpec(PGBOUNCER_UID, args.images.pullSecrets),
             initContainers: [
                 container({
                     name: "config",
-                    command: ["sh", "-c", pgbouncerConfigScript({ poolMode: args.poolMode ?? "transaction", maxClientConnections: args.maxClientConnections ?? 1000, defaultPoolSize: args.defaultPoolSize ?? 20 })],
-                    env: [secretEnv("SERVER_URI", args.serverSecretName, args.serverSecretKey), secretEnv("CLIENT_PASSWORD", secret.metadata.name, "password")],
+                    command: ["sh", "-c", pgbouncerConfigScript(p)],
+                    env: [secretEnv("SERVER_URI", args.server.secretName, args.server.secretKey), secretEnv("CLIENT_PASSWORD", secret.metadata.name, "password")],
                     volumeMounts: [config],
                 }),
             ],

@@ -2,7 +2,7 @@
 // Built here once so no pod spec spells them out twice.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PlacementSettings, PodExtensionSettings, ResourceSettings } from "./config";
+import { PlacementSettings, PodExtensionSettings, ResourceSettings, StackConfig } from "./config";
 import { EPHEMERAL_STORAGE, withEphemeralStorage } from "./ephemeralStorage";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -246,16 +246,13 @@ export function disruptionBudget(name: string, namespace: pulumi.Input<string>, 
     );
 }
 
-/** What each single-image add-on component (PgBouncer, the statsd-exporter) takes: where it lives and what it runs. */
+/** What each single-image add-on component (PgBouncer, the statsd-exporter) takes besides its own section: where it lives, how its image is pulled. */
 export interface AddOnArgs {
     namespace: pulumi.Input<string>;
     /** Instance label (`app.kubernetes.io/instance`). */
     instance: string;
-    image: string;
-    imagePullPolicy: string;
-    /** Registry credentials (Secret names) for the pods. */
-    imagePullSecrets?: string[];
-    resources: ResourceSettings;
+    /** The pull policy and the registry credentials (Secret names) of the pods. */
+    images: Pick<StackConfig["images"], "pullPolicy" | "pullSecrets">;
 }
 
 /** The start of a pod spec for a process that needs no Kubernetes API: no token, no service links, its own non-root uid. */

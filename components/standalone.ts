@@ -4,45 +4,29 @@
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV, AUTH_MANAGERS, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
-import { EnvSettings, NO_ENV, NO_POD_EXTENSIONS, ResourceSettings, ScratchSettings, StackConfig } from "./config";
+import { NO_ENV, NO_POD_EXTENSIONS, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import type { DagBundlePodParts } from "./dagBundles";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
 import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
+/** The standalone pod's sections of the stack config (of database, only its resources apply). */
+export type StandaloneConfig = Pick<StackConfig, "standalone" | "database" | "ui" | "images" | "extraEnv" | "secretEnv" | "envFromSecrets">;
+
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
     instance: string;
-    /** Airflow image (DAGs included, or on the DAG claim). */
+    config: StandaloneConfig;
+    /** Airflow image (DAGs included, or synced by the git-sync sidecar). */
     image: pulumi.Input<string>;
-    postgresImage: pulumi.Input<string>;
-    imagePullPolicy: string;
-    /** Registry credentials (Secret names) for the pod. */
-    imagePullSecrets?: string[];
     /** Secret with Airflow's generated keys (see AirflowKeys). */
     keysSecretName: pulumi.Input<string>;
     dagsFolder: string;
-    /** Optional claim with DAGs (e.g. written by git-sync); otherwise DAGs come from the image. */
-    dagsClaimName?: pulumi.Input<string>;
-    dagsSubPath?: string;
-    /** Size and class of the Postgres data claim. */
-    storageSize: string;
-    storageClassName?: string;
-    /** LocalExecutor parallelism. */
-    parallelism: number;
-    airflowResources: ResourceSettings;
-    /** Sizes of the Airflow container's writable /tmp and HOME (tasks run in it too). */
-    scratch: ScratchSettings;
-    postgresResources: ResourceSettings;
-    ui: StackConfig["ui"];
-    /** Env for the Airflow container: plain (non-secret) values, keys of Secrets, whole Secrets. */
-    env: EnvSettings;
     /** git-sync sidecar and its `dags` volume, when DAGs come from git. */
-    dagReaderSidecars?: k8s.types.input.core.v1.Container[];
-    dagReaderVolumes?: k8s.types.input.core.v1.Volume[];
+    dagSync?: { sidecars: k8s.types.input.core.v1.Container[]; volumes: k8s.types.input.core.v1.Volume[] };
     /** Settings of the dag-processor derived from the DAG source, which the config's env knobs may override. */
-    dagProcessorDefaults?: Record<string, string>;
+    dagProcessorDefaults: Record<string, string>;
     /** DAG bundles: the dag-processor and the LocalExecutor's tasks in this pod clone them. */
     dagBundles?: DagBundlePodParts;
     /**
@@ -60,6 +44,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
 
     constructor(name: string, args: StandaloneAirflowArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:index:StandaloneAirflow", name, {}, opts);
+        const c = args.config;
         const parent = { parent: this };
         const component = "standalone";
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, component) });
@@ -68,27 +53,25 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
         const credentials = postgresCredentials(`${name}-postgres`, args.namespace, args.instance, "127.0.0.1", this);
         this.metadataSecretName = credentials.secretName;
 
-        const fab = args.ui.authManager === "fab";
-        const simpleAuth = fab ? undefined : simpleAuthUsers(args.ui.adminUsername);
-        const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, ...args.scratch };
+        const fab = c.ui.authManager === "fab";
+        const simpleAuth = fab ? undefined : simpleAuthUsers(c.ui.adminUsername);
+        const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: c.standalone.tmpSize, homeSize: c.standalone.homeSize };
         const factory = new AirflowPodFactory({
             image: args.image,
-            imagePullPolicy: args.imagePullPolicy,
-            imagePullSecrets: args.imagePullSecrets,
+            imagePullPolicy: c.images.pullPolicy,
+            imagePullSecrets: c.images.pullSecrets,
             keysSecretName: args.keysSecretName,
             metadataSecretName: credentials.secretName,
             metadataSecretKey: credentials.connectionKey,
             dagsFolder: args.dagsFolder,
-            dagsClaimName: args.dagsClaimName,
-            dagsSubPath: args.dagsSubPath,
             // Task logs survive restarts on their own claim (the StatefulSet's `logs` claim template).
             logsVolumeFromPod: true,
-            dagReaderSidecars: args.dagReaderSidecars,
-            dagReaderVolumes: args.dagReaderVolumes,
+            dagReaderSidecars: args.dagSync?.sidecars,
+            dagReaderVolumes: args.dagSync?.volumes,
             dagBundles: args.dagBundles,
             commonEnv: {
                 [AIRFLOW_ENV.executor]: "LocalExecutor",
-                [STANDALONE_AIRFLOW_ENV.parallelism]: String(args.parallelism),
+                [STANDALONE_AIRFLOW_ENV.parallelism]: String(c.standalone.parallelism),
                 [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
                 [AIRFLOW_ENV.loadExamples]: "False",
                 [AIRFLOW_ENV.executionApiServerUrl]: `http://127.0.0.1:${API_PORT}/execution/`,
@@ -96,8 +79,9 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 [AIRFLOW_ENV.apiPort]: String(API_PORT),
                 ...taskImagesEnv(args.taskImages),
             },
-            sharedEnv: args.env,
-            controlPlaneEnv: { [AIRFLOW_ENV.authManager]: AUTH_MANAGERS[args.ui.authManager] },
+            // the stack-wide env knobs (extraEnv, secretEnv, envFromSecrets)
+            sharedEnv: c,
+            controlPlaneEnv: { [AIRFLOW_ENV.authManager]: AUTH_MANAGERS[c.ui.authManager] },
         });
 
         // Wait for Postgres, migrate, then run every process; if one exits the container exits and
@@ -117,14 +101,14 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                 shellScript: script,
                 role: "control-plane",
                 readsDags: true,
-                resources: args.airflowResources,
+                resources: c.standalone.resources,
                 settings,
                 // The scheduler and the API server run here: one signs task tokens, the other checks them.
                 jwtSecret: true,
                 simpleAuthUsers: simpleAuth,
                 defaultEnv: args.dagProcessorDefaults,
                 dagBundles: "clone",
-                extraEnv: fab ? adminEnv(args.keysSecretName, args.ui.adminUsername) : [],
+                extraEnv: fab ? adminEnv(args.keysSecretName, c.ui.adminUsername) : [],
                 ports: [{ name: "http", containerPort: API_PORT }],
                 probes: {
                     startupProbe: startupProbe(healthPath, "http", 600),
@@ -132,24 +116,24 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                     livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
                 },
             });
-        const postgres = postgresContainer(args.postgresImage, args.imagePullPolicy, credentials.secretName, args.postgresResources);
+        const postgres = postgresContainer(c.images.postgres, c.images.pullPolicy, credentials.secretName, c.database.resources);
         // Postgres keeps its own uid; group 0 matches the pod's fsGroup so it can own its data dir.
         const postgresWithUid = { ...postgres, securityContext: { ...(postgres.securityContext as object), runAsUser: POSTGRES_UID, runAsGroup: AIRFLOW_GID } };
 
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
-                metadata: awaitedWorkloadService(meta(name), args.ui.serviceType),
+                metadata: awaitedWorkloadService(meta(name), c.ui.serviceType),
                 spec: {
-                    type: args.ui.serviceType,
+                    type: c.ui.serviceType,
                     selector: selectorLabels(args.instance, component),
-                    ports: [{ name: "http", port: args.ui.port, targetPort: "http" }],
+                    ports: [{ name: "http", port: c.ui.port, targetPort: "http" }],
                 },
             },
             parent,
         );
         this.serviceName = service.metadata.name;
-        this.uiUrl = pulumi.interpolate`http://${service.metadata.name}.${args.namespace}.svc:${args.ui.port}/`;
+        this.uiUrl = pulumi.interpolate`http://${service.metadata.name}.${args.namespace}.svc:${c.ui.port}/`;
         // The StatefulSet's governing Service: headless, so the pod gets its stable DNS name
         // (<pod>.<service>.<namespace>.svc) as a StatefulSet's serviceName requires; clients keep the one above.
         const headless = new k8s.core.v1.Service(
@@ -169,7 +153,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             component,
             role: "control-plane",
             readsDags: true,
-            resources: args.airflowResources,
+            resources: c.standalone.resources,
             settings,
             // Only for the init container that installs the passwords file and its Secret volume.
             simpleAuthUsers: simpleAuth,
@@ -191,8 +175,8 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                         volumes: [...(podSpec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()],
                     }),
                     [
-                        postgresDataClaim(args.instance, args.storageSize, args.storageClassName),
-                        postgresDataClaim(args.instance, args.storageSize, args.storageClassName, "logs"),
+                        postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName),
+                        postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName, "logs"),
                     ],
                 ),
             },

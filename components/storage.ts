@@ -24,7 +24,6 @@ export const DAGS_SUBPATH = "dags";
 export const LOGS_SUBPATH = "logs";
 /** NFS options for Filestore: NFSv3 is served by every tier; hard mounts retry instead of failing reads. */
 export const FILESTORE_MOUNT_OPTIONS = ["nfsvers=3", "hard", "timeo=600", "retrans=3"];
-export const DEFAULT_SETUP_IMAGE = "busybox:1.37.0";
 /** Where the preparation Job mounts the volumes. */
 const SHARE_ROOT = "/share";
 /** Annotation on a Job whose pod must run as uid 0, with the reason. */
@@ -33,55 +32,14 @@ export const ROOT_REASON_ANNOTATION = "airflow.pulumi.com/runs-as-root";
 export interface SharedStorageArgs {
     namespace: pulumi.Input<string>;
     instance: string;
-    /** `pvc`: new RWX claims on a StorageClass; `existing`: claims made elsewhere; `filestore`: a Filestore share. */
-    mode: StackConfig["storage"]["mode"];
-    /** StorageClass of new claims (pvc mode); the cluster default when omitted. */
-    storageClassName?: string;
-    /** @default "5Gi" */
-    dagsSize: string;
-    /** @default "20Gi" */
-    logsSize: string;
-    /** existing mode: claim names. */
-    dagsClaimName?: string;
-    logsClaimName?: string;
-    /** One claim with `dags/` and `logs/` sub-paths instead of two. */
-    singleShare: boolean;
+    /** The storage section: the mode and its settings. */
+    storage: StackConfig["storage"];
+    /** The setup image (of the preparation Job) and the registry credentials of its pod. */
+    images: Pick<StackConfig["images"], "setup" | "pullSecrets">;
     /** False when DAGs come from the image or a git-sync sidecar: no DAG volume is made. */
     needsDags: boolean;
     /** False with remote logging only: no log volume is made. */
     needsLogs: boolean;
-    /** filestore mode: GCP project of the instance; the provider's project when omitted. */
-    filestoreProject?: string;
-    /** filestore mode: zone (BASIC_*, ZONAL) or region (REGIONAL, ENTERPRISE) of the instance. */
-    filestoreLocation?: string;
-    /**
-     * filestore mode: service tier.
-     * @default "BASIC_HDD"
-     */
-    filestoreTier?: string;
-    /**
-     * filestore mode: share capacity in GiB (the tier's minimum or more; BASIC_HDD: 1024).
-     * @default 1024
-     */
-    filestoreCapacityGb?: number;
-    /**
-     * filestore mode: VPC network the instance is reachable from (the cluster's network).
-     * @default "default"
-     */
-    filestoreNetwork?: string;
-    /**
-     * filestore mode: name of the file share (the NFS export path is `/<name>`).
-     * @default "airflow"
-     */
-    filestoreShareName?: string;
-    /**
-     * filestore mode: image of the one-shot Job that prepares the share's sub-directories (needs `sh`,
-     * `mkdir`, `chmod`). Give a mirrored image on clusters without access to Docker Hub.
-     * @default "busybox:1.37.0"
-     */
-    setupImage?: string;
-    /** Registry credentials (Secret names) for the preparation Job. */
-    imagePullSecrets?: string[];
 }
 
 /** DAG and log volumes as claim names (and sub-paths) for the workloads. */
@@ -98,61 +56,24 @@ export class SharedStorage extends pulumi.ComponentResource {
     constructor(name: string, args: SharedStorageArgs, opts?: pulumi.ComponentResourceOptions) {
         super("airflow:index:SharedStorage", name, {}, opts);
 
-        if (args.singleShare || args.mode === "filestore") {
+        const st = args.storage;
+        if (st.singleShare || st.mode === "filestore") {
             this.dagsSubPath = args.needsDags ? DAGS_SUBPATH : undefined;
             this.logsSubPath = args.needsLogs ? LOGS_SUBPATH : undefined;
         }
-
-        if (args.mode === "existing") {
-            if (args.needsDags && !args.dagsClaimName) {
-                throw new pulumi.ResourceError("dagsClaimName is required in existing mode", this);
-            }
-            this.dagsClaimName = args.needsDags && args.dagsClaimName ? pulumi.output(args.dagsClaimName) : undefined;
-            const logs = args.singleShare ? args.dagsClaimName : args.logsClaimName;
+        if (st.mode === "existing") {
+            // The schema requires dagsClaimName whenever the pods read DAGs from a claim.
+            this.dagsClaimName = args.needsDags && st.dagsClaimName ? pulumi.output(st.dagsClaimName) : undefined;
+            const logs = st.singleShare ? st.dagsClaimName : st.logsClaimName;
             this.logsClaimName = args.needsLogs && logs ? pulumi.output(logs) : undefined;
-        } else if (args.mode === "pvc") {
-            const claim = (suffix: string, size: string) =>
-                new k8s.core.v1.PersistentVolumeClaim(
-                    `${name}-${suffix}`,
-                    {
-                        metadata: { name: `${name}-${suffix}`, namespace: args.namespace, labels: labels(args.instance, "storage") },
-                        spec: {
-                            accessModes: ["ReadWriteMany"],
-                            storageClassName: args.storageClassName,
-                            resources: { requests: { storage: size } },
-                        },
-                    },
-                    { parent: this },
-                );
-            if (args.singleShare) {
-                const shared = args.needsDags || args.needsLogs ? claim("shared", args.logsSize).metadata.name : undefined;
-                this.dagsClaimName = args.needsDags ? shared : undefined;
-                this.logsClaimName = args.needsLogs ? shared : undefined;
-                if (shared) {
-                    this.prepareJob(name, args, [{ claimName: shared, mountPath: SHARE_ROOT }], this.shareDirs(args));
-                }
-            } else {
-                this.dagsClaimName = args.needsDags ? claim("dags", args.dagsSize).metadata.name : undefined;
-                this.logsClaimName = args.needsLogs ? claim("logs", args.logsSize).metadata.name : undefined;
-                // One claim per directory: the volume's root is the directory Airflow writes.
-                const own = [
-                    ...(this.dagsClaimName ? [{ claimName: this.dagsClaimName, mountPath: `${SHARE_ROOT}/${DAGS_SUBPATH}` }] : []),
-                    ...(this.logsClaimName ? [{ claimName: this.logsClaimName, mountPath: `${SHARE_ROOT}/${LOGS_SUBPATH}` }] : []),
-                ];
-                if (own.length) {
-                    this.prepareJob(name, args, own, own.map((v) => v.mountPath));
-                }
-            }
-        } else if (args.mode === "filestore") {
-            if (args.needsDags || args.needsLogs) {
-                const share = this.filestore(name, args);
-                this.filestoreIp = share.ip;
-                this.persistentVolumeName = share.volumeName;
-                this.dagsClaimName = args.needsDags ? share.claimName : undefined;
-                this.logsClaimName = args.needsLogs ? share.claimName : undefined;
-            }
-        } else {
-            throw new pulumi.ResourceError(`unknown storage mode ${args.mode}`, this);
+        } else if (st.mode === "pvc") {
+            ({ dags: this.dagsClaimName, logs: this.logsClaimName } = this.claims(name, args));
+        } else if (args.needsDags || args.needsLogs) {
+            const share = this.filestore(name, args);
+            this.filestoreIp = share.ip;
+            this.persistentVolumeName = share.volumeName;
+            this.dagsClaimName = args.needsDags ? share.claimName : undefined;
+            this.logsClaimName = args.needsLogs ? share.claimName : undefined;
         }
 
         this.registerOutputs({
@@ -163,13 +84,38 @@ export class SharedStorage extends pulumi.ComponentResource {
         });
     }
 
+    /** pvc mode: new RWX claims on a StorageClass, one per directory or one shared. */
+    private claims(name: string, args: SharedStorageArgs): { dags?: pulumi.Output<string>; logs?: pulumi.Output<string> } {
+        const st = args.storage;
+        const claim = (suffix: string, size: string) =>
+            new k8s.core.v1.PersistentVolumeClaim(
+                `${name}-${suffix}`,
+                {
+                    metadata: { name: `${name}-${suffix}`, namespace: args.namespace, labels: labels(args.instance, "storage") },
+                    spec: { accessModes: ["ReadWriteMany"], storageClassName: st.storageClassName, resources: { requests: { storage: size } } },
+                },
+                { parent: this },
+            );
+        if (st.singleShare) {
+            const shared = args.needsDags || args.needsLogs ? claim("shared", st.logsSize).metadata.name : undefined;
+            if (shared) this.prepareJob(name, args, [{ claimName: shared, mountPath: SHARE_ROOT }], this.shareDirs(args));
+            return { dags: args.needsDags ? shared : undefined, logs: args.needsLogs ? shared : undefined };
+        }
+        const dags = args.needsDags ? claim("dags", st.dagsSize).metadata.name : undefined;
+        const logs = args.needsLogs ? claim("logs", st.logsSize).metadata.name : undefined;
+        // One claim per directory: the volume's root is the directory Airflow writes.
+        const own = [
+            ...(dags ? [{ claimName: dags, mountPath: `${SHARE_ROOT}/${DAGS_SUBPATH}` }] : []),
+            ...(logs ? [{ claimName: logs, mountPath: `${SHARE_ROOT}/${LOGS_SUBPATH}` }] : []),
+        ];
+        if (own.length) this.prepareJob(name, args, own, own.map((v) => v.mountPath));
+        return { dags, logs };
+    }
+
     /** One Filestore instance -> a static NFS PersistentVolume -> one RWX claim, plus the share setup Job. */
     private filestore(name: string, args: SharedStorageArgs): { ip: pulumi.Output<string>; volumeName: pulumi.Output<string>; claimName: pulumi.Output<string> } {
-        if (!args.filestoreLocation) {
-            throw new pulumi.ResourceError("filestoreLocation is required in filestore mode (config storage.filestore.location)", this);
-        }
-        const capacityGb = args.filestoreCapacityGb ?? 1024;
-        const shareName = args.filestoreShareName ?? "airflow";
+        // The schema requires the filestore settings in filestore mode.
+        const { project, location, tier, capacityGb, network, shareName } = args.storage.filestore!;
         const parent = { parent: this };
 
         // loaded on first use: stacks without Filestore skip the module's load on every preview
@@ -177,12 +123,12 @@ export class SharedStorage extends pulumi.ComponentResource {
         const instance = new Instance(
             `${name}-filestore`,
             {
-                project: args.filestoreProject,
-                location: args.filestoreLocation,
-                tier: args.filestoreTier ?? "BASIC_HDD",
+                project,
+                location,
+                tier,
                 description: "Airflow DAGs and task logs",
                 fileShares: { name: shareName, capacityGb },
-                networks: [{ network: args.filestoreNetwork ?? "default", modes: ["MODE_IPV4"] }],
+                networks: [{ network, modes: ["MODE_IPV4"] }],
                 labels: { "app-kubernetes-io-part-of": "airflow", "app-kubernetes-io-instance": args.instance },
             },
             parent,
@@ -288,11 +234,11 @@ export class SharedStorage extends pulumi.ComponentResource {
                             automountServiceAccountToken: false,
                             enableServiceLinks: false,
                             securityContext: { runAsUser: 0, runAsGroup: AIRFLOW_GID, runAsNonRoot: false, seccompProfile: { type: "RuntimeDefault" } },
-                            ...imagePullSecrets(args.imagePullSecrets),
+                            ...imagePullSecrets(args.images.pullSecrets),
                             containers: [
                                 {
                                     name: "prepare-share",
-                                    image: args.setupImage ?? DEFAULT_SETUP_IMAGE,
+                                    image: args.images.setup,
                                     command: ["sh", "-c", script],
                                     securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
                                     resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "64Mi" } },

@@ -227,7 +227,7 @@ describe("AirflowOnKubernetes args validation", () => {
 
 describe("teardown through the namespace", () => {
     it("lets the namespace's deletion take every namespaced object with it, and nothing cluster-scoped", () => {
-        const { deleteWithNamespace } = require("../components/stack") as typeof import("../components/stack");
+        const { deleteWithNamespace } = require("../components/deploy") as typeof import("../components/deploy");
         const namespace = { urn: "ns" } as any;
         const transform = deleteWithNamespace(namespace);
         const apply = (type: string) => transform({ type, name: "x", props: {}, opts: {}, resource: {} as any } as any);

@@ -1,33 +1,45 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
 import { DAGS_MOUNT } from "../components/airflowPod";
+import { StackConfigError, StackConfigInput, stackConfigSchema, validateStackConfig } from "../components/config";
 import { DEFAULT_GIT_SYNC_IMAGE, GIT_SYNC_HTTP_PORT, GitSync, GitSyncArgs, gitSyncDagsFolder, gitSyncSidecar } from "../components/gitSync";
 import { GIT_SYNC_UID } from "../components/podParts";
 import { installComponentMocks, recorded } from "./componentMocks";
 import { envOf, find, kubernetesObjects, ofKind, podSpecs, Rendered, renderStack, workerPodTemplate } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
+/** git-sync's default resources (the schema's). */
 const resources = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-const base: GitSyncArgs = {
-    namespace: "data",
-    instance: "airflow",
+/** The gitSync section as written in a stack file, with the claim the CronJob writes to. */
+type Sync = Omit<NonNullable<StackConfigInput["gitSync"]>, "enabled"> & { dagsClaimName?: string; dagsSubPath?: string };
+const base: Sync = {
     repo: "https://git.example.com/team/dags.git",
     ref: "release",
     dagsClaimName: "airflow-storage-shared",
     dagsSubPath: "dags",
-    resources,
 };
 
+/** The component's args from the section: the schema applies the defaults. */
+function gitSyncArgs({ dagsClaimName = "airflow-storage-shared", dagsSubPath, ...gitSync }: Sync): GitSyncArgs {
+    const c = stackConfigSchema.parse({ gitSync: { enabled: true, ...gitSync } });
+    return { namespace: "data", instance: "airflow", gitSync: { ...c.gitSync, repo: c.gitSync.repo! }, images: c.images, dagsClaimName, dagsSubPath };
+}
+
+function sidecarOf(sync: Sync): ReturnType<typeof gitSyncSidecar> {
+    const args = gitSyncArgs(sync);
+    return gitSyncSidecar(args.gitSync, args.images);
+}
+
 /** The CronJob and the Job that syncs once at deploy time. */
-async function renderGitSync(args: GitSyncArgs): Promise<{ cronJob: any; initialJob: any }> {
+async function renderGitSync(sync: Sync): Promise<{ cronJob: any; initialJob: any }> {
     const rec = installComponentMocks();
-    new GitSync("airflow-git-sync", args);
+    new GitSync("airflow-git-sync", gitSyncArgs(sync));
     const objects = kubernetesObjects(await recorded(rec));
     assert.deepStrictEqual(objects.map((o) => o.kind).sort(), ["CronJob", "Job"]);
     return { cronJob: objects.find((o) => o.kind === "CronJob"), initialJob: objects.find((o) => o.kind === "Job") };
 }
 
-async function renderCronJob(args: GitSyncArgs): Promise<any> {
+async function renderCronJob(args: Sync): Promise<any> {
     return (await renderGitSync(args)).cronJob;
 }
 
@@ -128,19 +140,20 @@ describe("GitSync (CronJob mode)", () => {
         await assertValidObjects([ssh]);
     });
 
-    it("rejects credentials that do not fit the repository", () => {
-        const cases: [Partial<GitSyncArgs>, RegExp][] = [
+    // The component takes the validated section: validation refuses these before any resource exists.
+    it("credentials that do not fit the repository are refused by validation", () => {
+        const cases: [Partial<Sync>, RegExp][] = [
             [{ auth: "https" }, /credentialsSecretName/],
             [{ auth: "ssh", credentialsSecretName: "s" }, /ssh:\/\/ or git@/],
             [{ auth: "https", credentialsSecretName: "s", repo: "git@host:x.git" }, /https:\/\//],
             [{ repo: "http://git.internal/team/dags.git" }, /uses plain http:\/\/.*allowInsecureTransport: true/],
             [{ repo: "git://git.internal/team/dags.git" }, /uses the git:\/\/ protocol/],
         ];
+        const { dagsClaimName, dagsSubPath, ...section } = base;
         for (const [extra, message] of cases) {
-            installComponentMocks();
             assert.throws(
-                () => new GitSync("g", { ...base, ...extra }),
-                (e: Error) => pulumi.ResourceError.isInstance(e) && message.test(e.message),
+                () => validateStackConfig({ gitSync: { enabled: true, ...section, ...extra } }),
+                (e: Error) => e instanceof StackConfigError && e.problems.some((p) => /gitSync\.(repo|credentialsSecretName)/.test(p) && message.test(p)),
                 JSON.stringify(extra),
             );
         }
@@ -198,7 +211,7 @@ describe("git-sync flags", () => {
         const https = { auth: "https" as const, credentialsSecretName: "git-creds" };
         const renders = [
             ...(await Promise.all([base, { ...base, ...ssh }, { ...base, ...https }].map(async (a) => podOf(await renderCronJob(a)).spec.containers))),
-            ...[{ ...base }, { ...base, ...ssh }].map((a) => gitSyncSidecar({ ...a, period: "30s" }).sidecars),
+            ...[{ ...base }, { ...base, ...ssh }].map((a) => sidecarOf({ ...a, mode: "sidecar", period: "30s" }).sidecars),
         ].flat();
         const r = await renderStack({ gitSync: { enabled: true, mode: "sidecar", repo: "git@git.example.com:team/dags.git", auth: "ssh", credentialsSecretName: "git-ssh" } });
         const stackContainers = r.objects.flatMap(podSpecs).flatMap(({ spec }) => [...spec.containers, ...(spec.initContainers ?? [])]).filter((c: any) => c.name === "git-sync");
@@ -226,7 +239,7 @@ describe("GitSync: the first sync at deploy time", () => {
     });
 
     it("is named by a hash of the sync settings: a new name (a new sync) when they change, and only then", async () => {
-        const name = async (args: GitSyncArgs) => (await renderGitSync(args)).initialJob.metadata.name as string;
+        const name = async (args: Sync) => (await renderGitSync(args)).initialJob.metadata.name as string;
         const first = await name(base);
         assert.match(first, /^airflow-git-sync-initial-[0-9a-f]{10}$/);
         assert.strictEqual(await name(base), first, "stable for the same settings: no perpetual diff");
@@ -246,7 +259,7 @@ describe("GitSync: the first sync at deploy time", () => {
 });
 
 describe("gitSyncSidecar (sidecar mode)", () => {
-    const sidecar = gitSyncSidecar({ repo: "https://git.example.com/team/dags.git", period: "30s", resources, auth: "https", credentialsSecretName: "git-creds" });
+    const sidecar = sidecarOf({ repo: "https://git.example.com/team/dags.git", mode: "sidecar", period: "30s", auth: "https", credentialsSecretName: "git-creds" });
 
     it("syncs continuously into an emptyDir named dags", () => {
         assert.strictEqual(sidecar.sidecars.length, 1);

@@ -1,6 +1,7 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
-import { AirflowImages } from "../components/images";
+import { StackConfigError, StackConfigInput, stackConfigSchema, validateStackConfig } from "../components/config";
+import { AirflowImages, AirflowImagesArgs } from "../components/images";
 import { installComponentMocks, MOCK_ACCESS_TOKEN, mockDigest, recorded, Recorder, valueOf } from "./componentMocks";
 import { isSecretEnvelope, unwrapSecrets } from "./support/harness";
 
@@ -13,21 +14,29 @@ function byName(resources: { name: string }[], name: string): any {
     return found;
 }
 
+/** The component's args from config as written in a stack file: the schema applies the defaults. */
+function imagesArgs(input: StackConfigInput, registryPassword?: pulumi.Input<string>): AirflowImagesArgs {
+    const c = stackConfigSchema.parse(input);
+    return { airflowVersion: c.airflowVersion, images: c.images, registry: c.registry, registryPassword };
+}
+
 describe("AirflowImages", () => {
     describe("build with a registry server and password", () => {
         let rec: Recorder;
         let images: AirflowImages;
         before(() => {
             rec = installComponentMocks("prod");
-            images = new AirflowImages("img", {
-                airflowVersion: "3.3.2",
-                build: true,
-                registryServer: "ghcr.io/acme/airflow/",
-                registryUsername: "ci-bot",
-                registryPassword: pulumi.secret("s3cret-token"),
-                taskContexts: { example: "images/tasks/example", other: "tasks/other" },
-                taskDockerfiles: { other: "build/Dockerfile" },
-            });
+            images = new AirflowImages(
+                "img",
+                imagesArgs(
+                    {
+                        airflowVersion: "3.3.2",
+                        images: { build: { enabled: true }, tasks: { example: { context: "images/tasks/example" }, other: { context: "tasks/other", dockerfile: "build/Dockerfile" } } },
+                        registry: { server: "ghcr.io/acme/airflow/", username: "ci-bot" },
+                    },
+                    pulumi.secret("s3cret-token"),
+                ),
+            );
         });
 
         it("builds the base from the upstream Airflow image for the version, for a fixed platform", async () => {
@@ -81,14 +90,14 @@ describe("AirflowImages", () => {
         let images: AirflowImages;
         before(() => {
             rec = installComponentMocks("dev");
-            images = new AirflowImages("img", {
-                airflowVersion: "3.3.2",
-                build: true,
-                baseFromImage: "mirror.example.com/apache/airflow:3.3.2-python3.12",
-                platform: "linux/arm64",
-                artifactRegistryProject: "acme-data",
-                artifactRegistryLocation: "europe-west1",
-            });
+            images = new AirflowImages(
+                "img",
+                imagesArgs({
+                    airflowVersion: "3.3.2",
+                    images: { build: { enabled: true, baseImage: "mirror.example.com/apache/airflow:3.3.2-python3.12", platform: "linux/arm64" } },
+                    registry: { artifactRegistry: { project: "acme-data", location: "europe-west1" } },
+                }),
+            );
         });
 
         it("creates a DOCKER repository and pushes to <location>-docker.pkg.dev/<project>/<repo>", async () => {
@@ -115,7 +124,7 @@ describe("AirflowImages", () => {
     describe("prebuilt image, nothing built", () => {
         it("passes the prebuilt reference through and registers no image or registry", async () => {
             const rec = installComponentMocks();
-            const images = new AirflowImages("img", { airflowVersion: "3.3.2", prebuiltImage: "registry.example.com/airflow@sha256:" + "cd".repeat(32) });
+            const images = new AirflowImages("img", imagesArgs({ airflowVersion: "3.3.2", images: { airflow: "registry.example.com/airflow@sha256:" + "cd".repeat(32) } }));
             assert.strictEqual(await valueOf(images.airflowImage), "registry.example.com/airflow@sha256:" + "cd".repeat(32));
             assert.strictEqual(await valueOf(images.baseImage), await valueOf(images.airflowImage));
             assert.deepStrictEqual(await valueOf(images.taskImages), {});
@@ -124,13 +133,13 @@ describe("AirflowImages", () => {
 
         it("defaults to the upstream image of the Airflow version", async () => {
             installComponentMocks();
-            const images = new AirflowImages("img", { airflowVersion: "3.3.1" });
+            const images = new AirflowImages("img", imagesArgs({ airflowVersion: "3.3.1" }));
             assert.strictEqual(await valueOf(images.airflowImage), "apache/airflow:3.3.1");
         });
 
         it("builds task images FROM the prebuilt image when a registry is given", async () => {
             const rec = installComponentMocks();
-            new AirflowImages("img", { airflowVersion: "3.3.2", registryServer: "registry.example.com:5000/team", taskContexts: { example: "images/tasks/example" } });
+            new AirflowImages("img", imagesArgs({ airflowVersion: "3.3.2", registry: { server: "registry.example.com:5000/team" }, images: { tasks: { example: { context: "images/tasks/example" } } } }));
             const all = await recorded(rec, IMAGE);
             assert.deepStrictEqual(all.map((r) => r.name), ["img-task-example"]);
             assert.strictEqual(all[0].inputs.build.args.BASE_IMAGE, "apache/airflow:3.3.2");
@@ -138,19 +147,20 @@ describe("AirflowImages", () => {
         });
     });
 
-    describe("rejects incomplete registry settings", () => {
-        const cases: [string, any, RegExp][] = [
-            ["a build without any registry", { build: true }, /registry\.server.*registry\.artifactRegistry/],
-            ["a username without a password", { build: true, registryServer: "ghcr.io/acme", registryUsername: "bot" }, /registryPassword/],
-            ["Artifact Registry without a location", { build: true, artifactRegistryProject: "p" }, /artifactRegistryLocation/],
-            ["a Dockerfile for an unknown task", { taskDockerfiles: { ghost: "Dockerfile" } }, /taskDockerfiles\.ghost/],
+    // The component takes the validated config: incomplete registry settings never reach it, since
+    // validation refuses them before any resource is registered (the component's own guards went).
+    describe("incomplete registry settings are refused before the component exists", () => {
+        const cases: [string, StackConfigInput, RegExp][] = [
+            ["a build without any registry", { images: { build: { enabled: true } } }, /registry\.server: is required when images\.build\.enabled/],
+            ["a username without a password", { images: { build: { enabled: true } }, registry: { server: "ghcr.io/acme", username: "bot" } }, /registryPassword: is required with registry\.username/],
+            ["Artifact Registry without a location", { images: { build: { enabled: true } }, registry: { artifactRegistry: { project: "acme-data" } as never } }, /registry\.artifactRegistry\.location: is required/],
+            ["a Dockerfile for an unknown task", { images: { tasks: { ghost: { dockerfile: "Dockerfile" } as never } }, registry: { server: "ghcr.io/acme" } }, /images\.tasks\.ghost\.context: is required/],
         ];
-        for (const [what, extra, message] of cases) {
+        for (const [what, input, message] of cases) {
             it(what, () => {
-                installComponentMocks();
                 assert.throws(
-                    () => new AirflowImages("img", { airflowVersion: "3.3.2", ...extra }),
-                    (e: Error) => pulumi.ResourceError.isInstance(e) && message.test(e.message),
+                    () => validateStackConfig(input as Record<string, unknown>, { registryPasswordSet: false }),
+                    (e: Error) => e instanceof StackConfigError && e.problems.some((p) => message.test(p)),
                 );
             });
         }

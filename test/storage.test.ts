@@ -1,37 +1,38 @@
 import * as assert from "assert";
 import * as pulumi from "@pulumi/pulumi";
+import { StackConfigError, StackConfigInput, stackConfigSchema, validateStackConfig } from "../components/config";
 import { SharedStorage, SharedStorageArgs, FILESTORE_MOUNT_OPTIONS, ROOT_REASON_ANNOTATION } from "../components/storage";
 import { installComponentMocks, MOCK_FILESTORE_IP, recorded, Recorder, valueOf } from "./componentMocks";
 import { kubernetesObjects, ofKind, renderStack } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
-const base: SharedStorageArgs = {
-    namespace: "data",
-    instance: "airflow",
-    mode: "pvc",
-    dagsSize: "5Gi",
-    logsSize: "20Gi",
-    singleShare: false,
-    needsDags: true,
-    needsLogs: true,
-};
+type Storage = NonNullable<StackConfigInput["storage"]>;
+interface Needs {
+    needsDags?: boolean;
+    needsLogs?: boolean;
+    /** images.setup */
+    setupImage?: string;
+}
 
-const filestore: SharedStorageArgs = {
-    ...base,
+/** pvc mode with its defaults (5Gi of DAGs, 20Gi of logs, two claims). */
+const base: Storage = {};
+
+const filestore: Storage = {
     mode: "filestore",
-    filestoreProject: "acme-data",
-    filestoreLocation: "europe-west1-b",
-    filestoreTier: "BASIC_HDD",
-    filestoreCapacityGb: 1024,
-    filestoreNetwork: "projects/acme-net/global/networks/shared",
-    filestoreShareName: "airflow",
+    filestore: { project: "acme-data", location: "europe-west1-b", tier: "BASIC_HDD", capacityGb: 1024, network: "projects/acme-net/global/networks/shared", shareName: "airflow" },
 };
 
-async function render(args: SharedStorageArgs): Promise<{ rec: Recorder; storage: SharedStorage; objects: any[] }> {
+/** The component's args from the storage section as written in a stack file: the schema applies the defaults. */
+function storageArgs(storage: Storage, needs: Needs = {}): SharedStorageArgs {
+    const c = stackConfigSchema.parse({ storage, ...(needs.setupImage ? { images: { setup: needs.setupImage } } : {}) });
+    return { namespace: "data", instance: "airflow", storage: c.storage, images: c.images, needsDags: needs.needsDags ?? true, needsLogs: needs.needsLogs ?? true };
+}
+
+async function render(storage: Storage, needs: Needs = {}): Promise<{ rec: Recorder; storage: SharedStorage; objects: any[] }> {
     const rec = installComponentMocks();
-    const storage = new SharedStorage("airflow-storage", args);
+    const component = new SharedStorage("airflow-storage", storageArgs(storage, needs));
     const objects = kubernetesObjects(await recorded(rec));
-    return { rec, storage, objects };
+    return { rec, storage: component, objects };
 }
 
 describe("SharedStorage", () => {
@@ -106,17 +107,16 @@ describe("SharedStorage", () => {
         });
 
         it("makes nothing when neither DAGs nor logs need a volume", async () => {
-            const r = await render({ ...filestore, needsDags: false, needsLogs: false });
+            const r = await render(filestore, { needsDags: false, needsLogs: false });
             assert.strictEqual((await recorded(r.rec)).length, 1, "only the component itself");
             assert.strictEqual(r.storage.dagsClaimName, undefined);
             assert.strictEqual(r.storage.logsClaimName, undefined);
         });
 
-        it("requires a location", () => {
-            installComponentMocks();
+        it("requires a location, refused by validation before the component exists", () => {
             assert.throws(
-                () => new SharedStorage("s", { ...filestore, filestoreLocation: undefined }),
-                (e: Error) => pulumi.ResourceError.isInstance(e) && /storage\.filestore\.location/.test(e.message),
+                () => validateStackConfig({ storage: { mode: "filestore", filestore: { project: "acme-data" } } }),
+                (e: Error) => e instanceof StackConfigError && e.problems.some((p) => /storage\.filestore\.location: is required/.test(p)),
             );
         });
     });
@@ -125,7 +125,7 @@ describe("SharedStorage", () => {
         const prepareJobs = (objects: any[]) => objects.filter((o) => o.kind === "Job");
 
         it("prepares the claims with the same Job as Filestore: each claim's root made group-writable for gid 0", async () => {
-            const { objects } = await render({ ...base, storageClassName: "standard-rwx", setupImage: "mirror.example.com/busybox:1.37.0" });
+            const { objects } = await render({ storageClassName: "standard-rwx" }, { setupImage: "mirror.example.com/busybox:1.37.0" });
             const [job] = prepareJobs(objects);
             assert.strictEqual(prepareJobs(objects).length, 1);
             const fromFilestore = prepareJobs((await render(filestore)).objects)[0];
@@ -147,12 +147,12 @@ describe("SharedStorage", () => {
         });
 
         it("prepares dags/ and logs/ on a single share, and only the claims that exist", async () => {
-            const single = prepareJobs((await render({ ...base, singleShare: true })).objects)[0];
+            const single = prepareJobs((await render({ singleShare: true })).objects)[0];
             assert.deepStrictEqual(single.spec.template.spec.containers[0].volumeMounts, [{ name: "share-0", mountPath: "/share" }]);
             assert.match(single.spec.template.spec.containers[0].command[2], /^for d in \/share\/dags \/share\/logs; do$/m);
-            const logsOnly = prepareJobs((await render({ ...base, needsDags: false })).objects)[0];
+            const logsOnly = prepareJobs((await render(base, { needsDags: false })).objects)[0];
             assert.deepStrictEqual(logsOnly.spec.template.spec.containers[0].volumeMounts, [{ name: "share-0", mountPath: "/share/logs" }]);
-            assert.strictEqual(prepareJobs((await render({ ...base, needsDags: false, needsLogs: false })).objects).length, 0);
+            assert.strictEqual(prepareJobs((await render(base, { needsDags: false, needsLogs: false })).objects).length, 0);
         });
 
         it("is what the Airflow workloads and CronJobs wait for in the stack, not the migration Job or the rest", async () => {
@@ -172,7 +172,7 @@ describe("SharedStorage", () => {
 
     describe("pvc mode (claims)", () => {
         it("makes separate RWX claims on the StorageClass, schema-valid", async () => {
-            const { storage, objects } = await render({ ...base, storageClassName: "standard-rwx" });
+            const { storage, objects } = await render({ storageClassName: "standard-rwx" });
             const claims = objects.filter((o) => o.kind === "PersistentVolumeClaim");
             assert.deepStrictEqual(
                 claims.map((c) => [c.metadata.name, c.spec.storageClassName, c.spec.accessModes[0], c.spec.resources.requests.storage]),
@@ -186,7 +186,7 @@ describe("SharedStorage", () => {
         });
 
         it("uses one claim with sub-paths when singleShare", async () => {
-            const { storage, objects } = await render({ ...base, singleShare: true });
+            const { storage, objects } = await render({ singleShare: true });
             assert.strictEqual(objects.filter((o) => o.kind === "PersistentVolumeClaim").length, 1);
             assert.strictEqual(await valueOf(storage.dagsClaimName!), "airflow-storage-shared");
             assert.strictEqual(storage.dagsSubPath, "dags");
@@ -196,7 +196,7 @@ describe("SharedStorage", () => {
 
     describe("existing mode (unchanged)", () => {
         it("passes claim names through and creates nothing", async () => {
-            const { rec, storage } = await render({ ...base, mode: "existing", dagsClaimName: "team-dags", logsClaimName: "team-logs" });
+            const { rec, storage } = await render({ mode: "existing", dagsClaimName: "team-dags", logsClaimName: "team-logs" });
             assert.strictEqual(await valueOf(storage.dagsClaimName!), "team-dags");
             assert.strictEqual(await valueOf(storage.logsClaimName!), "team-logs");
             assert.strictEqual((await recorded(rec)).length, 1);
