@@ -1,12 +1,11 @@
 // AirflowOnKubernetes: the package's one top-level component. Its args are the stack config of this
-// repository's program (one source of truth: the zod schema in config.ts, from which
+// repository's program (one source of truth: the zod schema in config/, from which
 // airflowOnKubernetesArgs.ts is generated), validated before anything is registered; every resource
 // it creates is its child (directly or through the sub-components), so `pulumi stack` shows one tree
 // and another program, in any Pulumi language, can reuse the whole deployment.
 import * as pulumi from "@pulumi/pulumi";
 import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
-import { StackConfig, StackConfigError, validateStackConfig } from "./config";
-import { configWarnings } from "./configChecks";
+import { configWarnings, StackConfig, StackConfigError, validateStackConfig } from "./config";
 import { dnsLabelProblem } from "./formats";
 import { deployAirflow } from "./deploy";
 
@@ -48,15 +47,13 @@ export function validateAirflowArgs(name: string, args: AirflowOnKubernetesArgs)
         problems.push(`name: ${nameProblem.replace(/, at most 63 characters/, "")}: it prefixes every Kubernetes object name (got ${JSON.stringify(name)})`);
     }
     problems.push(...outputProblems(values, ""));
-    const username = (values.registry as { username?: unknown } | undefined)?.username;
-    if (username !== undefined && registryPassword === undefined) {
-        problems.push("registryPassword: is required with registry.username (a secret: pulumi.secret(...) or a secret config value)");
-    } else if (username === undefined && registryPassword !== undefined) {
-        problems.push("registry.username: is required when registryPassword is set (or leave registryPassword out)");
-    }
     let config: StackConfig | undefined;
     try {
-        config = validateStackConfig(values, { configNamespace: ARGS_NAMESPACE });
+        config = validateStackConfig(values, {
+            configNamespace: ARGS_NAMESPACE,
+            registryPasswordSet: registryPassword !== undefined,
+            setRegistryPassword: "give it as a secret (pulumi.secret(...) or a secret config value)",
+        });
     } catch (e) {
         if (!(e instanceof StackConfigError)) throw e;
         problems.push(...e.problems.map(bareKey));

@@ -3,7 +3,7 @@
 // The code that renders them takes their names from here and nowhere else, and the config schema
 // refuses the same names in extraEnv and secretEnv: one list, so an override of something the
 // package owns (the executor, the DAG folder, the database URI, ...) can never slip through.
-// No imports: config.ts reads this module before any component exists.
+// No imports: the config (components/config/) reads this module before any component exists.
 
 /** Set in every architecture. */
 export const AIRFLOW_ENV = {

@@ -10,8 +10,8 @@
 // Memory-backed emptyDirs (`medium: Memory`) count toward memory and are left out; an emptyDir without
 // a sizeLimit has no size to add.
 //
-// No imports from components but types: config.ts reads this module before any component exists.
-import type { StackConfig } from "./config";
+// No imports from components but types: the config (components/config/) reads this module before any component exists.
+import type { StackConfig } from "./config/schema";
 import { quantityValue } from "./formats";
 import type * as k8s from "./kubernetes";
 

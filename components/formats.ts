@@ -1,7 +1,7 @@
 // Value grammars of the systems this package hands values to, mirrored so that the config schema
 // refuses what Kubernetes, a registry or Google Cloud would refuse mid-update. Each check returns
 // undefined for a valid value and otherwise a message that says what is allowed.
-// No imports from components: config.ts reads this module before any component exists.
+// No imports from components: the config (components/config/) reads this module before any component exists.
 import * as net from "net";
 
 // ---- Kubernetes names ----

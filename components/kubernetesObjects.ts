@@ -6,7 +6,7 @@
 // API server. As in the tests' strict OpenAPI check, every object is closed: an unknown field (`portz`,
 // `mountpath`) is an error, by key. Required fields and names are checked; the deep structure of
 // probes, lifecycle hooks and volume sources other than the common ones is left to the API server.
-// No imports from components: config.ts reads this module before any component exists.
+// No imports from components: the config (components/config/) reads this module before any component exists.
 import { z } from "zod";
 import { dnsLabelProblem, dnsSubdomainProblem, labelKeyProblem, labelValueProblem } from "./formats";
 

@@ -2,7 +2,7 @@
 // Built here once so no pod spec spells them out twice.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PlacementSettings, PodExtensionSettings, ResourceSettings, StackConfig } from "./config";
+import { PlacementSettings, PodExtensionSettings, ResourceSettings, SIDECAR, StackConfig } from "./config";
 import { EPHEMERAL_STORAGE, withEphemeralStorage } from "./ephemeralStorage";
 
 type Container = k8s.types.input.core.v1.Container;
@@ -184,12 +184,10 @@ export function singlePodStatefulSetSpec(
 
 // ---- extension points: the same on every component (config: extraVolumes, extraContainers, ...) ----
 
-/** Requests and limits of a user's extra container where it names none: every container has both. */
-export const EXTRA_CONTAINER_RESOURCES: ResourceSettings = { requests: { cpu: "50m", memory: "64Mi" }, limits: { cpu: "500m", memory: "256Mi" } };
-
 /** A user's container, locked down like the package's own and sized unless it says otherwise. */
 function extraContainer(c: PodExtensionSettings["extraContainers"][number]): Container {
-    const defaults = resourceRequirements(EXTRA_CONTAINER_RESOURCES);
+    // Every container has requests and limits: a helper's where the user names none.
+    const defaults = resourceRequirements(SIDECAR);
     return {
         ...c,
         securityContext: { ...restrictedContainerSecurityContext, ...c.securityContext },

@@ -2,7 +2,7 @@
 // accepts is accepted, config in a namespace nobody reads is reported, suspicious values warn before
 // anything is registered, and the program exports only what the architecture has.
 import * as assert from "assert";
-import { configWarnings } from "../components/configChecks";
+import { configWarnings } from "../components/config";
 import { DEFAULT_AIRFLOW_VERSION, parseProgramConfig, parseStackConfig, StackConfigError } from "../components/config";
 import { rawConfig, resolve } from "./support/harness";
 import { runProgram } from "./support/program";

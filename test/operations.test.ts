@@ -223,7 +223,7 @@ describe("operations: extension points, the same on every component", () => {
     });
 
     it("names only volumes and containers the config schema knows as the pods' own", async () => {
-        // config.ts refuses extensions that reuse these names: the list must cover what is rendered.
+        // the config (components/config/) refuses extensions that reuse these names: the list must cover what is rendered.
         const all = await renderStack({ ui: { authManager: "simple", webserverConfig: undefined }, gitSync: { enabled: true, mode: "sidecar", repo: "https://git.example.com/d.git" } });
         const fab = await renderStack({ ui: { webserverConfig: { configMapName: "fab" } }, dagsInImage: true, images: { taskImages: { t: `registry.example.com/t@sha256:${"ab".repeat(32)}` } } });
         for (const rendered of [all, fab]) {

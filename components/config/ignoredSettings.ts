@@ -1,33 +1,8 @@
-// Config checks that look beyond single values: settings the chosen architecture or mode would
-// ignore, keys in a config namespace nobody reads, and values that are valid but probably not meant.
-// They run on the config as the user wrote it (before defaults), so "set" means "written in the stack
-// file", and they report through the same problem list as the schema.
-import type { StackConfig } from "./config";
-import { airflowVersionsInTag } from "./formats";
+// Settings written in the stack file that the chosen architecture or mode would ignore, as one
+// table. They run on the config as the user wrote it (before defaults), so "set" means "written in
+// the stack file", and they report through the same problem list as the schema.
 
 type Raw = Record<string, unknown>;
-
-/** Config namespaces other than the program's own that are read by the providers this package uses. */
-export const PROVIDER_CONFIG_NAMESPACES = ["kubernetes", "gcp", "docker", "random", "pulumi"] as const;
-
-/**
- * Keys in a namespace that neither the program nor a provider reads (`airflw:scheduler`): Pulumi would
- * pass them through and the program would run on defaults.
- */
-export function foreignNamespaceProblems(keys: string[], configNamespace: string): string[] {
-    const known = new Set<string>([configNamespace, ...PROVIDER_CONFIG_NAMESPACES]);
-    return keys
-        .filter((key) => !known.has(key.split(":")[0]))
-        .sort()
-        .map((key) => {
-            const [ns, ...rest] = key.split(":");
-            const name = rest.join(":");
-            return (
-                `${key}: unknown config namespace "${ns}"; did you mean ${configNamespace}:${name}? ` +
-                `(this program reads ${configNamespace}:, its providers ${PROVIDER_CONFIG_NAMESPACES.map((n) => `${n}:`).join(", ")})`
-            );
-        });
-}
 
 interface Rule {
     /** Dotted key path, as written in the stack file. */
@@ -69,7 +44,7 @@ const STANDALONE =
     "it runs every Airflow process in one pod with the LocalExecutor and reads standalone.* (storageSize, storageClassName, " +
     "parallelism, resources, tmpSize, homeSize), database.resources and gitSync (as a sidecar)";
 
-const rules: Rule[] = [
+const IGNORED_SETTINGS: Rule[] = [
     // --- what one architecture has and the other has not ---
     ...["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage", "logging.remoteBaseLogFolder", "retention", "metrics", "ui.ingress", "ui.baseUrl", "ui.webserverConfig", "database.pgbouncer"].map(
         (path): Rule => ({ path, when: standalone, why: () => `is not used by the standalone architecture: ${STANDALONE}; set architecture: production to use it` }),
@@ -190,41 +165,10 @@ const rules: Rule[] = [
 /** Settings written in the stack file that the chosen architecture or mode would ignore. */
 export function ignoredSettingProblems(raw: Raw, configNamespace: string): string[] {
     const problems = new Map<string, string>();
-    for (const rule of rules) {
+    for (const rule of IGNORED_SETTINGS) {
         if (get(raw, rule.path) !== undefined && rule.when(raw) && !problems.has(rule.path)) {
             problems.set(rule.path, `${configNamespace}:${rule.path}: ${rule.why(raw)}`);
         }
     }
     return [...problems.values()];
-}
-
-/**
- * Images (the Airflow image the workloads, the API server among them, run, or the image the base is
- * built FROM) whose tag names another Airflow version than airflowVersion. `otherMajor`: none of the
- * tag's versions has airflowVersion's major version (an Airflow 2 image), which cannot run what the
- * package renders for Airflow 3; a config error. Otherwise a warning.
- */
-export function imageVersionMismatches(c: StackConfig): { key: string; ref: string; versions: string[]; otherMajor: boolean }[] {
-    const major = (version: string) => version.split(".")[0];
-    const images: [string, string | undefined][] = [
-        ["images.airflow", c.images.airflow],
-        ["images.build.baseImage", c.images.build.enabled ? c.images.build.baseImage : undefined],
-    ];
-    return images.flatMap(([key, ref]) => {
-        const versions = ref === undefined ? [] : airflowVersionsInTag(ref);
-        return ref !== undefined && versions.length && !versions.includes(c.airflowVersion)
-            ? [{ key, ref, versions, otherMajor: !versions.some((v) => major(v) === major(c.airflowVersion)) }]
-            : [];
-    });
-}
-
-/** Valid but suspicious settings, reported as warnings before anything is registered. */
-export function configWarnings(c: StackConfig, configNamespace: string): string[] {
-    return imageVersionMismatches(c)
-        .filter((m) => !m.otherMajor)
-        .map(
-            ({ key, ref, versions }) =>
-                `${configNamespace}:${key}: the tag of ${ref} names Airflow ${versions.join(", ")} but airflowVersion is ${c.airflowVersion}; ` +
-                "airflowVersion names the migration Job and the default images, so set it to the image's version",
-        );
 }
