@@ -3,6 +3,7 @@
 // template, the migration Job, the four Deployments, the Service and Ingress, the autoscaler and
 // disruption budgets), plus the retention CronJobs.
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import { AirflowArgs, ControlPlane } from "./controlPlane/args";
 import { availability } from "./controlPlane/availability";
 import { apiUrls, podFactory } from "./controlPlane/env";
@@ -28,7 +29,7 @@ export class Airflow extends pulumi.ComponentResource {
     readonly podTemplateYaml: pulumi.Output<string>;
 
     constructor(name: string, args: AirflowArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:Airflow", name, {}, opts);
+        super(componentType("Airflow"), name, {}, withLegacyType("Airflow", opts));
         const cp: ControlPlane = { name, args, parent: this };
         const ids = identities(cp);
         const urls = apiUrls(cp);

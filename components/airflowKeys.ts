@@ -7,6 +7,7 @@
 import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import * as random from "@pulumi/random";
 import { SECRET_KEYS } from "./airflowPod";
 import { labels } from "./podParts";
@@ -31,7 +32,7 @@ export class AirflowKeys extends pulumi.ComponentResource {
     readonly adminPassword?: pulumi.Output<string>;
 
     constructor(name: string, args: AirflowKeysArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:AirflowKeys", name, {}, opts);
+        super(componentType("AirflowKeys"), name, {}, withLegacyType("AirflowKeys", opts));
         const parent = { parent: this };
 
         const password = (suffix: string, length: number) => new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, parent).result;

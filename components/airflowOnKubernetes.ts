@@ -8,9 +8,10 @@ import type { AirflowOnKubernetesArgs } from "./airflowOnKubernetesArgs";
 import { configWarnings, StackConfig, StackConfigError, validateStackConfig } from "./config";
 import { dnsLabelProblem } from "./formats";
 import { deployAirflow } from "./deploy";
+import { componentType } from "./names";
 
 /** The component's type token: `<package>:index:<class>` (the package name is the plugin's name). */
-export const AIRFLOW_ON_KUBERNETES_TYPE = "airflow-kubernetes:index:AirflowOnKubernetes";
+export const AIRFLOW_ON_KUBERNETES_TYPE = componentType("AirflowOnKubernetes");
 
 /** Longest component name: it prefixes every Kubernetes object name, which must stay a valid name. */
 export const MAX_NAME_LENGTH = 30;

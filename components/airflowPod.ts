@@ -87,8 +87,8 @@ const sandboxEnv: Record<string, string> = {
     AIRFLOW_CONFIG: AIRFLOW_CONFIG_FILE,
     PYTHONUSERBASE: IMAGE_PYTHON_USER_BASE,
     // The official image's entrypoint otherwise runs `airflow db check` (up to 20 tries) before every
-    // command: workers have no database to check, and control-plane pods already wait for migrations
-    // in an init container.
+    // command: workers have no database to check, and the control plane's Deployments are created only
+    // after the migration Job has finished (they depend on it).
     CONNECTION_CHECK_MAX_COUNT: "0",
 };
 

@@ -16,6 +16,7 @@
 import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import { DEFAULT_GIT_SYNC_IMAGE, StackConfig } from "./config";
 import type { GitAuth } from "./formats";
 import { DAGS_MOUNT } from "./airflowPod";
@@ -66,7 +67,6 @@ export interface GitSyncArgs {
     dagsSubPath?: string;
 }
 
-/** Flags, env, volumes and mounts common to both modes. */
 /**
  * Flags, env, volumes and mounts common to both modes. The schema has checked the repository against
  * its auth and transport, and that credentialsSecretName is set unless auth is none.
@@ -141,7 +141,7 @@ export class GitSync extends pulumi.ComponentResource {
     readonly initialJobName: pulumi.Output<string>;
 
     constructor(name: string, args: GitSyncArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:GitSync", name, {}, opts);
+        super(componentType("GitSync"), name, {}, withLegacyType("GitSync", opts));
 
         const g = args.gitSync;
         const pieces = gitSyncPieces(g);

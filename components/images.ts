@@ -15,6 +15,7 @@ import * as path from "path";
 import type * as Docker from "@pulumi/docker";
 import type * as Gcp from "@pulumi/gcp";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import type { StackConfig } from "./config";
 
 // Loaded on first use: most stacks build no image, and every preview of theirs skips the modules' load.
@@ -49,7 +50,7 @@ export class AirflowImages extends pulumi.ComponentResource {
     readonly registry?: pulumi.Output<string>;
 
     constructor(name: string, args: AirflowImagesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:AirflowImages", name, {}, opts);
+        super(componentType("AirflowImages"), name, {}, withLegacyType("AirflowImages", opts));
 
         const upstream = `apache/airflow:${args.airflowVersion}`;
         const { build, tasks } = args.images;

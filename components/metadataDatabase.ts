@@ -2,6 +2,7 @@
 // or an existing Secret holding the connection URI of an external database.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import * as random from "@pulumi/random";
 import { ResourceSettings, StackConfig } from "./config";
 import { FIXED_SCRATCH_SIZES } from "./ephemeralStorage";
@@ -50,7 +51,7 @@ export class MetadataDatabase extends pulumi.ComponentResource {
     readonly statefulSet?: k8s.apps.v1.StatefulSet;
 
     constructor(name: string, args: MetadataDatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:MetadataDatabase", name, {}, opts);
+        super(componentType("MetadataDatabase"), name, {}, withLegacyType("MetadataDatabase", opts));
         const parent = { parent: this };
 
         const db = args.database;

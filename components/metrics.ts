@@ -11,6 +11,7 @@
 import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import * as yaml from "js-yaml";
 import type { StackConfig } from "./config";
 import { withEphemeralStorage } from "./ephemeralStorage";
@@ -50,7 +51,7 @@ export class StatsdExporter extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
 
     constructor(name: string, args: StatsdExporterArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:StatsdExporter", name, {}, opts);
+        super(componentType("StatsdExporter"), name, {}, withLegacyType("StatsdExporter", opts));
         const component = "statsd";
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, component) });
 

@@ -10,6 +10,7 @@
 // open every pod of every namespace (the metadata database above all) to task code.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import { API_PORT } from "./airflowPod";
 import type { StackConfig } from "./config";
 import { gitRepoPort } from "./formats";
@@ -140,7 +141,7 @@ export function kubernetesApiEndpoint(name: string, opts?: pulumi.CustomResource
 
 export class NetworkPolicies extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:NetworkPolicies", name, {}, opts);
+        super(componentType("NetworkPolicies"), name, {}, withLegacyType("NetworkPolicies", opts));
         const policy = (suffix: string, spec: pulumi.Input<Rule>) =>
             new k8s.networking.v1.NetworkPolicy(
                 `${name}-${suffix}`,

@@ -12,6 +12,7 @@
 // the database directly (the Airflow component's directMetadataSecretName).
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import * as random from "@pulumi/random";
 import type { StackConfig } from "./config";
 import type { MetadataConnection } from "./controlPlane/args";
@@ -85,7 +86,7 @@ export class PgBouncer extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
 
     constructor(name: string, args: PgBouncerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:PgBouncer", name, {}, opts);
+        super(componentType("PgBouncer"), name, {}, withLegacyType("PgBouncer", opts));
         const component = "pgbouncer";
         const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, component) });
         const p = args.pgbouncer;

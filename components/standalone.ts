@@ -3,6 +3,7 @@
 // scheduler (LocalExecutor), dag-processor and triggerer as one supervised group.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import { AIRFLOW_ENV, AUTH_MANAGERS, STANDALONE_AIRFLOW_ENV } from "./airflowSettings";
 import { NO_ENV, NO_POD_EXTENSIONS, StackConfig } from "./config";
 import { adminEnv, AirflowPodFactory, API_PORT, LOGS_MOUNT, migrationScript, simpleAuthUsers, taskImagesEnv } from "./airflowPod";
@@ -43,7 +44,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
     readonly metadataSecretName: pulumi.Output<string>;
 
     constructor(name: string, args: StandaloneAirflowArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:StandaloneAirflow", name, {}, opts);
+        super(componentType("StandaloneAirflow"), name, {}, withLegacyType("StandaloneAirflow", opts));
         const c = args.config;
         const parent = { parent: this };
         const component = "standalone";

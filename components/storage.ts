@@ -15,6 +15,7 @@
 import type * as Gcp from "@pulumi/gcp";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { componentType, withLegacyType } from "./names";
 import { StackConfig } from "./config";
 import { withEphemeralStorage } from "./ephemeralStorage";
 import { AIRFLOW_GID, imagePullSecrets, labels } from "./podParts";
@@ -54,7 +55,7 @@ export class SharedStorage extends pulumi.ComponentResource {
     readonly persistentVolumeName?: pulumi.Output<string>;
 
     constructor(name: string, args: SharedStorageArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("airflow:index:SharedStorage", name, {}, opts);
+        super(componentType("SharedStorage"), name, {}, withLegacyType("SharedStorage", opts));
 
         const st = args.storage;
         if (st.singleShare || st.mode === "filestore") {

@@ -98,12 +98,12 @@ describe("AirflowOnKubernetes component", () => {
             "kubernetes:core/v1:Namespace::namespace",
             "pulumi:providers:kubernetes::cluster",
             "pulumi:pulumi:StackReference::acme/infra/prod",
-            "airflow:index:Airflow::airflow",
-            "airflow:index:AirflowKeys::airflow-keys",
-            "airflow:index:SharedStorage::airflow-storage",
-            "airflow:index:MetadataDatabase::airflow-postgres",
-            "airflow:index:AirflowImages::airflow-images",
-            "airflow:index:NetworkPolicies::airflow",
+            "airflow-kubernetes:index:Airflow::airflow",
+            "airflow-kubernetes:index:AirflowKeys::airflow-keys",
+            "airflow-kubernetes:index:SharedStorage::airflow-storage",
+            "airflow-kubernetes:index:MetadataDatabase::airflow-postgres",
+            "airflow-kubernetes:index:AirflowImages::airflow-images",
+            "airflow-kubernetes:index:NetworkPolicies::airflow",
         ]) {
             assert.ok(c.byKey.has(key), `no ${key}`);
         }
@@ -259,12 +259,42 @@ describe("stacks made before the top-level component", () => {
         const { renderStack, aliases } = require("./support/harness") as typeof import("./support/harness");
         aliases.clear();
         await renderStack({});
-        for (const key of ["airflow:index:Airflow::airflow", "airflow:index:MetadataDatabase::airflow-postgres", "kubernetes:core/v1:Namespace::namespace"]) {
-            const list = aliases.get(key) ?? [];
-            assert.strictEqual(list.length, 1, key);
-            assert.ok("parent" in (list[0] as object), `${key}: an alias to the stack as parent`);
+        for (const key of ["airflow-kubernetes:index:Airflow::airflow", "airflow-kubernetes:index:MetadataDatabase::airflow-postgres", "kubernetes:core/v1:Namespace::namespace"]) {
+            // (the package's components also alias their former type: see the next describe)
+            const list = (aliases.get(key) ?? []) as object[];
+            assert.ok(list.some((a) => "parent" in a && !("type" in a)), `${key}: an alias to the stack as parent`);
         }
+        // The Namespace (a Kubernetes object) keeps its type: the stack as parent is its one alias.
+        assert.strictEqual(aliases.get("kubernetes:core/v1:Namespace::namespace")?.length, 1);
         // deeper children follow their parent's alias: none of their own names a parent
         assert.ok((aliases.get("kubernetes:apps/v1:Deployment::airflow-scheduler") ?? []).every((a) => !("parent" in (a as object))));
+    });
+});
+
+describe("stacks made before the package had one type prefix", () => {
+    it("alias each sub-component to its airflow:index:* type, alone and with the stack as parent, so an update adopts it", async () => {
+        const { renderStack, aliases } = require("./support/harness") as typeof import("./support/harness");
+        aliases.clear();
+        await renderStack({ database: { pgbouncer: { enabled: true } }, metrics: { enabled: true }, gitSync: { enabled: true, repo: "https://git.example.com/dags.git" } });
+        const components = [...aliases.keys()].filter((key) => key.startsWith("airflow-kubernetes:index:"));
+        assert.deepStrictEqual(
+            components.map((key) => key.split("::")[0]).sort(),
+            ["Airflow", "AirflowImages", "AirflowKeys", "GitSync", "MetadataDatabase", "NetworkPolicies", "PgBouncer", "SharedStorage", "StatsdExporter"].map((c) => `airflow-kubernetes:index:${c}`),
+        );
+        for (const key of components) {
+            const legacy = `airflow:index:${key.split("::")[0].split(":").pop()}`;
+            const list = (aliases.get(key) ?? []) as { type?: string; parent?: unknown }[];
+            assert.ok(list.some((a) => a.type === legacy && !("parent" in a)), `${key}: an alias to ${legacy}`);
+            assert.ok(list.some((a) => a.type === legacy && "parent" in a), `${key}: an alias to ${legacy} with the stack as parent`);
+        }
+        for (const key of aliases.keys()) assert.ok(!key.startsWith("airflow:index:"), `${key}: the package's types share one prefix`);
+    });
+
+    it("alias the standalone pod's component the same way", async () => {
+        const { renderStack, aliases } = require("./support/harness") as typeof import("./support/harness");
+        aliases.clear();
+        await renderStack({ architecture: "standalone" });
+        const list = (aliases.get("airflow-kubernetes:index:StandaloneAirflow::airflow") ?? []) as { type?: string }[];
+        assert.ok(list.some((a) => a.type === "airflow:index:StandaloneAirflow"));
     });
 });

@@ -128,7 +128,7 @@ describe("AirflowImages", () => {
             assert.strictEqual(await valueOf(images.airflowImage), "registry.example.com/airflow@sha256:" + "cd".repeat(32));
             assert.strictEqual(await valueOf(images.baseImage), await valueOf(images.airflowImage));
             assert.deepStrictEqual(await valueOf(images.taskImages), {});
-            assert.deepStrictEqual((await recorded(rec)).map((r) => r.type), ["airflow:index:AirflowImages"]);
+            assert.deepStrictEqual((await recorded(rec)).map((r) => r.type), ["airflow-kubernetes:index:AirflowImages"]);
         });
 
         it("defaults to the upstream image of the Airflow version", async () => {
