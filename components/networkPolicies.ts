@@ -10,7 +10,7 @@
 // open every pod of every namespace (the metadata database above all) to task code.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { componentType, withLegacyType } from "./names";
+import { COMPONENT, componentType, withLegacyType } from "./names";
 import { API_PORT } from "./airflowPod";
 import type { StackConfig } from "./config";
 import { gitRepoPort } from "./formats";
@@ -139,21 +139,137 @@ export function kubernetesApiEndpoint(name: string, opts?: pulumi.CustomResource
     });
 }
 
+/** What each group of policies is written with. */
+interface Policies {
+    /** Registers one NetworkPolicy, named `<name>-<suffix>`. */
+    policy: (suffix: string, spec: pulumi.Input<Rule>) => void;
+    t: Traffic;
+    api: pulumi.Output<KubernetesApiEndpoint>;
+    /** Who may open the UI: the allowed CIDRs, and the ingress controller's pods. */
+    uiFrom: Peer[];
+    /** Outside and the private destinations, optionally on some ports only. */
+    beyond: (ports?: number[]) => pulumi.Output<EgressRule[]>;
+}
+
+/** The Airflow processes that report to the execution API. */
+const EXECUTION_API_CLIENTS = [COMPONENT.worker, COMPONENT.scheduler, COMPONENT.dagProcessor, COMPONENT.triggerer];
+/** The control plane's long-running processes. */
+const CONTROL_PLANE = [COMPONENT.scheduler, COMPONENT.apiServer, COMPONENT.dagProcessor, COMPONENT.triggerer];
+
+function apiServerPolicies({ policy, uiFrom }: Policies): void {
+    policy("allow-api-server", {
+        podSelector: component(COMPONENT.apiServer),
+        policyTypes: ["Ingress"],
+        ingress: [
+            { from: uiFrom, ports: tcp([API_PORT]) },
+            // Execution API: workers, scheduler, dag-processor and triggerer report back here.
+            { from: [{ podSelector: anyOf(EXECUTION_API_CLIENTS) }], ports: tcp([API_PORT]) },
+        ],
+    });
+    policy("allow-execution-api", {
+        podSelector: anyOf(EXECUTION_API_CLIENTS),
+        policyTypes: ["Egress"],
+        egress: [{ to: [{ podSelector: component(COMPONENT.apiServer) }], ports: tcp([API_PORT]) }],
+    });
+}
+
+/**
+ * Who opens database connections. Workers never do: in Airflow 3 tasks go through the execution API,
+ * and the metadata database (every connection's secrets) stays closed to task code.
+ */
+function databasePolicies({ policy, t }: Policies): void {
+    const direct = [COMPONENT.migrate, "db-clean"];
+    const pooled = CONTROL_PLANE;
+    const databaseClients = t.pgbouncer ? [...direct, "pgbouncer"] : [...pooled, ...direct];
+    if (t.internalDatabase) {
+        policy("allow-postgres", {
+            podSelector: component("postgres"),
+            policyTypes: ["Ingress"],
+            ingress: [{ from: [{ podSelector: anyOf(databaseClients) }], ports: tcp([5432]) }],
+        });
+    }
+    policy("allow-database-egress", {
+        podSelector: anyOf(databaseClients),
+        policyTypes: ["Egress"],
+        // An external database may live anywhere, private ranges included; an internal one is this pod.
+        egress: [{ to: t.internalDatabase ? [{ podSelector: component("postgres") }] : [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp([5432]) }],
+    });
+    if (!t.pgbouncer) return;
+    const pgbouncerPort = tcp([PGBOUNCER_PORT]);
+    policy("allow-pgbouncer", {
+        podSelector: component("pgbouncer"),
+        policyTypes: ["Ingress"],
+        ingress: [{ from: [{ podSelector: anyOf(pooled) }], ports: pgbouncerPort }],
+    });
+    policy("allow-pgbouncer-egress", {
+        podSelector: anyOf(pooled),
+        policyTypes: ["Egress"],
+        egress: [{ to: [{ podSelector: component("pgbouncer") }], ports: pgbouncerPort }],
+    });
+}
+
+function metricsPolicies({ policy, t }: Policies): void {
+    if (!t.metricsScraperNamespace) return;
+    const senders = [...CONTROL_PLANE, COMPONENT.worker];
+    const statsd = [{ protocol: "UDP", port: STATSD_PORT }];
+    policy("allow-statsd", {
+        podSelector: component("statsd"),
+        policyTypes: ["Ingress"],
+        ingress: [
+            { from: [{ podSelector: anyOf(senders) }], ports: statsd },
+            // Prometheus scrapes /metrics.
+            { from: [namespace(t.metricsScraperNamespace)], ports: tcp([METRICS_PORT]) },
+        ],
+    });
+    policy("allow-statsd-egress", {
+        podSelector: anyOf(senders),
+        policyTypes: ["Egress"],
+        egress: [{ to: [{ podSelector: component("statsd") }], ports: statsd }],
+    });
+}
+
+/** What leaves the namespace: the Kubernetes API, git, the identity provider, the log bucket, tasks' systems. */
+function egressPolicies({ policy, t, api, beyond }: Policies): void {
+    policy("allow-kubernetes-api", {
+        // The scheduler launches worker pods; the others are the callers the stack turned on.
+        podSelector: anyOf([COMPONENT.scheduler, ...t.kubernetesApiClients]),
+        policyTypes: ["Egress"],
+        egress: api.apply((a) => [{ to: a.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(a.ports) }]),
+    });
+    if (t.gitClients.length) {
+        // Only the repositories' ports: a scheduler with a git-sync sidecar gets no general egress.
+        policy("allow-git", { podSelector: anyOf(t.gitClients), policyTypes: ["Egress"], egress: beyond(t.gitPorts) });
+    }
+    if (t.externalIdentityProvider) {
+        policy("allow-identity-provider", { podSelector: component(COMPONENT.apiServer), policyTypes: ["Egress"], egress: beyond([443]) });
+    }
+    if (t.remoteLogging) {
+        policy("allow-remote-logs", { podSelector: anyOf([COMPONENT.scheduler, COMPONENT.apiServer, COMPONENT.dagProcessor]), policyTypes: ["Egress"], egress: beyond([443]) });
+    }
+    policy("allow-task-egress", {
+        podSelector: anyOf(CALLBACK_RUNNERS),
+        policyTypes: ["Egress"],
+        // Tasks and triggers talk to systems outside the cluster, and so do callbacks: in Airflow 3 the
+        // dag-processor runs DAG-level on_success/on_failure callbacks (Slack, HTTP, SMTP notifiers).
+        egress: beyond(),
+    });
+}
+
 export class NetworkPolicies extends pulumi.ComponentResource {
     constructor(name: string, args: NetworkPoliciesArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("NetworkPolicies"), name, {}, withLegacyType("NetworkPolicies", opts));
-        const policy = (suffix: string, spec: pulumi.Input<Rule>) =>
+        const policy = (suffix: string, spec: pulumi.Input<Rule>) => {
             new k8s.networking.v1.NetworkPolicy(
                 `${name}-${suffix}`,
                 { metadata: { name: `${name}-${suffix}`, namespace: args.namespace, labels: labels(args.instance, "network-policy") }, spec },
                 { parent: this },
             );
+        };
         const net = args.config.network;
         const t = traffic(args.config);
         const api = pulumi.output(args.kubernetesApi);
         const outside = api.apply((a) => outsidePeers(net.clusterCidrs, a.cidrs));
         const privateRules = privateDestinationRules(net.privateDestinations);
-        /** Outside and the private destinations, optionally on some ports only. */
         const beyond = (ports?: number[]) =>
             outside.apply((to) => [{ to, ...(ports ? { ports: tcp(ports) } : {}) }, ...privateRules.map((r) => (ports && !r.ports ? { ...r, ports: tcp(ports) } : r))]);
         const uiFrom = [
@@ -169,7 +285,6 @@ export class NetworkPolicies extends pulumi.ComponentResource {
             // No ports: the DNS pods' own port is what the policy sees, and it differs between clusters.
             egress: [{ to: [{ ...namespace(net.dns.namespace), podSelector: { matchLabels: net.dns.podLabels } }] }],
         });
-
         if (args.config.architecture === "standalone") {
             policy("allow-ui", {
                 podSelector: component("standalone"),
@@ -178,109 +293,13 @@ export class NetworkPolicies extends pulumi.ComponentResource {
                 // Tasks run in this pod and reach whatever they work on outside; Postgres is in the pod.
                 egress: beyond(),
             });
-            this.registerOutputs({});
-            return;
+        } else {
+            const policies: Policies = { policy, t, api, uiFrom, beyond };
+            apiServerPolicies(policies);
+            databasePolicies(policies);
+            metricsPolicies(policies);
+            egressPolicies(policies);
         }
-
-        // Who opens database connections. Workers never do: in Airflow 3 tasks go through the execution
-        // API, and the metadata database (every connection's secrets) stays closed to task code.
-        const direct = ["migrate", "db-clean"];
-        const pooled = ["scheduler", "api-server", "dag-processor", "triggerer"];
-        const databaseClients = t.pgbouncer ? [...direct, "pgbouncer"] : [...pooled, ...direct];
-        const executionApiClients = ["worker", "scheduler", "dag-processor", "triggerer"];
-        policy("allow-api-server", {
-            podSelector: component("api-server"),
-            policyTypes: ["Ingress"],
-            ingress: [
-                { from: uiFrom, ports: tcp([API_PORT]) },
-                // Execution API: workers, scheduler, dag-processor and triggerer report back here.
-                { from: [{ podSelector: anyOf(executionApiClients) }], ports: tcp([API_PORT]) },
-            ],
-        });
-        policy("allow-execution-api", {
-            podSelector: anyOf(executionApiClients),
-            policyTypes: ["Egress"],
-            egress: [{ to: [{ podSelector: component("api-server") }], ports: tcp([API_PORT]) }],
-        });
-        if (t.internalDatabase) {
-            policy("allow-postgres", {
-                podSelector: component("postgres"),
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [{ podSelector: anyOf(databaseClients) }], ports: tcp([5432]) }],
-            });
-        }
-        policy("allow-database-egress", {
-            podSelector: anyOf(databaseClients),
-            policyTypes: ["Egress"],
-            // An external database may live anywhere, private ranges included; an internal one is this pod.
-            egress: [{ to: t.internalDatabase ? [{ podSelector: component("postgres") }] : [{ ipBlock: { cidr: "0.0.0.0/0" } }], ports: tcp([5432]) }],
-        });
-        if (t.pgbouncer) {
-            const pgbouncerPort = tcp([PGBOUNCER_PORT]);
-            policy("allow-pgbouncer", {
-                podSelector: component("pgbouncer"),
-                policyTypes: ["Ingress"],
-                ingress: [{ from: [{ podSelector: anyOf(pooled) }], ports: pgbouncerPort }],
-            });
-            policy("allow-pgbouncer-egress", {
-                podSelector: anyOf(pooled),
-                policyTypes: ["Egress"],
-                egress: [{ to: [{ podSelector: component("pgbouncer") }], ports: pgbouncerPort }],
-            });
-        }
-        if (t.metricsScraperNamespace) {
-            const senders = ["scheduler", "api-server", "dag-processor", "triggerer", "worker"];
-            const statsd = [{ protocol: "UDP", port: STATSD_PORT }];
-            policy("allow-statsd", {
-                podSelector: component("statsd"),
-                policyTypes: ["Ingress"],
-                ingress: [
-                    { from: [{ podSelector: anyOf(senders) }], ports: statsd },
-                    // Prometheus scrapes /metrics.
-                    { from: [namespace(t.metricsScraperNamespace)], ports: tcp([METRICS_PORT]) },
-                ],
-            });
-            policy("allow-statsd-egress", {
-                podSelector: anyOf(senders),
-                policyTypes: ["Egress"],
-                egress: [{ to: [{ podSelector: component("statsd") }], ports: statsd }],
-            });
-        }
-        policy("allow-kubernetes-api", {
-            // The scheduler launches worker pods; the others are the callers the stack turned on.
-            podSelector: anyOf(["scheduler", ...t.kubernetesApiClients]),
-            policyTypes: ["Egress"],
-            egress: api.apply((a) => [{ to: a.cidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(a.ports) }]),
-        });
-        if (t.gitClients.length) {
-            policy("allow-git", {
-                podSelector: anyOf(t.gitClients),
-                policyTypes: ["Egress"],
-                // Only the repositories' ports: a scheduler with a git-sync sidecar gets no general egress.
-                egress: beyond(t.gitPorts),
-            });
-        }
-        if (t.externalIdentityProvider) {
-            policy("allow-identity-provider", {
-                podSelector: component("api-server"),
-                policyTypes: ["Egress"],
-                egress: beyond([443]),
-            });
-        }
-        if (t.remoteLogging) {
-            policy("allow-remote-logs", {
-                podSelector: anyOf(["scheduler", "api-server", "dag-processor"]),
-                policyTypes: ["Egress"],
-                egress: beyond([443]),
-            });
-        }
-        policy("allow-task-egress", {
-            podSelector: anyOf(CALLBACK_RUNNERS),
-            policyTypes: ["Egress"],
-            // Tasks and triggers talk to systems outside the cluster, and so do callbacks: in Airflow 3 the
-            // dag-processor runs DAG-level on_success/on_failure callbacks (Slack, HTTP, SMTP notifiers).
-            egress: beyond(),
-        });
         this.registerOutputs({});
     }
 }

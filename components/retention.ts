@@ -14,6 +14,7 @@ import { AirflowPodFactory, LOGS_MOUNT } from "./airflowPod";
 import { NO_ENV, NO_POD_EXTENSIONS, StackConfig } from "./config";
 import type { MetadataConnection } from "./controlPlane/args";
 import { FIXED_SCRATCH_SIZES, withEphemeralStorage } from "./ephemeralStorage";
+import { COMPONENT } from "./names";
 import { labels, secretEnv } from "./podParts";
 
 export interface RetentionArgs {
@@ -57,101 +58,97 @@ export function databaseCleanupScript(r: StackConfig["retention"]["database"]): 
     ];
 }
 
-/** The retention CronJobs of the production control plane (each only when enabled). */
-export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.v1.CronJob[] {
-    const r = args.retention;
-    // No config section of their own beyond resources: no extra env, default scheduling, small scratch.
-    const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: FIXED_SCRATCH_SIZES.retention, homeSize: FIXED_SCRATCH_SIZES.retention };
-    // Each waits only for what it uses, so the two that never touch the database are not held behind
-    // the migrations (on `up`, and on every preview, where each wait is a round trip to the engine).
-    const cronJob = (component: string, schedule: string, spec: k8s.types.input.core.v1.PodSpec, dependsOn: pulumi.Resource[]) =>
-        new k8s.batch.v1.CronJob(
-            `${name}-${component}`,
-            {
-                metadata: { name: `${name}-${component}`, namespace: args.namespace, labels: labels(args.instance, component) },
-                spec: {
-                    schedule,
-                    concurrencyPolicy: "Forbid",
-                    // A run missed by more than this (controller down, cluster upgrade) waits for the next one.
-                    startingDeadlineSeconds: 600,
-                    successfulJobsHistoryLimit: 1,
-                    failedJobsHistoryLimit: 3,
-                    jobTemplate: {
-                        metadata: { labels: labels(args.instance, component) },
-                        spec: {
-                            backoffLimit: 2,
-                            activeDeadlineSeconds: 3 * 3600,
-                            ttlSecondsAfterFinished: 24 * 3600,
-                            template: { metadata: { labels: labels(args.instance, component) }, spec: withEphemeralStorage(spec) },
-                        },
+/** No config section of their own beyond resources: no extra env, default scheduling, small scratch. */
+const SETTINGS = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: FIXED_SCRATCH_SIZES.retention, homeSize: FIXED_SCRATCH_SIZES.retention };
+
+/**
+ * One maintenance CronJob. Each waits only for what it uses, so the two that never touch the database
+ * are not held behind the migrations (on `up`, and on every preview, where each wait is a round trip
+ * to the engine).
+ */
+function cronJob(name: string, args: RetentionArgs, component: string, schedule: string, spec: k8s.types.input.core.v1.PodSpec, dependsOn: pulumi.Resource[]): k8s.batch.v1.CronJob {
+    return new k8s.batch.v1.CronJob(
+        `${name}-${component}`,
+        {
+            metadata: { name: `${name}-${component}`, namespace: args.namespace, labels: labels(args.instance, component) },
+            spec: {
+                schedule,
+                concurrencyPolicy: "Forbid",
+                // A run missed by more than this (controller down, cluster upgrade) waits for the next one.
+                startingDeadlineSeconds: 600,
+                successfulJobsHistoryLimit: 1,
+                failedJobsHistoryLimit: 3,
+                jobTemplate: {
+                    metadata: { labels: labels(args.instance, component) },
+                    spec: {
+                        backoffLimit: 2,
+                        activeDeadlineSeconds: 3 * 3600,
+                        ttlSecondsAfterFinished: 24 * 3600,
+                        template: { metadata: { labels: labels(args.instance, component) }, spec: withEphemeralStorage(spec) },
                     },
                 },
             },
-            { parent: args.parent, dependsOn },
-        );
+        },
+        { parent: args.parent, dependsOn },
+    );
+}
 
-    const jobs: k8s.batch.v1.CronJob[] = [];
-    if (r.logs.enabled && args.logsOnClaim) {
-        jobs.push(
-            cronJob(
-                "log-cleanup",
-                r.logs.schedule,
-                args.factory.podSpec({
-                    component: "log-cleanup",
-                    shellScript: logCleanupScript(r.logs.days),
-                    // Files only: no database, no keys.
-                    role: "worker",
-                    readsDags: false,
-                    resources: r.logs.resources,
-                    settings,
-                    serviceAccountName: args.serviceAccountName,
-                    restartPolicy: "Never",
-                }),
-                args.storageReady,
-            ),
-        );
-    }
-    if (r.workerPods.enabled && args.podCleanerAccountName !== undefined) {
-        jobs.push(
-            cronJob(
-                "worker-cleanup",
-                r.workerPods.schedule,
-                args.factory.podSpec({
-                    component: "worker-cleanup",
-                    args: ["kubernetes", "cleanup-pods", "--namespace", "$(POD_NAMESPACE)", "--min-completed-minutes", String(r.workerPods.minCompletedMinutes)],
-                    extraEnv: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
-                    // The Kubernetes API only: no database, no keys.
-                    role: "worker",
-                    readsDags: false,
-                    resources: r.workerPods.resources,
-                    settings,
-                    serviceAccountName: args.podCleanerAccountName,
-                    automountServiceAccountToken: true,
-                    restartPolicy: "Never",
-                }),
-                [],
-            ),
-        );
-    }
-    if (r.database.enabled) {
-        jobs.push(
-            cronJob(
-                "db-clean",
-                r.database.schedule,
-                args.factory.podSpec({
-                    component: "db-clean",
-                    shellScript: databaseCleanupScript(r.database),
-                    role: "control-plane",
-                    readsDags: false,
-                    resources: r.database.resources,
-                    settings,
-                    serviceAccountName: args.serviceAccountName,
-                    restartPolicy: "Never",
-                    extraEnv: [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.database.secretName, args.database.secretKey)],
-                }),
-                [args.migration],
-            ),
-        );
-    }
-    return jobs;
+function logCleanup(name: string, args: RetentionArgs): k8s.batch.v1.CronJob {
+    const logs = args.retention.logs;
+    const spec = args.factory.podSpec({
+        component: "log-cleanup",
+        shellScript: logCleanupScript(logs.days),
+        // Files only: no database, no keys.
+        role: "worker",
+        readsDags: false,
+        resources: logs.resources,
+        settings: SETTINGS,
+        serviceAccountName: args.serviceAccountName,
+        restartPolicy: "Never",
+    });
+    return cronJob(name, args, "log-cleanup", logs.schedule, spec, args.storageReady);
+}
+
+function workerPodCleanup(name: string, args: RetentionArgs, accountName: pulumi.Input<string>): k8s.batch.v1.CronJob {
+    const pods = args.retention.workerPods;
+    const spec = args.factory.podSpec({
+        component: COMPONENT.workerCleanup,
+        args: ["kubernetes", "cleanup-pods", "--namespace", "$(POD_NAMESPACE)", "--min-completed-minutes", String(pods.minCompletedMinutes)],
+        extraEnv: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+        // The Kubernetes API only: no database, no keys.
+        role: "worker",
+        readsDags: false,
+        resources: pods.resources,
+        settings: SETTINGS,
+        serviceAccountName: accountName,
+        automountServiceAccountToken: true,
+        restartPolicy: "Never",
+    });
+    return cronJob(name, args, COMPONENT.workerCleanup, pods.schedule, spec, []);
+}
+
+function databaseCleanup(name: string, args: RetentionArgs): k8s.batch.v1.CronJob {
+    const db = args.retention.database;
+    const spec = args.factory.podSpec({
+        component: "db-clean",
+        shellScript: databaseCleanupScript(db),
+        role: "control-plane",
+        readsDags: false,
+        resources: db.resources,
+        settings: SETTINGS,
+        serviceAccountName: args.serviceAccountName,
+        restartPolicy: "Never",
+        extraEnv: [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, args.database.secretName, args.database.secretKey)],
+    });
+    return cronJob(name, args, "db-clean", db.schedule, spec, [args.migration]);
+}
+
+/** The retention CronJobs of the production control plane (each only when enabled). */
+export function retentionCronJobs(name: string, args: RetentionArgs): k8s.batch.v1.CronJob[] {
+    const r = args.retention;
+    return [
+        ...(r.logs.enabled && args.logsOnClaim ? [logCleanup(name, args)] : []),
+        ...(r.workerPods.enabled && args.podCleanerAccountName !== undefined ? [workerPodCleanup(name, args, args.podCleanerAccountName)] : []),
+        ...(r.database.enabled ? [databaseCleanup(name, args)] : []),
+    ];
 }

@@ -37,6 +37,108 @@ export interface StandaloneAirflowArgs {
     taskImages?: pulumi.Input<Record<string, pulumi.Input<string>>>;
 }
 
+const COMPONENT_NAME = "standalone";
+
+/** Builds the pod's Airflow parts: the LocalExecutor with Postgres on localhost, every process in one container. */
+function podFactory(args: StandaloneAirflowArgs, credentials: { secretName: pulumi.Input<string>; connectionKey: string }): AirflowPodFactory {
+    const c = args.config;
+    return new AirflowPodFactory({
+        image: args.image,
+        imagePullPolicy: c.images.pullPolicy,
+        imagePullSecrets: c.images.pullSecrets,
+        keysSecretName: args.keysSecretName,
+        metadataSecretName: credentials.secretName,
+        metadataSecretKey: credentials.connectionKey,
+        dagsFolder: args.dagsFolder,
+        // Task logs survive restarts on their own claim (the StatefulSet's `logs` claim template).
+        logsVolumeFromPod: true,
+        dagReaderSidecars: args.dagSync?.sidecars,
+        dagReaderVolumes: args.dagSync?.volumes,
+        dagBundles: args.dagBundles,
+        commonEnv: {
+            [AIRFLOW_ENV.executor]: "LocalExecutor",
+            [STANDALONE_AIRFLOW_ENV.parallelism]: String(c.standalone.parallelism),
+            [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
+            [AIRFLOW_ENV.loadExamples]: "False",
+            [AIRFLOW_ENV.executionApiServerUrl]: `http://127.0.0.1:${API_PORT}/execution/`,
+            [AIRFLOW_ENV.baseLogFolder]: LOGS_MOUNT,
+            [AIRFLOW_ENV.apiPort]: String(API_PORT),
+            ...taskImagesEnv(args.taskImages),
+        },
+        // the stack-wide env knobs (extraEnv, secretEnv, envFromSecrets)
+        sharedEnv: c,
+        controlPlaneEnv: { [AIRFLOW_ENV.authManager]: AUTH_MANAGERS[c.ui.authManager] },
+    });
+}
+
+/** No config section of their own beyond the standalone one: no extra env or extension points, its scratch sizes. */
+function podSettings(c: StandaloneConfig) {
+    return { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: c.standalone.tmpSize, homeSize: c.standalone.homeSize };
+}
+
+/**
+ * The Airflow container: waits for Postgres, migrates, then runs every process; if one exits the
+ * container exits and Kubernetes restarts it, instead of limping on without a scheduler.
+ */
+function airflowContainer(args: StandaloneAirflowArgs, factory: AirflowPodFactory): k8s.types.input.core.v1.Container {
+    const c = args.config;
+    const fab = c.ui.authManager === "fab";
+    const script = [
+        "set -euo pipefail",
+        "for i in $(seq 1 60); do airflow db check >/dev/null 2>&1 && break; sleep 2; done",
+        ...migrationScript(fab),
+        "airflow api-server & airflow scheduler & airflow dag-processor & airflow triggerer &",
+        "wait -n",
+        'echo "an Airflow process exited; restarting the container" >&2',
+        "exit 1",
+    ];
+    const healthPath = "/api/v2/monitor/health";
+    return factory.container({
+        component: "airflow",
+        shellScript: script,
+        role: "control-plane",
+        readsDags: true,
+        resources: c.standalone.resources,
+        settings: podSettings(c),
+        // The scheduler and the API server run here: one signs task tokens, the other checks them.
+        jwtSecret: true,
+        simpleAuthUsers: fab ? undefined : simpleAuthUsers(c.ui.adminUsername),
+        defaultEnv: args.dagProcessorDefaults,
+        dagBundles: "clone",
+        extraEnv: fab ? adminEnv(args.keysSecretName, c.ui.adminUsername) : [],
+        ports: [{ name: "http", containerPort: API_PORT }],
+        probes: {
+            startupProbe: startupProbe(healthPath, "http", 600),
+            readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
+            livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
+        },
+    });
+}
+
+/** The pod spec: Postgres (its own uid, group 0 to own its data dir) beside Airflow. */
+function podSpec(args: StandaloneAirflowArgs, factory: AirflowPodFactory, postgresSecretName: pulumi.Input<string>): k8s.types.input.core.v1.PodSpec {
+    const c = args.config;
+    const postgres = postgresContainer(c.images.postgres, c.images.pullPolicy, postgresSecretName, c.database.resources);
+    const postgresWithUid = { ...postgres, securityContext: { ...(postgres.securityContext as object), runAsUser: POSTGRES_UID, runAsGroup: AIRFLOW_GID } };
+    const spec = factory.podSpec({
+        component: COMPONENT_NAME,
+        role: "control-plane",
+        readsDags: true,
+        resources: c.standalone.resources,
+        settings: podSettings(c),
+        // Only for the init container that installs the passwords file and its Secret volume.
+        simpleAuthUsers: c.ui.authManager === "fab" ? undefined : simpleAuthUsers(c.ui.adminUsername),
+        // and for the bundles' key volume
+        dagBundles: "clone",
+    });
+    return withEphemeralStorage({
+        ...spec,
+        securityContext: { ...(spec.securityContext as object), runAsUser: AIRFLOW_UID },
+        containers: [postgresWithUid, airflowContainer(args, factory)],
+        volumes: [...(spec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()],
+    });
+}
+
 export class StandaloneAirflow extends pulumi.ComponentResource {
     readonly serviceName: pulumi.Output<string>;
     readonly uiUrl: pulumi.Output<string>;
@@ -47,89 +149,19 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
         super(componentType("StandaloneAirflow"), name, {}, withLegacyType("StandaloneAirflow", opts));
         const c = args.config;
         const parent = { parent: this };
-        const component = "standalone";
-        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, component) });
+        const meta = (objectName: string) => ({ name: objectName, namespace: args.namespace, labels: labels(args.instance, COMPONENT_NAME) });
 
         // Postgres shares the pod's network namespace: Airflow reaches it on localhost.
         const credentials = postgresCredentials(`${name}-postgres`, args.namespace, args.instance, "127.0.0.1", this);
         this.metadataSecretName = credentials.secretName;
-
-        const fab = c.ui.authManager === "fab";
-        const simpleAuth = fab ? undefined : simpleAuthUsers(c.ui.adminUsername);
-        const settings = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: c.standalone.tmpSize, homeSize: c.standalone.homeSize };
-        const factory = new AirflowPodFactory({
-            image: args.image,
-            imagePullPolicy: c.images.pullPolicy,
-            imagePullSecrets: c.images.pullSecrets,
-            keysSecretName: args.keysSecretName,
-            metadataSecretName: credentials.secretName,
-            metadataSecretKey: credentials.connectionKey,
-            dagsFolder: args.dagsFolder,
-            // Task logs survive restarts on their own claim (the StatefulSet's `logs` claim template).
-            logsVolumeFromPod: true,
-            dagReaderSidecars: args.dagSync?.sidecars,
-            dagReaderVolumes: args.dagSync?.volumes,
-            dagBundles: args.dagBundles,
-            commonEnv: {
-                [AIRFLOW_ENV.executor]: "LocalExecutor",
-                [STANDALONE_AIRFLOW_ENV.parallelism]: String(c.standalone.parallelism),
-                [AIRFLOW_ENV.dagsFolder]: args.dagsFolder,
-                [AIRFLOW_ENV.loadExamples]: "False",
-                [AIRFLOW_ENV.executionApiServerUrl]: `http://127.0.0.1:${API_PORT}/execution/`,
-                [AIRFLOW_ENV.baseLogFolder]: LOGS_MOUNT,
-                [AIRFLOW_ENV.apiPort]: String(API_PORT),
-                ...taskImagesEnv(args.taskImages),
-            },
-            // the stack-wide env knobs (extraEnv, secretEnv, envFromSecrets)
-            sharedEnv: c,
-            controlPlaneEnv: { [AIRFLOW_ENV.authManager]: AUTH_MANAGERS[c.ui.authManager] },
-        });
-
-        // Wait for Postgres, migrate, then run every process; if one exits the container exits and
-        // Kubernetes restarts it, instead of limping on without a scheduler.
-        const script = [
-            "set -euo pipefail",
-            "for i in $(seq 1 60); do airflow db check >/dev/null 2>&1 && break; sleep 2; done",
-            ...migrationScript(fab),
-            "airflow api-server & airflow scheduler & airflow dag-processor & airflow triggerer &",
-            "wait -n",
-            'echo "an Airflow process exited; restarting the container" >&2',
-            "exit 1",
-        ];
-        const healthPath = "/api/v2/monitor/health";
-        const airflowContainer = factory.container({
-                component: "airflow",
-                shellScript: script,
-                role: "control-plane",
-                readsDags: true,
-                resources: c.standalone.resources,
-                settings,
-                // The scheduler and the API server run here: one signs task tokens, the other checks them.
-                jwtSecret: true,
-                simpleAuthUsers: simpleAuth,
-                defaultEnv: args.dagProcessorDefaults,
-                dagBundles: "clone",
-                extraEnv: fab ? adminEnv(args.keysSecretName, c.ui.adminUsername) : [],
-                ports: [{ name: "http", containerPort: API_PORT }],
-                probes: {
-                    startupProbe: startupProbe(healthPath, "http", 600),
-                    readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
-                    livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
-                },
-            });
-        const postgres = postgresContainer(c.images.postgres, c.images.pullPolicy, credentials.secretName, c.database.resources);
-        // Postgres keeps its own uid; group 0 matches the pod's fsGroup so it can own its data dir.
-        const postgresWithUid = { ...postgres, securityContext: { ...(postgres.securityContext as object), runAsUser: POSTGRES_UID, runAsGroup: AIRFLOW_GID } };
+        const factory = podFactory(args, credentials);
+        const spec = podSpec(args, factory, credentials.secretName);
 
         const service = new k8s.core.v1.Service(
             `${name}-service`,
             {
                 metadata: awaitedWorkloadService(meta(name), c.ui.serviceType),
-                spec: {
-                    type: c.ui.serviceType,
-                    selector: selectorLabels(args.instance, component),
-                    ports: [{ name: "http", port: c.ui.port, targetPort: "http" }],
-                },
+                spec: { type: c.ui.serviceType, selector: selectorLabels(args.instance, COMPONENT_NAME), ports: [{ name: "http", port: c.ui.port, targetPort: "http" }] },
             },
             parent,
         );
@@ -141,49 +173,21 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             `${name}-headless`,
             {
                 metadata: awaitedWorkloadService(meta(`${name}-headless`)),
-                spec: {
-                    clusterIP: "None",
-                    selector: selectorLabels(args.instance, component),
-                    ports: [{ name: "http", port: API_PORT, targetPort: "http" }],
-                },
+                spec: { clusterIP: "None", selector: selectorLabels(args.instance, COMPONENT_NAME), ports: [{ name: "http", port: API_PORT, targetPort: "http" }] },
             },
             parent,
         );
-
-        const podSpec = factory.podSpec({
-            component,
-            role: "control-plane",
-            readsDags: true,
-            resources: c.standalone.resources,
-            settings,
-            // Only for the init container that installs the passwords file and its Secret volume.
-            simpleAuthUsers: simpleAuth,
-            // and for the bundles' key volume
-            dagBundles: "clone",
-        });
         new k8s.apps.v1.StatefulSet(
             `${name}-statefulset`,
             {
                 metadata: meta(name),
-                spec: singlePodStatefulSetSpec(
-                    args.instance,
-                    component,
-                    headless.metadata.name,
-                    withEphemeralStorage({
-                        ...podSpec,
-                        securityContext: { ...(podSpec.securityContext as object), runAsUser: AIRFLOW_UID },
-                        containers: [postgresWithUid, airflowContainer],
-                        volumes: [...(podSpec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()],
-                    }),
-                    [
-                        postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName),
-                        postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName, "logs"),
-                    ],
-                ),
+                spec: singlePodStatefulSetSpec(args.instance, COMPONENT_NAME, headless.metadata.name, spec, [
+                    postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName),
+                    postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName, "logs"),
+                ]),
             },
             parent,
         );
-
         this.registerOutputs({ serviceName: this.serviceName, uiUrl: this.uiUrl });
     }
 }
