@@ -15,21 +15,19 @@ import { labels } from "./podParts";
 export interface AirflowKeysArgs {
     namespace: pulumi.Input<string>;
     instance: string;
-    /** Generate an admin password. */
-    adminPassword: boolean;
     /**
      * Simple auth manager: also store its passwords file, `{"<this user>": "<admin password>"}`, under
-     * SECRET_KEYS.simpleAuthPasswords. Needs adminPassword.
+     * SECRET_KEYS.simpleAuthPasswords.
      */
     simpleAuthUsername?: string;
 }
 
-/** Fernet key, JWT secret, API secret key (and admin password) in one Kubernetes Secret. */
+/** Fernet key, JWT secret, API secret key and admin password in one Kubernetes Secret. */
 export class AirflowKeys extends pulumi.ComponentResource {
     /** Secret holding the keys under SECRET_KEYS. */
     readonly secretName: pulumi.Output<string>;
     /** The generated admin password, a Pulumi secret. */
-    readonly adminPassword?: pulumi.Output<string>;
+    readonly adminPassword: pulumi.Output<string>;
 
     constructor(name: string, args: AirflowKeysArgs, opts?: pulumi.ComponentResourceOptions) {
         super(componentType("AirflowKeys"), name, {}, withLegacyType("AirflowKeys", opts));
@@ -38,11 +36,8 @@ export class AirflowKeys extends pulumi.ComponentResource {
         const password = (suffix: string, length: number) => new random.RandomPassword(`${name}-${suffix}`, { length, special: false }, parent).result;
         // Fernet wants URL-safe base64 of 32 random bytes: SHA-256 of 64 random alphanumerics (~380 bits).
         const fernetKey = password("fernet-seed", 64).apply((seed) => urlSafe(crypto.createHash("sha256").update(seed).digest("base64")));
-        const admin = args.adminPassword ? password("admin-password", 24) : undefined;
-        this.adminPassword = admin ? pulumi.secret(admin) : undefined;
-        if (args.simpleAuthUsername !== undefined && admin === undefined) {
-            throw new pulumi.ResourceError("simpleAuthUsername needs adminPassword: true", this);
-        }
+        const admin = password("admin-password", 24);
+        this.adminPassword = pulumi.secret(admin);
         const simpleAuthUser = args.simpleAuthUsername;
 
         const secret = new k8s.core.v1.Secret(
@@ -54,8 +49,8 @@ export class AirflowKeys extends pulumi.ComponentResource {
                     [SECRET_KEYS.fernetKey]: fernetKey,
                     [SECRET_KEYS.jwtSecret]: password("jwt-secret", 64),
                     [SECRET_KEYS.apiSecretKey]: password("api-secret-key", 64),
-                    ...(admin ? { [SECRET_KEYS.adminPassword]: admin } : {}),
-                    ...(admin && simpleAuthUser !== undefined
+                    [SECRET_KEYS.adminPassword]: admin,
+                    ...(simpleAuthUser !== undefined
                         ? { [SECRET_KEYS.simpleAuthPasswords]: admin.apply((p) => JSON.stringify({ [simpleAuthUser]: p })) }
                         : {}),
                 },

@@ -127,8 +127,8 @@ export class AirflowOnKubernetes extends pulumi.ComponentResource {
         this.metadataSecretName = s.metadataSecretName;
         this.airflowImage = s.airflowImage;
         this.migrationJobName = s.migrationJobName;
-        this.adminUsername = pulumi.output(s.adminUsername ?? config.ui.adminUsername);
-        this.adminPassword = pulumi.secret(s.adminPassword ?? pulumi.output(""));
+        this.adminUsername = pulumi.output(s.adminUsername);
+        this.adminPassword = pulumi.secret(s.adminPassword);
         this.registerOutputs({
             namespace: this.namespace,
             architecture: this.architecture,

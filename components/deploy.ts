@@ -112,7 +112,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     const at = ns.at;
     const keys = new AirflowKeys(
         `${at.instance}-keys`,
-        { namespace: ns.name, instance: at.instance, adminPassword: true, simpleAuthUsername: c.ui.authManager === "simple" ? c.ui.adminUsername : undefined },
+        { namespace: ns.name, instance: at.instance, simpleAuthUsername: c.ui.authManager === "simple" ? c.ui.adminUsername : undefined },
         at.opts,
     );
     if (c.networkPolicies) networkPolicies(c, at, ns.name);

@@ -22,8 +22,8 @@ export interface StackOutputs {
     metadataSecretName: pulumi.Output<string>;
     airflowImage: pulumi.Output<string>;
     migrationJobName?: pulumi.Output<string>;
-    adminUsername?: string;
-    adminPassword?: pulumi.Output<string>;
+    adminUsername: string;
+    adminPassword: pulumi.Output<string>;
 }
 
 /**

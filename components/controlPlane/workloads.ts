@@ -151,44 +151,40 @@ function apiServer(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployme
     return deployment(cp, parts, COMPONENT.apiServer, a, spec);
 }
 
-function dagProcessor(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
-    const d = cp.args.config.dagProcessor;
+/** The dag-processor and the triggerer: processes whose liveness is their job's heartbeat (jobCheck). */
+function heartbeatProcess(
+    cp: ControlPlane,
+    parts: WorkloadParts,
+    component: typeof COMPONENT.dagProcessor | typeof COMPONENT.triggerer,
+    w: WorkloadSettings & PodExtensionSettings,
+    own: { account: k8s.core.v1.ServiceAccount; jobType: string; dagBundles: "names" | "clone"; defaultEnv?: Record<string, string> },
+): k8s.apps.v1.Deployment {
     const spec = parts.factory.podSpec({
-        component: COMPONENT.dagProcessor,
-        args: ["dag-processor"],
+        component,
+        args: [component],
         role: "control-plane",
         readsDags: true,
-        resources: d.resources,
-        settings: d,
-        serviceAccountName: parts.ids.dagProcessor.metadata.name,
-        defaultEnv: cp.args.dagProcessorDefaults,
-        dagBundles: "clone",
-        probes: { livenessProbe: jobCheck("DagProcessorJob") },
+        resources: w.resources,
+        settings: w,
+        serviceAccountName: own.account.metadata.name,
+        defaultEnv: own.defaultEnv,
+        dagBundles: own.dagBundles,
+        probes: { livenessProbe: jobCheck(own.jobType) },
     });
-    return deployment(cp, parts, COMPONENT.dagProcessor, d, spec);
-}
-
-function triggerer(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
-    const t = cp.args.config.triggerer;
-    const spec = parts.factory.podSpec({
-        component: COMPONENT.triggerer,
-        args: ["triggerer"],
-        role: "control-plane",
-        dagBundles: "names",
-        readsDags: true,
-        resources: t.resources,
-        settings: t,
-        serviceAccountName: parts.ids.triggerer.metadata.name,
-        probes: { livenessProbe: jobCheck("TriggererJob") },
-    });
-    return deployment(cp, parts, COMPONENT.triggerer, t, spec);
+    return deployment(cp, parts, component, w, spec);
 }
 
 /** The four Deployments; returns the API server's (the autoscaler's target). */
 export function workloads(cp: ControlPlane, parts: WorkloadParts): { apiServer: k8s.apps.v1.Deployment } {
     scheduler(cp, parts);
     const api = apiServer(cp, parts);
-    dagProcessor(cp, parts);
-    triggerer(cp, parts);
+    // the dag-processor clones the bundles it parses; the triggerer only names them
+    heartbeatProcess(cp, parts, COMPONENT.dagProcessor, cp.args.config.dagProcessor, {
+        account: parts.ids.dagProcessor,
+        jobType: "DagProcessorJob",
+        dagBundles: "clone",
+        defaultEnv: cp.args.dagProcessorDefaults,
+    });
+    heartbeatProcess(cp, parts, COMPONENT.triggerer, cp.args.config.triggerer, { account: parts.ids.triggerer, jobType: "TriggererJob", dagBundles: "names" });
     return { apiServer: api };
 }
