@@ -321,24 +321,6 @@ export class AirflowPodFactory {
     }
 }
 
-/** Shell lines that migrate the database and (FAB) create the admin user; safe to run on every start. */
-export function migrationScript(createAdmin: boolean): string[] {
-    return [
-        "airflow db migrate",
-        ...(createAdmin
-            ? [
-                  // Idempotent: FAB reports an existing user and exits 0.
-                  'airflow users create --role Admin --username "$ADMIN_USERNAME" --password "$ADMIN_PASSWORD" --firstname Airflow --lastname Admin --email "$ADMIN_USERNAME@example.invalid"',
-              ]
-            : []),
-    ];
-}
-
-/** Env the admin-creation step reads; the password comes from the keys Secret. */
-export function adminEnv(keysSecretName: pulumi.Input<string>, username: string): EnvVar[] {
-    return [{ name: "ADMIN_USERNAME", value: username }, secretEnv("ADMIN_PASSWORD", keysSecretName, SECRET_KEYS.adminPassword)];
-}
-
 /**
  * The task images DAGs pick by name, as the Airflow Variable `task_images` (JSON, keys sorted so
  * previews stay quiet). Airflow reads AIRFLOW_VAR_* before the database: no round trip at parse time.
@@ -347,9 +329,4 @@ export function taskImagesEnv(taskImages?: pulumi.Input<Record<string, pulumi.In
     if (taskImages === undefined) return {};
     const sorted = (m: Record<string, string>) => Object.fromEntries(Object.keys(m).sort().map((k) => [k, m[k]]));
     return { AIRFLOW_VAR_TASK_IMAGES: pulumi.output(taskImages).apply((m) => JSON.stringify(sorted(m))) };
-}
-
-/** The simple auth manager's user list: the one admin. */
-export function simpleAuthUsers(adminUsername: string): string {
-    return `${adminUsername}:admin`;
 }
