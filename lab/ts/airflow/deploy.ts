@@ -6,8 +6,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../lab";
-import { pulumiHome } from "../../tools/pulumiSandbox";
+import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../kubectl";
+import { pulumiHome } from "../../../tools/pulumiSandbox";
 import { labImages } from "./cluster";
 
 export type DeployPath = "pulumi" | "render";
@@ -108,7 +108,7 @@ let programChecked = false;
 function ensureProgramBuilt(): void {
     if (programChecked) return;
     programChecked = true;
-    const { programBuildIsFresh } = require("../../tools/programBuild") as { programBuildIsFresh(root: string): boolean };
+    const { programBuildIsFresh } = require("../../../tools/programBuild") as { programBuildIsFresh(root: string): boolean };
     if (!programBuildIsFresh(REPO_DIR)) run("npm", ["run", "build:program"], { cwd: REPO_DIR });
 }
 

@@ -5,8 +5,8 @@
 // of the stack selects them.
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, LAB_DIR } from "../lab";
-import { readPolicyMatrix, Verdict } from "../../tools/policyMatrix";
+import { kubectl, LAB_DIR } from "../kubectl";
+import { readPolicyMatrix, Verdict } from "../../../tools/policyMatrix";
 import { sleep, waitFor } from "./cluster";
 
 const ELSEWHERE = "lab-probe-elsewhere";

@@ -2,7 +2,7 @@
 // (scenario.e2e.ts) and `npm run local` (scripts/local.ts).
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, labCacheDir } from "../lab";
+import { kubectl, labCacheDir } from "../kubectl";
 import { AirflowApi } from "./airflowApi";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

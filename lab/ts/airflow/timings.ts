@@ -9,8 +9,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { median } from "../../tools/median";
-import { kubectl, LAB_DIR, labCacheDir } from "../lab";
+import { median } from "../../../tools/median";
+import { kubectl, LAB_DIR, labCacheDir } from "../kubectl";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
 import { deploy, deployPath, emptyProgramPreview, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
 
