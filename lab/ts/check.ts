@@ -283,7 +283,10 @@ function acceptRetained(run: Run, left: string[], retained: Map<string, string>)
     const msg = `kept after delete: ${left.join(", ")} (${why})`;
     const allow = run.options.allowRetainedPvcs ?? process.env.LAB_ALLOW_RETAINED_PVCS === "1";
     if (!allow) {
-        throw new CheckError("delete", `${msg}. Set persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, or accept this with LAB_ALLOW_RETAINED_PVCS=1 / --allow-retained-pvcs`);
+        throw new CheckError(
+            "delete",
+            `${msg}. Set persistentVolumeClaimRetentionPolicy.whenDeleted: Delete, or accept this with LAB_ALLOW_RETAINED_PVCS=1 / --allow-retained-pvcs`,
+        );
     }
     run.warnings.push(msg);
     run.log(`    WARNING ${msg}; accepted (they go with the namespace)`);

@@ -43,7 +43,10 @@ export function retainedClaims(objects: KObject[]): Map<string, string> {
         const templates = (o.spec?.volumeClaimTemplates ?? []) as KObject[];
         for (let i = 0; i < (o.spec?.replicas ?? 1); i++) {
             for (const t of templates) {
-                out.set(`PersistentVolumeClaim/${t.metadata.name}-${o.metadata.name}-${i}`, `StatefulSet ${o.metadata.name} has persistentVolumeClaimRetentionPolicy.whenDeleted=${policy}`);
+                out.set(
+                    `PersistentVolumeClaim/${t.metadata.name}-${o.metadata.name}-${i}`,
+                    `StatefulSet ${o.metadata.name} has persistentVolumeClaimRetentionPolicy.whenDeleted=${policy}`,
+                );
             }
         }
     }

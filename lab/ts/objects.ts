@@ -42,7 +42,7 @@ function flatten(value: unknown, out: KObject[], source: string): void {
         flatten(o.items, out, source);
         return;
     }
-    if (!o.apiVersion || !o.kind || !o.metadata || !o.metadata.name) {
+    if (!o.apiVersion || !o.kind || !o.metadata?.name) {
         throw new CheckError("load", `${source}: object without apiVersion/kind/metadata.name: ${JSON.stringify(o).slice(0, 200)}`);
     }
     out.push(o);

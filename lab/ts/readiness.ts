@@ -21,11 +21,13 @@ export function readiness(kind: string, o: KObject): Readiness {
         case "StatefulSet": {
             const want = spec.replicas ?? 1;
             const rolling = (spec.updateStrategy?.type ?? "RollingUpdate") === "RollingUpdate";
-            const ok = observed >= gen && (s.readyReplicas ?? 0) === want && (s.availableReplicas ?? s.readyReplicas ?? 0) === want && (!rolling || (s.updatedReplicas ?? 0) === want);
+            const ok =
+                observed >= gen && (s.readyReplicas ?? 0) === want && (s.availableReplicas ?? s.readyReplicas ?? 0) === want && (!rolling || (s.updatedReplicas ?? 0) === want);
             return { ready: ok, detail: `${s.readyReplicas ?? 0}/${want} ready` };
         }
         case "DaemonSet": {
-            const ok = observed >= gen && (s.desiredNumberScheduled ?? 0) > 0 && s.numberReady === s.desiredNumberScheduled && s.updatedNumberScheduled === s.desiredNumberScheduled;
+            const ok =
+                observed >= gen && (s.desiredNumberScheduled ?? 0) > 0 && s.numberReady === s.desiredNumberScheduled && s.updatedNumberScheduled === s.desiredNumberScheduled;
             return { ready: ok, detail: `${s.numberReady ?? 0}/${s.desiredNumberScheduled ?? "?"} ready` };
         }
         case "Job": {

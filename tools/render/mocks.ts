@@ -42,7 +42,13 @@ export function registeredComponentOutputs(): Map<string, any> {
  * an unchanged base keeps the base's digest).
  */
 export function mockBuildDigest(build: unknown): string {
-    return "sha256:" + crypto.createHash("sha256").update(JSON.stringify(build ?? {})).digest("hex");
+    return (
+        "sha256:" +
+        crypto
+            .createHash("sha256")
+            .update(JSON.stringify(build ?? {}))
+            .digest("hex")
+    );
 }
 
 function hash(text: string, length = 8): string {

@@ -24,6 +24,10 @@ export function persistentRandom(file: string): RandomValues {
     };
     return {
         password: (name, length) => keep(name, () => Array.from(crypto.randomBytes(length), (b) => ALPHABET[b % ALPHABET.length]).join("")),
-        bytes: (name, length) => Buffer.from(keep(name, () => crypto.randomBytes(length).toString("hex")), "hex"),
+        bytes: (name, length) =>
+            Buffer.from(
+                keep(name, () => crypto.randomBytes(length).toString("hex")),
+                "hex",
+            ),
     };
 }

@@ -156,7 +156,14 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
         const events = path.join(STATE_DIR(), `${stack}-up-${Date.now()}.events.jsonl`);
         const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress", "--event-log", events]);
         log(`event log: ${events}`);
-        log(up.stdout.split("\n").filter((l) => /Resources:|Duration:|[0-9]+ (created|updated|deleted|replaced|unchanged)/.test(l)).join(" ").replace(/\s+/g, " ").trim());
+        log(
+            up.stdout
+                .split("\n")
+                .filter((l) => /Resources:|Duration:|[0-9]+ (created|updated|deleted|replaced|unchanged)/.test(l))
+                .join(" ")
+                .replace(/\s+/g, " ")
+                .trim(),
+        );
         return events;
     }
     const objects = renderObjects(configFile);
@@ -194,7 +201,10 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
         kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], { input: gone.map((o) => JSON.stringify(o)).join("\n") });
         log(`deleted ${gone.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")} (gone from the render)`);
     }
-    fs.writeFileSync(`${file}.refs`, JSON.stringify(objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))));
+    fs.writeFileSync(
+        `${file}.refs`,
+        JSON.stringify(objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))),
+    );
     log(`applied ${objects.length} rendered objects (strict server-side apply)`);
     return undefined;
 }
