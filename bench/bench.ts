@@ -24,7 +24,8 @@ import { performance } from "perf_hooks";
 import * as yaml from "js-yaml";
 import { AirflowOnKubernetes } from "../components/airflowOnKubernetes";
 import type { AirflowOnKubernetesArgs } from "../components/airflowOnKubernetesArgs";
-import { installMocks, renderStack, settle } from "../test/support/harness";
+import { installMocks, settle } from "../tools/render/mocks";
+import { renderStack } from "../tools/render/render";
 import { median } from "../tools/median";
 import { pulumiSandbox, run } from "../tools/pulumiSandbox";
 

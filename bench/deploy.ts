@@ -21,8 +21,8 @@ import * as os from "os";
 import * as path from "path";
 import { criticalPathReport } from "../scripts/critical-path";
 import { median } from "../tools/median";
-import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../test-e2e/lab";
-import { deploy, deployPath, destroy, emptyProgramPreview, noopPreview, renderObjects, writeStackConfig } from "../test-e2e/airflow/deploy";
+import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../lab/ts";
+import { deploy, deployPath, destroy, emptyProgramPreview, noopPreview, renderObjects, writeStackConfig } from "../lab/ts/airflow/deploy";
 
 const argv = process.argv.slice(2);
 const RUNS = argv.includes("--runs") ? Number(argv[argv.indexOf("--runs") + 1]) : 3;

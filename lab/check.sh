@@ -10,4 +10,4 @@ set -euo pipefail
 [ -x "$REPO_DIR/node_modules/.bin/ts-node" ] || lab_die "node_modules/.bin/ts-node not found: run npm ci in $REPO_DIR"
 [ -r "$(lab_kubeconfig)" ] || lab_die "no kubeconfig at $(lab_kubeconfig): run lab/up.sh first (or set AIRFLOW_LAB_KUBECONFIG)"
 cd "$REPO_DIR"
-exec node_modules/.bin/ts-node --transpile-only -P test-e2e/tsconfig.json test-e2e/check-cli.ts "$@"
+exec node_modules/.bin/ts-node --transpile-only -P tsconfig.json lab/ts/checkCli.ts "$@"

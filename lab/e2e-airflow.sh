@@ -20,6 +20,7 @@ phase "images";         "$LAB_DIR/images.sh"
 "$LAB_DIR/down.sh" >/dev/null 2>&1 || true
 host_before="$("$LAB_DIR/host-state.sh")"
 rc=0
+# shellcheck disable=SC2317  # host_check runs from the EXIT trap below, which shellcheck does not follow
 host_check() {
   phase "lab down"
   "$LAB_DIR/down.sh" || rc=1

@@ -17,5 +17,6 @@ if [ -z "$missing" ]; then lab_log "host packages present"; exit 0; fi
 [ "$(id -u)" = 0 ] || lab_die "missing Debian packages:$missing (run as root, or apt-get install them)"
 lab_log "installing Debian packages:$missing"
 apt-get update -qq >/dev/null
+# shellcheck disable=SC2086  # $missing is a list of package names, split into words on purpose
 DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
 lab_log "installed:$missing"

@@ -1,4 +1,6 @@
 # shellcheck shell=bash
+# The settings below are read by the scripts that source this file, which shellcheck cannot see here.
+# shellcheck disable=SC2034
 # Common settings and helpers for the local lab scripts. Sourced, not executed.
 
 # --- pinned versions -------------------------------------------------------

@@ -62,7 +62,7 @@ node_up() {
   local pki=$1 d="$LAB_NODE_DIR"
   # shellcheck disable=SC1090
   . "$LAB_IMAGES_ENV"
-  mkdir -p "$d"/{kubelet,pod-logs,volume-plugins,cni/net.d,cni/ipam,certs.d/$LAB_REGISTRY,volumes} "$LAB_NODE_RUN/containerd"
+  mkdir -p "$d"/{kubelet,pod-logs,volume-plugins,cni/net.d,cni/ipam,certs.d/"$LAB_REGISTRY",volumes} "$LAB_NODE_RUN/containerd"
   modprobe br_netfilter 2>/dev/null || true
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || lab_log "warning: cannot set net.bridge.bridge-nf-call-iptables=1 (Service traffic between pods may fail)"
 
@@ -210,6 +210,7 @@ node_outside_down() {
 # and ipsets. kube-router --cleanup-config removes them; what it misses is removed here.
 node_policy_engine_down() {
   lab_stop kube-router
+  # shellcheck disable=SC2015  # a missing binary and a failed clean-up are both ignored, on purpose
   [ -x "$LAB_BIN/kube-router" ] && "$LAB_BIN/kube-router" --cleanup-config >/dev/null 2>&1 || true
 }
 

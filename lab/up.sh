@@ -216,7 +216,10 @@ else
     || lab_die "could not apply $LAB_DIR/kwok-nodes.yaml"
 fi
 "$LAB_DIR/pvs.sh" "${LAB_PV_COUNT:-8}" >/dev/null
+# $K is a command line (kubectl and its flags), split into words on purpose, as everywhere $K is used
+# shellcheck disable=SC2086
 wait_for "nodes Ready" 120 $K wait --for=condition=Ready node --all --timeout=2s
+# shellcheck disable=SC2086
 wait_for "default ServiceAccount in namespace default" 60 $K get serviceaccount default -n default
 
 lab_log "lab up in $(lab_elapsed "$T0")s (started:${STARTED:- nothing, all was running})"

@@ -4,9 +4,9 @@
 //   ts-node scripts/local.ts up|down
 import * as fs from "fs";
 import * as path from "path";
-import { labCacheDir } from "../test-e2e/lab";
-import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../test-e2e/airflow/deploy";
-import { apiFor, waitFor, waitReady } from "../test-e2e/airflow/cluster";
+import { labCacheDir } from "../lab/ts";
+import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../lab/ts/airflow/deploy";
+import { apiFor, waitFor, waitReady } from "../lab/ts/airflow/cluster";
 
 // the `local` stack's settings (Pulumi.local.yaml, read only) deployed as the lab's own stack
 const STACK = "lab-local";

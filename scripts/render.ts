@@ -1,9 +1,12 @@
 // Prints the Kubernetes objects a stack config renders, as a JSON array (Namespace first), by running
-// the real program under Pulumi mocks. The lab feeds this to a real API server.
+// the real program under Pulumi mocks (tools/render/). The lab feeds this to a real API server.
 //   npx ts-node scripts/render.ts --config Pulumi.local.yaml [--set architecture=standalone]
+// With AIRFLOW_RENDER_SECRETS_FILE set (the lab's deploy path without the Pulumi engine), random
+// resources get real random values, kept in that file like Pulumi state keeps them.
 import * as fs from "fs";
 import * as yaml from "js-yaml";
-import { renderStack } from "../test/support/harness";
+import { persistentRandom } from "../tools/render/randomValues";
+import { renderStack } from "../tools/render/render";
 
 async function main(): Promise<void> {
     const args = process.argv.slice(2);
@@ -27,7 +30,8 @@ async function main(): Promise<void> {
             }
         }
     });
-    const rendered = await renderStack(config);
+    const secretsFile = process.env.AIRFLOW_RENDER_SECRETS_FILE;
+    const rendered = await renderStack(config, {}, { random: secretsFile ? persistentRandom(secretsFile) : undefined });
     const order = (kind: string) => (kind === "Namespace" ? 0 : 1);
     const objects = [...rendered.objects].sort((a, b) => order(a.kind) - order(b.kind));
     process.stdout.write(JSON.stringify(objects, null, 2) + "\n");

@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CheckError, isExternalCluster, LAB_DIR, REPO_DIR, runCheck } from "./lab";
+import { CheckError, isExternalCluster, LAB_DIR, REPO_DIR, runCheck } from "../lab/ts";
 
 const TESTDATA = path.join(LAB_DIR, "testdata");
 const log = (line: string) => process.stdout.write(`      ${line}\n`);

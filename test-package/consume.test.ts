@@ -14,7 +14,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { AIRFLOW_ON_KUBERNETES_TYPE } from "../components/airflowOnKubernetes";
-import { kubectlBinary, labKubeconfig, labVolumes } from "../test-e2e/lab";
+import { kubectlBinary, labKubeconfig, labVolumes } from "../lab/ts";
 import { onPath, pulumiSandbox, run } from "../tools/pulumiSandbox";
 
 const root = path.join(__dirname, "..");

@@ -6,12 +6,12 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../lab";
-import { AirflowApi } from "./airflowApi";
-import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, uiServiceUrl, waitFor, waitReady } from "./cluster";
-import { probePolicies } from "./policyProbe";
-import { CHROMIUM, screenshotDagList } from "./screenshot";
-import { deploy, deployPath, destroy, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
+import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../../lab/ts";
+import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
+import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { probePolicies } from "../../lab/ts/airflow/policyProbe";
+import { CHROMIUM, screenshotDagList } from "../../lab/ts/airflow/screenshot";
+import { deploy, deployPath, destroy, labStackOverrides, noopPreview, writeStackConfig } from "../../lab/ts/airflow/deploy";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 

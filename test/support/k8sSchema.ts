@@ -8,16 +8,12 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import type { K8sObject } from "../../tools/render/render";
 
 /** Kubernetes release whose OpenAPI spec the objects are checked against (the lab runs the same). */
 export const KUBERNETES_VERSION = "v1.34.2";
 
-export interface K8sObject {
-    apiVersion: string;
-    kind: string;
-    metadata?: { name?: string; namespace?: string; [key: string]: unknown };
-    [key: string]: unknown;
-}
+export type { K8sObject };
 
 let strictValidators: Map<string, ValidateFunction> | undefined;
 

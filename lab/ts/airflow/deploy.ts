@@ -6,8 +6,8 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../lab";
-import { pulumiHome } from "../../tools/pulumiSandbox";
+import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../kubectl";
+import { pulumiHome } from "../../../tools/pulumiSandbox";
 import { labImages } from "./cluster";
 
 export type DeployPath = "pulumi" | "render";
@@ -108,7 +108,7 @@ let programChecked = false;
 function ensureProgramBuilt(): void {
     if (programChecked) return;
     programChecked = true;
-    const { programBuildIsFresh } = require("../../tools/programBuild") as { programBuildIsFresh(root: string): boolean };
+    const { programBuildIsFresh } = require("../../../tools/programBuild") as { programBuildIsFresh(root: string): boolean };
     if (!programBuildIsFresh(REPO_DIR)) run("npm", ["run", "build:program"], { cwd: REPO_DIR });
 }
 
@@ -156,7 +156,14 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
         const events = path.join(STATE_DIR(), `${stack}-up-${Date.now()}.events.jsonl`);
         const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress", "--event-log", events]);
         log(`event log: ${events}`);
-        log(up.stdout.split("\n").filter((l) => /Resources:|Duration:|[0-9]+ (created|updated|deleted|replaced|unchanged)/.test(l)).join(" ").replace(/\s+/g, " ").trim());
+        log(
+            up.stdout
+                .split("\n")
+                .filter((l) => /Resources:|Duration:|[0-9]+ (created|updated|deleted|replaced|unchanged)/.test(l))
+                .join(" ")
+                .replace(/\s+/g, " ")
+                .trim(),
+        );
         return events;
     }
     const objects = renderObjects(configFile);
@@ -194,7 +201,10 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
         kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], { input: gone.map((o) => JSON.stringify(o)).join("\n") });
         log(`deleted ${gone.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")} (gone from the render)`);
     }
-    fs.writeFileSync(`${file}.refs`, JSON.stringify(objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))));
+    fs.writeFileSync(
+        `${file}.refs`,
+        JSON.stringify(objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))),
+    );
     log(`applied ${objects.length} rendered objects (strict server-side apply)`);
     return undefined;
 }

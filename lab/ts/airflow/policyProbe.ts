@@ -5,8 +5,8 @@
 // of the stack selects them.
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, LAB_DIR } from "../lab";
-import { readPolicyMatrix, Verdict } from "../../tools/policyMatrix";
+import { kubectl, LAB_DIR } from "../kubectl";
+import { readPolicyMatrix, Verdict } from "../../../tools/policyMatrix";
 import { sleep, waitFor } from "./cluster";
 
 const ELSEWHERE = "lab-probe-elsewhere";
@@ -94,7 +94,8 @@ export async function probePolicies(namespace: string, image: string, scraperNam
     });
     await sleep(2000);
     // Postgres's Service is headless (the StatefulSet's DNS): its pod's own address, as DNS gives it
-    const pgPod = JSON.parse(kubectl(["get", "pods", "-n", namespace, "-l", "app.kubernetes.io/component=postgres,app.kubernetes.io/instance=airflow", "-o", "json"]).stdout).items[0];
+    const pgPod = JSON.parse(kubectl(["get", "pods", "-n", namespace, "-l", "app.kubernetes.io/component=postgres,app.kubernetes.io/instance=airflow", "-o", "json"]).stdout)
+        .items[0];
     const pg = { ip: pgPod.status.podIP as string, ports: { postgres: 5432 } };
     const api = service(namespace, "app.kubernetes.io/component=api-server");
     const statsd = service(namespace, "app.kubernetes.io/component=statsd");
@@ -112,11 +113,18 @@ export async function probePolicies(namespace: string, image: string, scraperNam
     };
     const sourceNamespace = (source: string) => (source === "other-namespace" ? ELSEWHERE : source === "monitoring" ? scraperNamespace : namespace);
     const pods = [...matrix.rows].map(([source, row]) =>
-        probePod(`probe-${source}`, sourceNamespace(source), { "app.kubernetes.io/component": source }, image, {
-            PROBE_SOURCE: source,
-            PROBE_DELAY: String(ENGINE_SYNC_SECONDS),
-            PROBE_TARGETS: JSON.stringify([...row.keys()].map((d) => where[d])),
-        }, ["python3", "-c", PROBE]),
+        probePod(
+            `probe-${source}`,
+            sourceNamespace(source),
+            { "app.kubernetes.io/component": source },
+            image,
+            {
+                PROBE_SOURCE: source,
+                PROBE_DELAY: String(ENGINE_SYNC_SECONDS),
+                PROBE_TARGETS: JSON.stringify([...row.keys()].map((d) => where[d])),
+            },
+            ["python3", "-c", PROBE],
+        ),
     );
     apply(pods);
     const observed = new Map<string, Record<string, string>>();

@@ -67,7 +67,7 @@ export class AirflowApi {
         const body = await this.get(`/api/v2/dags/${dagId}/dagRuns/${encodeURIComponent(runId)}/taskInstances/${taskId}/logs/${tryNumber}?full_content=true`);
         const content = body.content;
         if (typeof content === "string") return content;
-        return (content as any[]).map((e) => (typeof e === "string" ? e : e.event ?? JSON.stringify(e))).join("\n");
+        return (content as any[]).map((e) => (typeof e === "string" ? e : (e.event ?? JSON.stringify(e)))).join("\n");
     }
 
     async xcom(dagId: string, runId: string, taskId: string, key = "return_value"): Promise<unknown> {

@@ -9,8 +9,8 @@
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
-import { median } from "../../tools/median";
-import { kubectl, LAB_DIR, labCacheDir } from "../lab";
+import { median } from "../../../tools/median";
+import { kubectl, LAB_DIR, labCacheDir } from "../kubectl";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
 import { deploy, deployPath, emptyProgramPreview, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
 
@@ -28,7 +28,10 @@ function sh(script: string, ...args: string[]): number {
 /** CPU (cores in use) and memory (MiB) of the lab: its daemons plus every pod, over `windowSec`. */
 async function labUsage(windowSec: number): Promise<{ cores: number; memMiB: number }> {
     const run = path.join(labCacheDir(), "run");
-    const pids = fs.readdirSync(run).filter((f) => f.endsWith(".pid")).map((f) => fs.readFileSync(path.join(run, f), "utf8").trim());
+    const pids = fs
+        .readdirSync(run)
+        .filter((f) => f.endsWith(".pid"))
+        .map((f) => fs.readFileSync(path.join(run, f), "utf8").trim());
     const ticks = () => {
         let total = 0;
         for (const pid of pids) {
@@ -57,12 +60,13 @@ async function labUsage(windowSec: number): Promise<{ cores: number; memMiB: num
     return { cores: (ticks() - c0) / seconds(t0), memMiB: rss() / 2 ** 20 };
 }
 
-
 async function floorPod(image: string): Promise<number> {
     const name = `floor-${Date.now()}`;
     const t = Date.now();
     kubectl(["run", name, "-n", NS, "--image", image, "--restart=Never", "--image-pull-policy=IfNotPresent", "--command", "--", "python", "-c", "print('floor')"]);
-    await waitFor("the floor pod to complete", 120, async () => (kubectl(["get", "pod", name, "-n", NS, "-o", "jsonpath={.status.phase}"]).stdout === "Succeeded" ? true : undefined));
+    await waitFor("the floor pod to complete", 120, async () =>
+        kubectl(["get", "pod", name, "-n", NS, "-o", "jsonpath={.status.phase}"]).stdout === "Succeeded" ? true : undefined,
+    );
     const s = seconds(t);
     kubectl(["delete", "pod", name, "-n", NS, "--wait=false"]);
     return s;

@@ -34,6 +34,7 @@ export async function screenshotDagList(baseUrl: string, username: string, passw
         await page.goto(`${baseUrl}/dags`, { waitUntil: "domcontentloaded" });
         await page.getByText(expectDag, { exact: true }).first().waitFor({ timeout: 60_000 });
         await page.screenshot({ path: file, type: "png" });
+        // biome-ignore lint/performance/useDomNodeTextContent: Playwright's Locator.innerText, the text as rendered (not a DOM node)
         return await page.locator("body").innerText();
     } finally {
         await browser.close();

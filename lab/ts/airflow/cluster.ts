@@ -2,7 +2,7 @@
 // (scenario.e2e.ts) and `npm run local` (scripts/local.ts).
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, labCacheDir } from "../lab";
+import { kubectl, labCacheDir } from "../kubectl";
 import { AirflowApi } from "./airflowApi";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -53,10 +53,8 @@ export async function waitReady(namespace: string, timeoutSec: number): Promise<
     const deadline = Date.now() + timeoutSec * 1000;
     for (;;) {
         const list = pods(namespace);
-        const notReady = list.filter(
-            (p) => p.status.phase !== "Succeeded" && !(p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"),
-        );
-        const failed = list.filter((p) => p.status.phase === "Failed" && !p.metadata.labels?.["kubernetes_executor"]);
+        const notReady = list.filter((p) => p.status.phase !== "Succeeded" && !(p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"));
+        const failed = list.filter((p) => p.status.phase === "Failed" && !p.metadata.labels?.kubernetes_executor);
         if (failed.length) throw new Error(`pods failed: ${failed.map((p) => p.metadata.name).join(", ")}\n${describeFailures(namespace)}`);
         if (list.length && !notReady.length) return;
         if (Date.now() > deadline) {
@@ -99,4 +97,3 @@ export async function waitFor<T>(what: string, timeoutSec: number, probe: () => 
         await sleep(1000);
     }
 }
-

@@ -1,6 +1,7 @@
 // CLI behind lab/check.sh:
 //   check FILE [NAMESPACE] [--expect-reject REGEX] [--allow-retained-pvcs] [--reapply FILE2]
-import { CheckError, runCheck } from "./lab";
+import { runCheck } from "./check";
+import { CheckError } from "./kubectl";
 
 const USAGE = `usage: lab/check.sh FILE [NAMESPACE] [options]
   FILE                   multi-document YAML, or a JSON array/List of Kubernetes objects

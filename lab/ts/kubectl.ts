@@ -1,0 +1,69 @@
+// Where the lab is (its cache, kubeconfig and scripts) and kubectl against it: the lab/up.sh cluster,
+// or the one in AIRFLOW_LAB_KUBECONFIG.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+/** A failed step of a lab check or of a kubectl call; `step` names it (load, apply, wait, re-apply, delete ...). */
+export class CheckError extends Error {
+    constructor(
+        readonly step: string,
+        message: string,
+    ) {
+        super(`[${step}] ${message}`);
+        this.name = "CheckError";
+    }
+}
+
+/** The field manager of every apply the lab makes. */
+export const FIELD_MANAGER = "airflow-lab";
+export const REPO_DIR = path.resolve(__dirname, "..", "..");
+export const LAB_DIR = path.join(REPO_DIR, "lab");
+
+export function labCacheDir(): string {
+    return process.env.AIRFLOW_LAB_CACHE || path.join(os.homedir(), ".cache", "airflow-pulumi-lab");
+}
+
+export function isExternalCluster(): boolean {
+    return !!process.env.AIRFLOW_LAB_KUBECONFIG;
+}
+
+export function labKubeconfig(): string {
+    return process.env.AIRFLOW_LAB_KUBECONFIG || path.join(labCacheDir(), "kubeconfig");
+}
+
+/** Recycles the lab's released PersistentVolumes and tops the pool up to `free` free ones (lab/pvs.sh). */
+export function labVolumes(free: number): void {
+    const r = spawnSync("bash", [path.join(LAB_DIR, "pvs.sh"), String(free)], { encoding: "utf8" });
+    if (r.status !== 0) throw new CheckError("storage", `lab/pvs.sh failed: ${r.stderr}`);
+}
+
+/** kubectl built by lab/toolchain.sh (matches the lab's API server), else the one on PATH. */
+export function kubectlBinary(): string {
+    const built = path.join(labCacheDir(), "bin", "kubectl");
+    if (!isExternalCluster() && fs.existsSync(built)) return built;
+    return "kubectl";
+}
+
+export type RunResult = { code: number; stdout: string; stderr: string };
+
+export function kubectl(args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): RunResult {
+    const r = spawnSync(kubectlBinary(), ["--kubeconfig", labKubeconfig(), ...args], {
+        input: opts.input,
+        encoding: "utf8",
+        maxBuffer: 256 * 1024 * 1024,
+        timeout: opts.timeoutMs ?? 300_000,
+    });
+    if (r.error) throw new CheckError("kubectl", `could not run ${kubectlBinary()}: ${r.error.message}`);
+    const res = { code: r.status ?? 1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+    if (res.code !== 0 && !opts.allowFail) {
+        throw new CheckError("kubectl", `kubectl ${args.join(" ")} failed (exit ${res.code}):\n${res.stderr.trim()}`);
+    }
+    return res;
+}
+
+/** Blocks the (synchronous) check for `ms` milliseconds. */
+export function sleepSync(ms: number): void {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
