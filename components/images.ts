@@ -132,8 +132,7 @@ export class AirflowImages extends pulumi.ComponentResource {
         const host = registryPath.apply((s) => s.split("/")[0]);
         // Without a user, the Docker credentials of the machine running Pulumi; validation requires
         // the secret registryPassword with registry.username.
-        const auth: Docker.types.input.Registry =
-            username !== undefined ? { server: host, username, password: pulumi.secret(args.registryPassword!) } : { server: host };
+        const auth: Docker.types.input.Registry = username !== undefined ? { server: host, username, password: pulumi.secret(args.registryPassword!) } : { server: host };
         return { path: registryPath, auth };
     }
 }

@@ -66,7 +66,14 @@ const SETTINGS = { ...NO_POD_EXTENSIONS, ...NO_ENV, tmpSize: FIXED_SCRATCH_SIZES
  * are not held behind the migrations (on `up`, and on every preview, where each wait is a round trip
  * to the engine).
  */
-function cronJob(name: string, args: RetentionArgs, component: string, schedule: string, spec: k8s.types.input.core.v1.PodSpec, dependsOn: pulumi.Resource[]): k8s.batch.v1.CronJob {
+function cronJob(
+    name: string,
+    args: RetentionArgs,
+    component: string,
+    schedule: string,
+    spec: k8s.types.input.core.v1.PodSpec,
+    dependsOn: pulumi.Resource[],
+): k8s.batch.v1.CronJob {
     return new k8s.batch.v1.CronJob(
         `${name}-${component}`,
         {

@@ -30,7 +30,19 @@ export const SIDECAR: ResourceDefaults = { requests: { cpu: "50m", memory: "64Mi
 // The names each pod uses itself (components/airflowPod.ts, metadataDatabase.ts, gitSync.ts): an
 // extension may not reuse them, and an extra mount may name one of the volumes. A test checks the
 // rendered pods against these lists.
-export const AIRFLOW_POD_VOLUMES = ["tmp", "home", "dags", "logs", "pod-template", "simple-auth-passwords", "image-dags", "git-sync-tmp", "git-secret", "webserver-config", "dag-bundle-keys"];
+export const AIRFLOW_POD_VOLUMES = [
+    "tmp",
+    "home",
+    "dags",
+    "logs",
+    "pod-template",
+    "simple-auth-passwords",
+    "image-dags",
+    "git-sync-tmp",
+    "git-secret",
+    "webserver-config",
+    "dag-bundle-keys",
+];
 export const AIRFLOW_INIT_CONTAINERS = ["git-sync", "simple-auth-passwords", "dags"];
 export const OWN_POD_NAMES = {
     airflow: (main: string): OwnPodNames => ({ volumes: AIRFLOW_POD_VOLUMES, containers: [main, ...AIRFLOW_INIT_CONTAINERS] }),

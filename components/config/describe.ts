@@ -21,7 +21,8 @@ export function describeIssue(schema: z.ZodType, issue: z.core.$ZodIssue, config
     // A key the schema needs but the config lacks (zod: "expected string, received undefined"), or one
     // written without a value (YAML null): said as such, not as a type mismatch.
     if ((issue.code === "invalid_type" || issue.code === "invalid_value") && (issue.input === undefined || issue.input === null)) {
-        if (issue.input === null) return `${key}: must not be empty: the stack file gives it no value (YAML null, e.g. the key with nothing after its colon); give it a value, or remove the key (one with a default then takes it)`;
+        if (issue.input === null)
+            return `${key}: must not be empty: the stack file gives it no value (YAML null, e.g. the key with nothing after its colon); give it a value, or remove the key (one with a default then takes it)`;
         return `${key}: is required${issue.code === "invalid_value" ? `: one of ${issue.values.map((v) => JSON.stringify(v)).join("|")}` : ""}`;
     }
     // Show the offending value when it is a scalar or short list; a whole object only adds noise.

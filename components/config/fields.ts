@@ -21,7 +21,6 @@ export const gcpProject = z
     .string()
     .regex(/^([a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a Google Cloud project id: 6 to 30 lowercase letters, digits and '-', starting with a letter");
 
-
 export const imageRef = checked(imageReferenceProblem);
 
 export const resourceQuantities = (d: { cpu: string; memory: string }) =>
@@ -101,4 +100,7 @@ export const workloadShape = (section: string, replicas: number, d: ResourceDefa
 });
 /** A section of an Airflow Deployment; `container` is the name of its main container. */
 export const workload = (section: string, container: string, replicas: number, d: ResourceDefaults) =>
-    z.strictObject(workloadShape(section, replicas, d)).prefault({}).superRefine(podExtensionProblems(OWN_POD_NAMES.airflow(container)));
+    z
+        .strictObject(workloadShape(section, replicas, d))
+        .prefault({})
+        .superRefine(podExtensionProblems(OWN_POD_NAMES.airflow(container)));

@@ -29,8 +29,17 @@ const logsOnClaim = (raw: Raw) => get(raw, "logging.remoteBaseLogFolder") === un
 
 /** The keys every component's pods share (scheduling and extension points). */
 const POD_KEYS = [
-    "nodeSelector", "tolerations", "extraVolumes", "extraVolumeMounts", "extraContainers", "extraInitContainers",
-    "podAnnotations", "podLabels", "affinity", "topologySpreadConstraints", "priorityClassName",
+    "nodeSelector",
+    "tolerations",
+    "extraVolumes",
+    "extraVolumeMounts",
+    "extraContainers",
+    "extraInitContainers",
+    "podAnnotations",
+    "podLabels",
+    "affinity",
+    "topologySpreadConstraints",
+    "priorityClassName",
 ];
 /** Keys of an object that only matter while its `enabled` is true. */
 const offWhileDisabled = (section: string, keys: string[], enable = `${section}.enabled`): Rule[] =>
@@ -46,20 +55,41 @@ const STANDALONE =
 
 const IGNORED_SETTINGS: Rule[] = [
     // --- what one architecture has and the other has not ---
-    ...["scheduler", "apiServer", "dagProcessor", "triggerer", "workers", "storage", "logging.remoteBaseLogFolder", "retention", "metrics", "ui.ingress", "ui.baseUrl", "ui.webserverConfig", "database.pgbouncer"].map(
-        (path): Rule => ({ path, when: standalone, why: () => `is not used by the standalone architecture: ${STANDALONE}; set architecture: production to use it` }),
-    ),
-    ...["database.mode", "database.storageSize", "database.storageClassName", "database.externalSecretName", "database.externalSecretKey", ...POD_KEYS.map((k) => `database.${k}`)].map(
+    ...[
+        "scheduler",
+        "apiServer",
+        "dagProcessor",
+        "triggerer",
+        "workers",
+        "storage",
+        "logging.remoteBaseLogFolder",
+        "retention",
+        "metrics",
+        "ui.ingress",
+        "ui.baseUrl",
+        "ui.webserverConfig",
+        "database.pgbouncer",
+    ].map((path): Rule => ({ path, when: standalone, why: () => `is not used by the standalone architecture: ${STANDALONE}; set architecture: production to use it` })),
+    ...[
+        "database.mode",
+        "database.storageSize",
+        "database.storageClassName",
+        "database.externalSecretName",
+        "database.externalSecretKey",
+        ...POD_KEYS.map((k) => `database.${k}`),
+    ].map(
         (path): Rule => ({
             path,
             when: (raw) => standalone(raw) && !(path === "database.mode" && get(raw, path) === "internal"),
-            why: () => "is not used by the standalone architecture: its Postgres runs in the pod with data on standalone.storageSize and standalone.storageClassName; only database.resources applies",
+            why: () =>
+                "is not used by the standalone architecture: its Postgres runs in the pod with data on standalone.storageSize and standalone.storageClassName; only database.resources applies",
         }),
     ),
     {
         path: "gitSync.mode",
         when: (raw) => standalone(raw) && get(raw, "gitSync.mode") === "cronjob",
-        why: () => "cronjob is not supported by the standalone architecture, which has no shared volume: it syncs with a sidecar every gitSync.period; drop the key or set mode: sidecar",
+        why: () =>
+            "cronjob is not supported by the standalone architecture, which has no shared volume: it syncs with a sidecar every gitSync.period; drop the key or set mode: sidecar",
     },
     {
         path: "standalone",
@@ -71,7 +101,11 @@ const IGNORED_SETTINGS: Rule[] = [
         (path): Rule => ({ path, when: (raw) => !standalone(raw) && databaseMode(raw) === "internal", why: () => "is only used when database.mode is external" }),
     ),
     ...["database.storageSize", "database.storageClassName", "database.resources", ...POD_KEYS.map((k) => `database.${k}`)].map(
-        (path): Rule => ({ path, when: (raw) => databaseMode(raw) === "external", why: () => "is only used by the internal Postgres (database.mode internal); an external database is sized elsewhere" }),
+        (path): Rule => ({
+            path,
+            when: (raw) => databaseMode(raw) === "external",
+            why: () => "is only used by the internal Postgres (database.mode internal); an external database is sized elsewhere",
+        }),
     ),
     ...(
         [
@@ -104,7 +138,8 @@ const IGNORED_SETTINGS: Rule[] = [
         (key): Rule => ({
             path: `gitSync.${key}`,
             when: (raw) => gitSyncOn(raw) && gitSyncMode(raw) === "sidecar",
-            why: () => "is only used by the git-sync CronJob's pods; the sidecar runs inside the Airflow pods, which take these settings in their own sections (scheduler, dagProcessor, ...)",
+            why: () =>
+                "is only used by the git-sync CronJob's pods; the sidecar runs inside the Airflow pods, which take these settings in their own sections (scheduler, dagProcessor, ...)",
         }),
     ),
     ...["mode", "repo", "ref", "subPath", "schedule", "period", "auth", "credentialsSecretName", "allowInsecureTransport", "resources", ...POD_KEYS].map(

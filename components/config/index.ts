@@ -10,7 +10,16 @@
 //   parse.ts            decoding, validation, the program's whole config map
 //   describe.ts         a problem as one line, by config key
 //   derived.ts          values derived from the config where they are used (the UI's base URL)
-export { AIRFLOW_POD_VOLUMES, DEFAULT_AIRFLOW_VERSION, DEFAULT_GIT_SYNC_IMAGE, defaultRemoteConnId, filestoreCapacityGb, OWN_POD_NAMES, SECRET_CONFIG_KEYS, SIDECAR } from "./constants";
+export {
+    AIRFLOW_POD_VOLUMES,
+    DEFAULT_AIRFLOW_VERSION,
+    DEFAULT_GIT_SYNC_IMAGE,
+    defaultRemoteConnId,
+    filestoreCapacityGb,
+    OWN_POD_NAMES,
+    SECRET_CONFIG_KEYS,
+    SIDECAR,
+} from "./constants";
 export type { ResourceDefaults } from "./constants";
 export { uiBaseUrl } from "./derived";
 export { ignoredSettingProblems } from "./ignoredSettings";

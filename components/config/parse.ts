@@ -13,7 +13,13 @@ import { REDACT } from "./constants";
 /** The stack config's schema: every section (schema.ts), then the rules across them (rules.ts). */
 export const stackConfigSchema = sectionsSchema.superRefine((c, ctx) => {
     for (const issue of crossFieldIssues(c)) {
-        ctx.addIssue({ code: "custom", path: issue.path, message: issue.message, ...(issue.input !== undefined ? { input: issue.input } : {}), ...(issue.redact ? { params: REDACT } : {}) });
+        ctx.addIssue({
+            code: "custom",
+            path: issue.path,
+            message: issue.message,
+            ...(issue.input !== undefined ? { input: issue.input } : {}),
+            ...(issue.redact ? { params: REDACT } : {}),
+        });
     }
 });
 
@@ -94,7 +100,12 @@ export function validateStackConfig(values: Record<string, unknown>, options: Va
         ...ignoredSettingProblems(withoutNulls(values), configNamespace),
         ...(options.registryPasswordSet === undefined
             ? []
-            : registryPasswordProblems(withoutNulls(values), options.registryPasswordSet, configNamespace, options.setRegistryPassword ?? "pulumi config set --secret registryPassword <password or token>")),
+            : registryPasswordProblems(
+                  withoutNulls(values),
+                  options.registryPasswordSet,
+                  configNamespace,
+                  options.setRegistryPassword ?? "pulumi config set --secret registryPassword <password or token>",
+              )),
     ];
     if (problems.length || !result.success) {
         throw new StackConfigError(problems);

@@ -81,7 +81,9 @@ function bundlesWithoutGitSync(c: StackConfig): ConfigIssue[] {
 /** What the package sets for the bundles, in every env knob of every Airflow process. */
 function bundleOwnedEnv(c: StackConfig): ConfigIssue[] {
     if (!c.dagBundles.length) return [];
-    const bundleEnv = new Map<string, string>(Object.values(BUNDLE_AIRFLOW_ENV).map((name) => [name, `is set by this package from dagBundles (the package sets ${Object.values(BUNDLE_AIRFLOW_ENV).join(", ")})`]));
+    const bundleEnv = new Map<string, string>(
+        Object.values(BUNDLE_AIRFLOW_ENV).map((name) => [name, `is set by this package from dagBundles (the package sets ${Object.values(BUNDLE_AIRFLOW_ENV).join(", ")})`]),
+    );
     c.dagBundles.forEach((b, i) => {
         const conn = dagBundleConnection(b.name);
         for (const name of [conn.envName, conn.usernameEnv, conn.passwordEnv]) {
@@ -119,7 +121,11 @@ function filestoreSettings(c: StackConfig): ConfigIssue[] {
     // BASIC_* and ZONAL instances live in a zone, REGIONAL and ENTERPRISE ones in a region.
     const zonal = ["BASIC_HDD", "BASIC_SSD", "ZONAL"].includes(fs.tier);
     if (zonal !== /-[a-z]$/.test(fs.location)) {
-        issues.push({ path: ["storage", "filestore", "location"], input: fs.location, message: `must be a ${zonal ? "zone (e.g. europe-west1-b)" : "region (e.g. europe-west1)"} for tier ${fs.tier}` });
+        issues.push({
+            path: ["storage", "filestore", "location"],
+            input: fs.location,
+            message: `must be a ${zonal ? "zone (e.g. europe-west1-b)" : "region (e.g. europe-west1)"} for tier ${fs.tier}`,
+        });
     }
     return issues;
 }
@@ -146,7 +152,13 @@ function existingDagsClaim(c: StackConfig): ConfigIssue[] {
 
 function builtOrPrebuilt(c: StackConfig): ConfigIssue[] {
     return c.images.build.enabled && c.images.airflow !== undefined
-        ? [{ path: ["images", "airflow"], input: c.images.airflow, message: "cannot be combined with images.build.enabled: the workloads run the built DAG image; drop one of them" }]
+        ? [
+              {
+                  path: ["images", "airflow"],
+                  input: c.images.airflow,
+                  message: "cannot be combined with images.build.enabled: the workloads run the built DAG image; drop one of them",
+              },
+          ]
         : [];
 }
 
@@ -178,7 +190,12 @@ function airflowMajorVersion(c: StackConfig): ConfigIssue[] {
 function registryForBuilds(c: StackConfig): ConfigIssue[] {
     const builds = c.images.build.enabled || Object.keys(c.images.tasks).length > 0;
     return builds && c.registry.server === undefined && c.registry.artifactRegistry === undefined && c.infrastructure?.registryOutput === undefined
-        ? [{ path: ["registry", "server"], message: "is required when images.build.enabled or images.tasks is set (or set registry.artifactRegistry or infrastructure.registryOutput)" }]
+        ? [
+              {
+                  path: ["registry", "server"],
+                  message: "is required when images.build.enabled or images.tasks is set (or set registry.artifactRegistry or infrastructure.registryOutput)",
+              },
+          ]
         : [];
 }
 

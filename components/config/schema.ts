@@ -29,7 +29,6 @@ export const sectionsSchema = z.strictObject({
         .regex(/^3\.\d+\.\d+$/, "must be an Airflow 3 version such as 3.3.2")
         .default(DEFAULT_AIRFLOW_VERSION),
 
-
     ...imagesSections,
     ...workloadsSections,
     ...dataSections,

@@ -9,7 +9,10 @@ import { REDACT, SECRET_CONFIG_KEYS, SECRET_NAME_PARTS } from "./constants";
 
 const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name");
 
-export const secretKey = z.string().max(253).regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key: letters, digits, '-', '_' and '.'");
+export const secretKey = z
+    .string()
+    .max(253)
+    .regex(/^[-._a-zA-Z0-9]+$/, "must be a Secret key: letters, digits, '-', '_' and '.'");
 
 /** Why an env var name looks like it holds a secret; undefined when it does not. */
 export function secretLookingEnvName(name: string): string | undefined {
@@ -77,7 +80,9 @@ export function secretLookingConfigKey(key: string, configNamespace: string): bo
     const [ns, ...rest] = key.split(":");
     const name = rest.join(":");
     if (ns === configNamespace) return (SECRET_CONFIG_KEYS as readonly string[]).includes(name);
-    const parts = name.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase().split(/[^A-Z0-9]+/);
+    const parts = name
+        .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
+        .toUpperCase()
+        .split(/[^A-Z0-9]+/);
     return parts.some((p) => SECRET_NAME_PARTS.includes(p));
 }
-

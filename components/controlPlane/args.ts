@@ -9,7 +9,19 @@ import { labels } from "../podParts";
 /** The control plane's sections of the stack config. */
 export type ControlPlaneConfig = Pick<
     StackConfig,
-    "airflowVersion" | "images" | "scheduler" | "apiServer" | "dagProcessor" | "triggerer" | "workers" | "ui" | "logging" | "retention" | "extraEnv" | "secretEnv" | "envFromSecrets"
+    | "airflowVersion"
+    | "images"
+    | "scheduler"
+    | "apiServer"
+    | "dagProcessor"
+    | "triggerer"
+    | "workers"
+    | "ui"
+    | "logging"
+    | "retention"
+    | "extraEnv"
+    | "secretEnv"
+    | "envFromSecrets"
 >;
 
 /** A Secret and key holding a SQLAlchemy URI. */

@@ -31,7 +31,8 @@ export function webserverConfigParts(ui: StackConfig["ui"]): WebserverConfigPart
     if (!wc) return { volumes: [], mounts: [], env: [] };
     const items = [{ key: wc.key, path: "webserver_config.py" }];
     // The schema requires exactly one of the two.
-    const source = wc.secretName !== undefined ? { secret: { secretName: wc.secretName, defaultMode: 0o440, items } } : { configMap: { name: wc.configMapName!, defaultMode: 0o440, items } };
+    const source =
+        wc.secretName !== undefined ? { secret: { secretName: wc.secretName, defaultMode: 0o440, items } } : { configMap: { name: wc.configMapName!, defaultMode: 0o440, items } };
     return {
         volumes: [{ name: "webserver-config", ...source }],
         mounts: [{ name: "webserver-config", mountPath: FAB_CONFIG_DIR, readOnly: true }],
@@ -45,9 +46,7 @@ export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, accou
     const fab = c.ui.authManager === "fab";
     // Migrations and `db clean` talk to the database itself, never through PgBouncer.
     const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
-    const suffix = pulumi
-        .output(cp.args.schemaImage)
-        .apply((image) => crypto.createHash("sha256").update(`${c.airflowVersion}\n${image}`).digest("hex").slice(0, 10));
+    const suffix = pulumi.output(cp.args.schemaImage).apply((image) => crypto.createHash("sha256").update(`${c.airflowVersion}\n${image}`).digest("hex").slice(0, 10));
     const spec = factory.podSpec({
         component: COMPONENT.migrate,
         // `airflow db migrate` (and FAB's admin) need Airflow and its providers, never the DAG files.

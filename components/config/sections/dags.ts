@@ -21,7 +21,11 @@ function gitRepoUrl(transports: string[], withSecret: string) {
     return z.string().superRefine((repo, ctx) => {
         const transport = gitTransport(repo);
         if (transport === undefined || !(transports.includes(transport) || transport === "http" || transport === "git")) {
-            ctx.addIssue({ code: "custom", params: REDACT, message: `must be an ${forms.slice(0, -1).join(", ")} or ${forms[forms.length - 1]} URL (plain http:// and git:// only with allowInsecureTransport: true)` });
+            ctx.addIssue({
+                code: "custom",
+                params: REDACT,
+                message: `must be an ${forms.slice(0, -1).join(", ")} or ${forms[forms.length - 1]} URL (plain http:// and git:// only with allowInsecureTransport: true)`,
+            });
         } else if (gitUrlHasCredentials(repo)) {
             ctx.addIssue({
                 code: "custom",
@@ -50,7 +54,10 @@ const gitAuthShape = {
  * Settings it would ignore are refused only while the source is `active` (gitSync.enabled).
  */
 function gitSourceProblems(key: string, active: (g: { enabled?: boolean }) => boolean = () => true) {
-    return (g: { enabled?: boolean; repo?: string; auth: GitAuth; credentialsSecretName?: string; allowInsecureTransport: boolean }, ctx: Pick<z.RefinementCtx, "addIssue">): void => {
+    return (
+        g: { enabled?: boolean; repo?: string; auth: GitAuth; credentialsSecretName?: string; allowInsecureTransport: boolean },
+        ctx: Pick<z.RefinementCtx, "addIssue">,
+    ): void => {
         if (g.auth !== "none" && g.credentialsSecretName === undefined) {
             ctx.addIssue({ code: "custom", path: ["credentialsSecretName"], message: "is required when auth is https or ssh" });
         }
@@ -59,44 +66,58 @@ function gitSourceProblems(key: string, active: (g: { enabled?: boolean }) => bo
         if (message) ctx.addIssue({ code: "custom", path: ["repo"], params: REDACT, message });
         if (!active(g)) return;
         if (g.auth === "none" && g.credentialsSecretName !== undefined) {
-            ctx.addIssue({ code: "custom", path: ["credentialsSecretName"], input: g.credentialsSecretName, message: `is only used when ${key}.auth is https or ssh: set the auth, or remove it` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["credentialsSecretName"],
+                input: g.credentialsSecretName,
+                message: `is only used when ${key}.auth is https or ssh: set the auth, or remove it`,
+            });
         }
         if (g.allowInsecureTransport && !["http", "git"].includes(gitTransport(g.repo)!)) {
-            ctx.addIssue({ code: "custom", path: ["allowInsecureTransport"], input: true, message: `only opts in to plain http:// and git:// URLs, and ${key}.repo uses neither: remove it` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["allowInsecureTransport"],
+                input: true,
+                message: `only opts in to plain http:// and git:// URLs, and ${key}.repo uses neither: remove it`,
+            });
         }
     };
 }
 
-
 /** A DAG bundle's name: it names the bundle in Airflow, its folder under the bundle storage and its connection (dagBundleConnection). */
 const bundleName = z
     .string()
-    .regex(/^[a-z]([a-z0-9_-]{0,61}[a-z0-9])?$/, "must be a bundle name: lowercase letters, digits, '-' and '_', starting with a letter and ending with a letter or digit, at most 63 characters (it names the bundle's folder, its connection and env vars)")
-    .refine((name) => !RESERVED_BUNDLE_NAMES.includes(name), { error: (issue) => `is reserved: ${issue.input === "dags-folder" ? "dags-folder is the DAG image's own bundle" : "Airflow keeps example_dags for its example DAGs"}; pick another name` });
+    .regex(
+        /^[a-z]([a-z0-9_-]{0,61}[a-z0-9])?$/,
+        "must be a bundle name: lowercase letters, digits, '-' and '_', starting with a letter and ending with a letter or digit, at most 63 characters (it names the bundle's folder, its connection and env vars)",
+    )
+    .refine((name) => !RESERVED_BUNDLE_NAMES.includes(name), {
+        error: (issue) =>
+            `is reserved: ${issue.input === "dags-folder" ? "dags-folder is the DAG image's own bundle" : "Airflow keeps example_dags for its example DAGs"}; pick another name`,
+    });
 
 /** One git repository as an Airflow 3 DAG bundle (GitDagBundle of apache-airflow-providers-git). */
-const dagBundle = z
-    .strictObject({
-        /** Unique name of the bundle, shown in the UI and recorded with each run (with the commit it ran). */
-        name: bundleName,
-        /** Repository URL without credentials: https://, ssh:// or git@host:path. */
-        repo: gitRepoUrl(["https", "ssh"], "dagBundles: [{name: <name>, repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}]"),
-        /** Branch, tag or commit the bundle tracks (GitDagBundle's tracking_ref). */
-        ref: z
-            .string()
-            .regex(/^[^\s-][^\s]*$/, "must be a branch, tag or commit: no spaces, not starting with '-' (git would read an option)")
-            .refine((ref) => !ref.includes(".."), "must be a branch, tag or commit: '..' is not allowed in a git ref")
-            .default("main"),
-        /** Folder inside the repository that holds the DAG files; the repository's root when omitted. */
-        subdir: z
-            .string()
-            .regex(/^[^/\s]+(\/[^/\s]+)*$/, "must be a relative path inside the repository such as dags or teams/data/dags: no leading or trailing '/', no spaces")
-            .refine((dir) => !dir.split("/").includes(".."), "must stay inside the repository: no '..'")
-            .optional(),
-        /** Seconds between fetches by the dag-processor (each replica fetches the repository). */
-        refreshInterval: z.int().min(10).max(86400).default(60),
-        ...gitAuthShape,
-    });
+const dagBundle = z.strictObject({
+    /** Unique name of the bundle, shown in the UI and recorded with each run (with the commit it ran). */
+    name: bundleName,
+    /** Repository URL without credentials: https://, ssh:// or git@host:path. */
+    repo: gitRepoUrl(["https", "ssh"], "dagBundles: [{name: <name>, repo: https://<host>/<org>/<repo>.git, auth: https, credentialsSecretName: <secret>}]"),
+    /** Branch, tag or commit the bundle tracks (GitDagBundle's tracking_ref). */
+    ref: z
+        .string()
+        .regex(/^[^\s-][^\s]*$/, "must be a branch, tag or commit: no spaces, not starting with '-' (git would read an option)")
+        .refine((ref) => !ref.includes(".."), "must be a branch, tag or commit: '..' is not allowed in a git ref")
+        .default("main"),
+    /** Folder inside the repository that holds the DAG files; the repository's root when omitted. */
+    subdir: z
+        .string()
+        .regex(/^[^/\s]+(\/[^/\s]+)*$/, "must be a relative path inside the repository such as dags or teams/data/dags: no leading or trailing '/', no spaces")
+        .refine((dir) => !dir.split("/").includes(".."), "must stay inside the repository: no '..'")
+        .optional(),
+    /** Seconds between fetches by the dag-processor (each replica fetches the repository). */
+    refreshInterval: z.int().min(10).max(86400).default(60),
+    ...gitAuthShape,
+});
 
 /** The DAG bundles, each checked as a git source under its own key, their names and connections unique. */
 const dagBundleList = z
@@ -105,12 +126,19 @@ const dagBundleList = z
         const first = new Map<string, number>();
         const firstConn = new Map<string, number>();
         bundles.forEach((b, i) => {
-            gitSourceProblems(`dagBundles.${i}`)(b, { addIssue: (issue) => ctx.addIssue({ ...(issue as z.core.$ZodRawIssue), path: [i, ...((issue as { path?: PropertyKey[] }).path ?? [])] }) });
+            gitSourceProblems(`dagBundles.${i}`)(b, {
+                addIssue: (issue) => ctx.addIssue({ ...(issue as z.core.$ZodRawIssue), path: [i, ...((issue as { path?: PropertyKey[] }).path ?? [])] }),
+            });
             const { connId } = dagBundleConnection(b.name);
             const same = first.get(b.name);
             const sameConn = firstConn.get(connId);
             if (same !== undefined) {
-                ctx.addIssue({ code: "custom", path: [i, "name"], input: b.name, message: `is the name of dagBundles.${same} too: bundle names must be unique (Airflow refuses the whole bundle list otherwise)` });
+                ctx.addIssue({
+                    code: "custom",
+                    path: [i, "name"],
+                    input: b.name,
+                    message: `is the name of dagBundles.${same} too: bundle names must be unique (Airflow refuses the whole bundle list otherwise)`,
+                });
             } else if (sameConn !== undefined) {
                 ctx.addIssue({
                     code: "custom",
@@ -138,7 +166,10 @@ export const dagSections = {
             subPath: z.string().default(""),
             schedule: cron.default("*/5 * * * *"),
             /** sidecar mode: time between syncs. */
-            period: z.string().regex(/^[1-9]\d*(s|m)$/, "must be a duration such as 30s or 2m, at least 1s (git-sync refuses a period under 10ms)").default("60s"),
+            period: z
+                .string()
+                .regex(/^[1-9]\d*(s|m)$/, "must be a duration such as 30s or 2m, at least 1s (git-sync refuses a period under 10ms)")
+                .default("60s"),
             ...gitAuthShape,
             resources: resources(SIDECAR),
             // The CronJob pods' scheduling and extension points (mode cronjob), as on every component.

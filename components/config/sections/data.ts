@@ -67,7 +67,10 @@ export const dataSections = {
                     tier: z.enum(["BASIC_HDD", "BASIC_SSD", "ZONAL", "REGIONAL", "ENTERPRISE"]).default("BASIC_HDD"),
                     capacityGb: z.int().default(1024),
                     network: z.string().default("default"),
-                    shareName: z.string().regex(/^[a-z][a-z0-9_]{0,15}$/, "must be a Filestore share name: lowercase, digits, '_', at most 16").default("airflow"),
+                    shareName: z
+                        .string()
+                        .regex(/^[a-z][a-z0-9_]{0,15}$/, "must be a Filestore share name: lowercase, digits, '_', at most 16")
+                        .default("airflow"),
                 })
                 .optional(),
         })
@@ -77,11 +80,13 @@ export const dataSections = {
     logging: z
         .strictObject({
             /** Remote task logs, e.g. gs://bucket/airflow-logs. Logs stay readable after worker pods are gone. */
-            remoteBaseLogFolder: z.string().regex(/^(gs|s3|wasb):\/\/.+/, "must be a gs://, s3:// or wasb:// URL").optional(),
+            remoteBaseLogFolder: z
+                .string()
+                .regex(/^(gs|s3|wasb):\/\/.+/, "must be a gs://, s3:// or wasb:// URL")
+                .optional(),
             /** Connection used for the bucket; by default the one of its scheme (gs, s3, wasb). */
             remoteConnId: z.string().optional(),
         })
         .prefault({})
         .transform((l) => ({ ...l, remoteConnId: l.remoteConnId ?? defaultRemoteConnId(l.remoteBaseLogFolder) })),
-
 };

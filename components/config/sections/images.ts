@@ -57,7 +57,10 @@ export const imagesSections = {
                     /** Lowercase letters, digits and '-', starting with a letter, at most 63. */
                     repositoryId: z
                         .string()
-                        .regex(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/, "must be an Artifact Registry repository id: lowercase letters, digits and '-', starting with a letter, at most 63")
+                        .regex(
+                            /^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/,
+                            "must be an Artifact Registry repository id: lowercase letters, digits and '-', starting with a letter, at most 63",
+                        )
                         .default("airflow"),
                 })
                 .optional(),
@@ -72,5 +75,4 @@ export const imagesSections = {
             registryOutput: z.string().optional(),
         })
         .optional(),
-
 };

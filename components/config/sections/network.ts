@@ -61,5 +61,4 @@ export const networkSections = {
                 .default([]),
         })
         .prefault({}),
-
 };

@@ -27,7 +27,11 @@ export const operationsSections = {
                     enabled: z.boolean().default(true),
                     schedule: cron.default("*/15 * * * *"),
                     /** Keep finished pods at least this long (failed pods kept for debugging stay this long too). */
-                    minCompletedMinutes: z.int().min(0).max(7 * 24 * 60).default(30),
+                    minCompletedMinutes: z
+                        .int()
+                        .min(0)
+                        .max(7 * 24 * 60)
+                        .default(30),
                     resources: resources({ requests: { cpu: "50m", memory: "256Mi" }, limits: { cpu: "500m", memory: "512Mi" } }),
                 })
                 .prefault({}),
@@ -58,7 +62,10 @@ export const operationsSections = {
             /** A monitoring.coreos.com/v1 ServiceMonitor for the Prometheus Operator (its CRDs must exist). */
             serviceMonitor: z.boolean().default(false),
             /** Scrape interval of the ServiceMonitor. */
-            scrapeInterval: z.string().regex(/^\d+(s|m)$/, "must be a duration such as 30s or 1m").default("30s"),
+            scrapeInterval: z
+                .string()
+                .regex(/^\d+(s|m)$/, "must be a duration such as 30s or 1m")
+                .default("30s"),
             /** Namespace of the Prometheus pods: the NetworkPolicy lets them scrape the exporter. */
             scraperNamespace: dnsLabel.default("monitoring"),
             resources: resources(SIDECAR),

@@ -35,7 +35,10 @@ export const uiSections = {
              */
             baseUrl: z
                 .string()
-                .regex(/^https?:\/\/[^\s/?#@]+(\/[A-Za-z0-9._~-]+)*\/?$/, "must be an http:// or https:// URL such as https://airflow.example.com or https://example.com/airflow, without query or credentials")
+                .regex(
+                    /^https?:\/\/[^\s/?#@]+(\/[A-Za-z0-9._~-]+)*\/?$/,
+                    "must be an http:// or https:// URL such as https://airflow.example.com or https://example.com/airflow, without query or credentials",
+                )
                 .transform((url) => url.replace(/\/$/, ""))
                 .optional(),
             /**
@@ -49,11 +52,16 @@ export const uiSections = {
                     /** IngressClass; the cluster's default class when omitted. */
                     className: objectName.optional(),
                     /** Host name people open, e.g. airflow.example.com. */
-                    host: checked((v) => (dnsSubdomainProblem(v) ? "must be a DNS name such as airflow.example.com: lowercase letters, digits, '-' and '.'" : undefined)).optional(),
+                    host: checked((v) =>
+                        dnsSubdomainProblem(v) ? "must be a DNS name such as airflow.example.com: lowercase letters, digits, '-' and '.'" : undefined,
+                    ).optional(),
                     /** Serve Airflow under a path, e.g. /airflow (the UI, the REST API and the execution API all move under it). */
                     pathPrefix: z
                         .string()
-                        .regex(/^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/, "must be / or a path such as /airflow: '/'-separated segments of letters, digits, '.', '_', '~' and '-', without a trailing '/'")
+                        .regex(
+                            /^\/([A-Za-z0-9._~-]+(\/[A-Za-z0-9._~-]+)*)?$/,
+                            "must be / or a path such as /airflow: '/'-separated segments of letters, digits, '.', '_', '~' and '-', without a trailing '/'",
+                        )
                         .default("/"),
                     /** Secret (kubernetes.io/tls) with the certificate for host; the URL is then https. */
                     tlsSecretName: objectName.optional(),
@@ -69,7 +77,13 @@ export const uiSections = {
                 })
                 .prefault({})
                 .superRefine((i, ctx) => {
-                    if (i.enabled && i.host === undefined) ctx.addIssue({ code: "custom", path: ["host"], input: undefined, message: "is required when ui.ingress.enabled is true (it also makes Airflow's base URL)" });
+                    if (i.enabled && i.host === undefined)
+                        ctx.addIssue({
+                            code: "custom",
+                            path: ["host"],
+                            input: undefined,
+                            message: "is required when ui.ingress.enabled is true (it also makes Airflow's base URL)",
+                        });
                 }),
             /**
              * FAB's webserver_config.py (OAuth, LDAP, roles mapping) from a Secret or a ConfigMap, mounted
@@ -82,10 +96,10 @@ export const uiSections = {
                     key: secretKey.default("webserver_config.py"),
                 })
                 .superRefine((w, ctx) => {
-                    if ((w.secretName === undefined) === (w.configMapName === undefined)) ctx.addIssue({ code: "custom", input: undefined, message: "needs exactly one of secretName and configMapName" });
+                    if ((w.secretName === undefined) === (w.configMapName === undefined))
+                        ctx.addIssue({ code: "custom", input: undefined, message: "needs exactly one of secretName and configMapName" });
                 })
                 .optional(),
         })
         .prefault({}),
-
 };

@@ -26,7 +26,8 @@ export const workloadsSections = {
                 })
                 .prefault({})
                 .superRefine((a, ctx) => {
-                    if (a.minReplicas > a.maxReplicas) ctx.addIssue({ code: "custom", path: ["minReplicas"], input: a.minReplicas, message: `must not exceed maxReplicas (${a.maxReplicas})` });
+                    if (a.minReplicas > a.maxReplicas)
+                        ctx.addIssue({ code: "custom", path: ["minReplicas"], input: a.minReplicas, message: `must not exceed maxReplicas (${a.maxReplicas})` });
                 }),
         })
         .prefault({})
@@ -52,5 +53,4 @@ export const workloadsSections = {
         })
         .prefault({})
         .superRefine(podExtensionProblems(OWN_POD_NAMES.airflow("base"))),
-
 };
