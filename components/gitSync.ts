@@ -124,6 +124,9 @@ function gitSyncContainer(s: GitSyncConfig, images: Pick<GitSyncImages, "gitSync
     const base = restrictedContainer({ ...c, image: images.gitSync, imagePullPolicy: images.pullPolicy }, s.resources);
     return {
         ...base,
+        // git-sync's last log lines become the terminated container's message: a failed sync (wrong
+        // credentials, unknown ref) names its reason in the Job's and the pod's status.
+        terminationMessagePolicy: "FallbackToLogsOnError",
         securityContext: {
             ...(base.securityContext as object),
             runAsUser: GIT_SYNC_UID,

@@ -6,6 +6,9 @@
 #   lab/postgres:15                stand-in for the official postgres image (lab/images/postgres)
 #   lab/pause, lab/coredns         the node's sandbox image and cluster DNS (static binaries, FROM scratch)
 #   lab/statsd-exporter            stand-in for quay.io/prometheus/statsd-exporter (static binary, FROM scratch)
+#   lab/git-server                 the scenario's git server: smart HTTP and SSH (lab/images/git-server)
+#   lab/git-sync:<version>         stand-in for registry.k8s.io/git-sync/git-sync, only when AIRFLOW_LAB_GIT_SYNC
+#                                  names a git-sync binary built elsewhere (no registry here serves it)
 # and on top of the stand-in, the project's own images, built from images/ unchanged but for the
 # base image's FROM (and the constraints file, since GitHub is unreachable here):
 #   airflow/base, airflow/dags, airflow/task-example, and airflow/dags:lab-v2 (plus lab/testdata/dags)
@@ -74,6 +77,37 @@ if ! have_image "$AIRFLOW_STANDIN"; then
   build "$AIRFLOW_STANDIN" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN"
 fi
 have_image lab/postgres:15 || build lab/postgres:15 "$LAB_DIR/images/postgres" --build-arg "DEBIAN_IMAGE=$DEBIAN"
+GIT_SERVER="lab/git-server:$(content_tag "$LAB_DIR/images/git-server" "$(image_id "$DEBIAN")")"
+have_image "$GIT_SERVER" || build "$GIT_SERVER" "$LAB_DIR/images/git-server" --build-arg "DEBIAN_IMAGE=$DEBIAN"
+lab_docker tag "$GIT_SERVER" lab/git-server:latest
+# git-sync as upstream packages it: its binary, git and openssh-client from Debian, uid 65533 with a
+# passwd entry (ssh needs one), HOME=/tmp. The binary is handed in; nothing here builds it.
+GIT_SYNC=""
+if [ -n "${AIRFLOW_LAB_GIT_SYNC:-}" ]; then
+  [ -x "$AIRFLOW_LAB_GIT_SYNC" ] || lab_die "AIRFLOW_LAB_GIT_SYNC=$AIRFLOW_LAB_GIT_SYNC is not an executable git-sync binary"
+  version="$("$AIRFLOW_LAB_GIT_SYNC" --version 2>/dev/null | tr -dc 'A-Za-z0-9.-')"
+  [ -n "$version" ] || lab_die "$AIRFLOW_LAB_GIT_SYNC --version printed nothing: is it git-sync?"
+  GIT_SYNC="lab/git-sync:$version-$(content_tag "$(sha256sum <"$AIRFLOW_LAB_GIT_SYNC")" "$(image_id "$DEBIAN")")"
+  if ! have_image "$GIT_SYNC"; then
+    ctx="$AIRFLOW_LAB_CACHE/contexts/git-sync"
+    rm -rf "$ctx"; mkdir -p "$ctx"; cp "$AIRFLOW_LAB_GIT_SYNC" "$ctx/git-sync"
+    cat >"$ctx/Dockerfile" <<DOCKERFILE
+FROM $DEBIAN
+RUN apt-get update && apt-get -y upgrade && apt-get install -y --no-install-recommends git openssh-client ca-certificates \\
+ && rm -rf /var/lib/apt/lists/* \\
+ && echo "git-sync:x:65533:65533::/tmp:/sbin/nologin" >>/etc/passwd && echo "git-sync:x:65533:" >>/etc/group \\
+ && mkdir -m 02775 /git && chown 65533:65533 /git
+COPY git-sync /git-sync
+USER 65533:65533
+ENV HOME=/tmp GITSYNC_ROOT=/git
+WORKDIR /tmp
+ENTRYPOINT ["/git-sync"]
+DOCKERFILE
+    build "$GIT_SYNC" "$ctx"
+  fi
+else
+  lab_log "no git-sync binary (set AIRFLOW_LAB_GIT_SYNC to one built from kubernetes/git-sync): no git-sync image, the scenario skips its git-sync part"
+fi
 for b in registry pause coredns statsd_exporter; do [ -x "$LAB_BIN/$b" ] || lab_die "missing $LAB_BIN/$b: run lab/toolchain.sh --node first"; done
 lab_registry_up
 # static binaries FROM scratch; the exporter runs as nobody, as upstream's image does
@@ -116,6 +150,8 @@ lab_docker tag "$TASK" airflow/task-example:lab
   echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
   echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
   echo "LAB_IMAGE_STATSD_EXPORTER=$(push lab/statsd-exporter:latest)"
+  echo "LAB_IMAGE_GIT_SERVER=$(push lab/git-server:latest)"
+  [ -z "$GIT_SYNC" ] || echo "LAB_IMAGE_GIT_SYNC=$(push "$GIT_SYNC")"
 } >"$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
 lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"

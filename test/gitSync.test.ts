@@ -238,6 +238,16 @@ describe("GitSync: the first sync at deploy time", () => {
         await assertValidObjects([cronJob, initialJob]);
     });
 
+    it("puts git-sync's last log lines into the failed container's status message, where a failed update's error shows them", () => {
+        const sync = sidecarOf({ ...base, mode: "sidecar" });
+        for (const c of [...sync.sidecars, ...sync.oneTime]) assert.strictEqual(c.terminationMessagePolicy, "FallbackToLogsOnError", c.name);
+    });
+
+    it("in CronJob mode too: the first-sync Job's pod reports git-sync's error as its message", async () => {
+        const { initialJob } = await renderGitSync(base);
+        assert.strictEqual(initialJob.spec.template.spec.containers[0].terminationMessagePolicy, "FallbackToLogsOnError");
+    });
+
     it("is named by a hash of the sync settings: a new name (a new sync) when they change, and only then", async () => {
         const name = async (args: Sync) => (await renderGitSync(args)).initialJob.metadata.name as string;
         const first = await name(base);

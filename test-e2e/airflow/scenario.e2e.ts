@@ -6,12 +6,13 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../../lab/ts";
+import { kubectl, LAB_DIR, labCacheDir, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { probePolicies } from "../../lab/ts/airflow/policyProbe";
 import { CHROMIUM, screenshotDagList } from "../../lab/ts/airflow/screenshot";
 import { deploy, deployPath, destroy, labStackOverrides, noopPreview, writeStackConfig } from "../../lab/ts/airflow/deploy";
+import { GIT_NAMESPACE, GIT_SERVER_LABELS, GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "../../lab/ts/airflow/gitServer";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -57,6 +58,15 @@ async function runDag(api: AirflowApi, dagId: string, runId: string, timeoutSec:
 
 
 const timings: Record<string, number> = {};
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** The DAG the lab pushes to its git server, and the version of it a commit makes (its marker file). */
+const VERSIONED_DAG = fs.readFileSync(path.join(LAB_DIR, "testdata", "git", "lab_versioned.py"), "utf8");
+
+/** The DAG versions Airflow recorded for `dagId`: bundle and commit of each. */
+async function dagVersions(api: AirflowApi, dagId: string): Promise<{ version_number: number; bundle_name: string; bundle_version: string | null }[]> {
+    return (await api.get(`/api/v2/dags/${dagId}/dagVersions?limit=100`)).dag_versions ?? [];
+}
 
 describe("Airflow on the lab's real node (level 2)", function () {
     this.bail(true);
@@ -74,17 +84,39 @@ describe("Airflow on the lab's real node (level 2)", function () {
         ui: { ingress: { enabled: true, host: UI_HOST, pathPrefix: UI_PATH, annotations: { "pulumi.com/skipAwait": "true" } } },
         metrics: { enabled: true, image: images.STATSD_EXPORTER },
     });
+    // The upgrade adds a DAG bundle over SSH from the lab's git server (the Secret must exist first,
+    // so it comes with the second deploy, into the namespace the first one made).
+    const BUNDLE = "lab-repo";
+    const bundleOverrides = (server: GitServer) => ({
+        dagBundles: [{ name: BUNDLE, repo: server.sshUrl("dags"), auth: "ssh", credentialsSecretName: "lab-git-ssh", refreshInterval: 10, subdir: "dags" }],
+        network: { privateDestinations: [{ namespace: GIT_NAMESPACE, podLabels: GIT_SERVER_LABELS }] },
+    });
     let configFile = "";
     let api: AirflowApi;
     let firstRun = "";
+    let work: GitWorkspace;
+    const bundlePushSamples: number[] = [];
+    const commits: string[] = [];
+    /** Pushes a new version of lab_versioned (its marker `c<n>`); returns the commit. */
+    const pushVersion = () => {
+        const marker = `c${commits.length + 1}`;
+        const sha = work.commit({ "dags/lab_versioned.py": VERSIONED_DAG, "dags/marker.txt": `${marker}\n` }, `lab_versioned, marker ${marker}`);
+        commits.push(sha);
+        return { sha, marker };
+    };
+    /** Seconds until Airflow has parsed lab_versioned at commit `sha`. */
+    const parsedAt = async (sha: string, since: number, timeoutSec = 180) => {
+        await waitFor(`lab_versioned at ${sha.slice(0, 10)} to be parsed`, timeoutSec, async () => ((await dagVersions(api, "lab_versioned")).some((v) => v.bundle_version === sha) ? true : undefined));
+        return seconds(since);
+    };
 
     before(function () {
         log(`deploy path: ${via.path} (${via.why})`);
-        log(`git-sync: ${process.env.AIRFLOW_LAB_GIT_SYNC_IMAGE ? `image ${process.env.AIRFLOW_LAB_GIT_SYNC_IMAGE}` : "no git-sync image on this machine (set AIRFLOW_LAB_GIT_SYNC_IMAGE to one): DAGs are delivered by the DAG image"}`);
         log("network policies: enforced by kube-router (lab/node.sh), probed cell by cell against docs/network-policies.md");
     });
 
     after(function () {
+        if (bundlePushSamples.length) timings.bundlePushToParsed = median(bundlePushSamples);
         log(`timings: ${JSON.stringify(timings)}`);
         const out = process.env.AIRFLOW_LAB_TIMINGS_FILE;
         if (out) fs.writeFileSync(out, JSON.stringify(timings, null, 2));
@@ -195,9 +227,14 @@ describe("Airflow on the lab's real node (level 2)", function () {
         assert.deepStrictEqual(restarts(NS), []);
     });
 
-    it("upgrades to a new DAG image: a new migration Job, history kept, an added DAG parsed and run, a broken DAG reported", async function () {
+    it("upgrades to a new DAG image and adds a DAG bundle: a new migration Job, history kept, an added DAG parsed and run, a broken DAG reported", async function () {
         const jobsBefore = kubectl(["get", "jobs", "-n", NS, "-o", "name"]).stdout.trim().split("\n");
-        configFile = writeStackConfig("lab-production", labOverrides(images.DAGS_V2));
+        const server = await startGitServer(images.GIT_SERVER, ["dags"]);
+        work = new GitWorkspace(server, "dags");
+        pushVersion();
+        gitCredentialSecret(NS, "lab-git-ssh", server, "ssh");
+        log(`git server: ${server.sshUrl("dags")} (and ${server.httpUrl("dags")}); pushed ${commits[0].slice(0, 10)} (marker c1)`);
+        configFile = writeStackConfig("lab-production", { ...labOverrides(images.DAGS_V2), ...bundleOverrides(server) });
         deploy("lab-production", configFile, via.path, log);
         const deployed = Date.now();
         await waitReady(NS, 600);
@@ -218,6 +255,64 @@ describe("Airflow on the lab's real node (level 2)", function () {
         assert.ok(errors.some((x) => /module_that_does_not_exist/.test(x.stack_trace)));
         timings.oneTaskDagRun = await runDag(api, "lab_added", `lab-added-${Date.now()}`, 300);
         log(`trigger to success, one-task DAG: ${timings.oneTaskDagRun.toFixed(1)}s`);
+    });
+
+    it("DAG bundles: the commit pushed before the update and later ones are parsed within the refresh interval plus parsing", async function () {
+        await parsedAt(commits[0], Date.now(), 240);
+        log(`bundle ${BUNDLE}: ${commits[0].slice(0, 10)} (pushed before the update) parsed`);
+        const samples: number[] = [];
+        for (let i = 0; i < 2; i++) {
+            const t = Date.now();
+            const { sha } = pushVersion();
+            samples.push(await parsedAt(sha, t));
+        }
+        bundlePushSamples.push(...samples);
+        log(`bundle push to parsed (refreshInterval 10s): ${samples.map((x) => x.toFixed(1)).join(", ")}s`);
+    });
+
+    it("DAG bundles: each run records its commit, and a run started before a push finishes on its own version", async function () {
+        await api.unpause("lab_versioned");
+        const before = { sha: commits[commits.length - 1], marker: `c${commits.length}` };
+        const runA = `lab-bundle-a-${Date.now()}`;
+        await api.request("POST", "/api/v2/dags/lab_versioned/dagRuns", { dag_run_id: runA, logical_date: null, conf: { sleep: 30 } });
+        await waitFor("run A's first task to be running", 180, async () => ((await api.taskInstances("lab_versioned", runA)).some((t) => t.task_id === "first" && t.state === "running") ? true : undefined));
+        const t = Date.now();
+        const after = pushVersion();
+        bundlePushSamples.push(await parsedAt(after.sha, t));
+        const runB = `lab-bundle-b-${Date.now()}`;
+        await runDag(api, "lab_versioned", runB, 300);
+        await waitFor("run A to finish", 300, async () => (["success", "failed"].includes((await api.dagRun("lab_versioned", runA)).state) ? true : undefined));
+        const record = async (runId: string) => {
+            const run = (await api.dagRun("lab_versioned", runId)) as any;
+            return { state: run.state, bundleVersion: run.bundle_version, first: await api.xcom("lab_versioned", runId, "first"), second: await api.xcom("lab_versioned", runId, "second") };
+        };
+        const a = await record(runA);
+        const b = await record(runB);
+        log(`run A (started at ${before.marker}, ${after.marker} pushed while it ran): ${JSON.stringify(a)}; run B: ${JSON.stringify(b)}`);
+        assert.deepStrictEqual(a, { state: "success", bundleVersion: before.sha, first: before.marker, second: before.marker }, "run A ran the commit it started with, in both tasks");
+        assert.deepStrictEqual(b, { state: "success", bundleVersion: after.sha, first: after.marker, second: after.marker }, "run B ran the new commit");
+        const versions = (await dagVersions(api, "lab_versioned")).map((v) => v.bundle_version);
+        assert.ok(versions.includes(before.sha) && versions.includes(after.sha), `both versions stay recorded: ${versions.join(", ")}`);
+    });
+
+    it("DAG bundles: a worker pod deleted while it clones does not poison the task's retry or the next task", async function () {
+        const runId = `lab-bundle-kill-${Date.now()}`;
+        await api.request("POST", "/api/v2/dags/lab_versioned/dagRuns", { dag_run_id: runId, logical_date: null });
+        // the clone is the first thing the task's process does: delete the pod as soon as its container runs
+        const pod = await waitFor("run's first worker pod to start", 180, async () =>
+            pods(NS, "kubernetes_executor=True,dag_id=lab_versioned,task_id=first").find((p) => (p.status.containerStatuses ?? []).some((c: any) => c.state?.running)),
+        );
+        kubectl(["delete", "pod", "-n", NS, pod.metadata.name, "--grace-period=0", "--force", "--wait=false"]);
+        log(`deleted worker pod ${pod.metadata.name} as its container started`);
+        const state = await waitFor("the run to finish", 300, async () => {
+            const s = (await api.dagRun("lab_versioned", runId)).state;
+            return ["success", "failed"].includes(s) ? s : undefined;
+        });
+        const tis = await api.taskInstances("lab_versioned", runId);
+        log(`task instances: ${tis.map((ti) => `${ti.task_id} ${ti.state} (try ${ti.try_number})`).join(", ")}`);
+        assert.strictEqual(state, "success");
+        assert.strictEqual(tis.find((ti) => ti.task_id === "first")?.try_number, 2, "first ran again after its pod was deleted");
+        assert.strictEqual(await api.xcom("lab_versioned", runId, "second"), `c${commits.length}`);
     });
 
     it("completes a run whose scheduler pod is deleted while its task runs", async function () {

@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { kubectl, labCacheDir, labKubeconfig, REPO_DIR } from "../kubectl";
+import { kubectl, labCacheDir, labKubeconfig, REPO_DIR, sleepSync } from "../kubectl";
 import { pulumiHome } from "../../../tools/pulumiSandbox";
 import { labImages } from "./cluster";
 
@@ -141,6 +141,29 @@ export function renderObjects(configFile: string): any[] {
     return JSON.parse(r.stdout);
 }
 
+/**
+ * Waits for Job `name` to complete, as the engine's await does, and fails as soon as it has failed
+ * (its backoff limit reached, its deadline passed), with its pods' termination messages and logs.
+ */
+function waitJob(namespace: string, name: string, timeoutSec: number): void {
+    const deadline = Date.now() + timeoutSec * 1000;
+    for (;;) {
+        const job = JSON.parse(kubectl(["get", "job", name, "-n", namespace, "-o", "json"]).stdout);
+        const condition = (type: string) => (job.status?.conditions ?? []).find((c: any) => c.type === type && c.status === "True");
+        if (condition("Complete")) return;
+        const failed = condition("Failed");
+        if (failed || Date.now() > deadline) {
+            const podList = JSON.parse(kubectl(["get", "pods", "-n", namespace, "-l", `job-name=${name}`, "-o", "json"]).stdout).items as any[];
+            const messages = podList.flatMap((p) => (p.status.containerStatuses ?? []).map((c: any) => c.state?.terminated?.message).filter(Boolean));
+            const logs = kubectl(["logs", `job/${name}`, "-n", namespace, "--tail=40"], { allowFail: true });
+            throw new Error(
+                `Job ${name} ${failed ? `failed: ${failed.reason}: ${failed.message}` : `did not complete in ${timeoutSec}s`}\n${messages.join("\n")}\n${logs.stdout}${logs.stderr}`,
+            );
+        }
+        sleepSync(1000);
+    }
+}
+
 function refOf(o: any): string {
     return `${o.apiVersion}/${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
 }
@@ -183,13 +206,7 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
             for (const [namespace, name] of ns("StatefulSet")) {
                 kubectl(["rollout", "status", `statefulset/${name}`, "-n", namespace, "--timeout=600s"], { timeoutMs: 620_000 });
             }
-            for (const [namespace, name] of ns("Job")) {
-                const done = kubectl(["wait", `job/${name}`, "-n", namespace, "--for=condition=complete", "--timeout=600s"], { allowFail: true, timeoutMs: 620_000 });
-                if (done.code !== 0) {
-                    const logs = kubectl(["logs", `job/${name}`, "-n", namespace, "--tail=40"], { allowFail: true });
-                    throw new Error(`Job ${name} did not complete:\n${logs.stdout}${logs.stderr}`);
-                }
-            }
+            for (const [namespace, name] of ns("Job")) waitJob(namespace, name, 600);
         }
     } finally {
         fs.rmSync(file, { force: true }); // holds Secret values
