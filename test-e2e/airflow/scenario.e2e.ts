@@ -95,6 +95,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     let api: AirflowApi;
     let firstRun = "";
     let work: GitWorkspace;
+    let gitServer: GitServer;
     const bundlePushSamples: number[] = [];
     const commits: string[] = [];
     /** Pushes a new version of lab_versioned (its marker `c<n>`); returns the commit. */
@@ -105,8 +106,8 @@ describe("Airflow on the lab's real node (level 2)", function () {
         return { sha, marker };
     };
     /** Seconds until Airflow has parsed lab_versioned at commit `sha`. */
-    const parsedAt = async (sha: string, since: number, timeoutSec = 180) => {
-        await waitFor(`lab_versioned at ${sha.slice(0, 10)} to be parsed`, timeoutSec, async () => ((await dagVersions(api, "lab_versioned")).some((v) => v.bundle_version === sha) ? true : undefined));
+    const parsedAt = async (sha: string, since: number, timeoutSec = 180, on: AirflowApi = api) => {
+        await waitFor(`lab_versioned at ${sha.slice(0, 10)} to be parsed`, timeoutSec, async () => ((await dagVersions(on, "lab_versioned")).some((v) => v.bundle_version === sha) ? true : undefined));
         return seconds(since);
     };
 
@@ -230,6 +231,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     it("upgrades to a new DAG image and adds a DAG bundle: a new migration Job, history kept, an added DAG parsed and run, a broken DAG reported", async function () {
         const jobsBefore = kubectl(["get", "jobs", "-n", NS, "-o", "name"]).stdout.trim().split("\n");
         const server = await startGitServer(images.GIT_SERVER, ["dags"]);
+        gitServer = server;
         work = new GitWorkspace(server, "dags");
         pushVersion();
         gitCredentialSecret(NS, "lab-git-ssh", server, "ssh");
@@ -378,8 +380,12 @@ describe("Airflow on the lab's real node (level 2)", function () {
         assert.deepStrictEqual(left, []);
     });
 
-    it("runs the same DAG in the standalone architecture on the same node, then destroys it", async function () {
-        const file = writeStackConfig("lab-standalone", labStackOverrides(images.DAGS, "standalone"), "Pulumi.local-standalone.yaml");
+    it("runs the same DAG, and the bundle's, in the standalone architecture on the same node, then destroys it", async function () {
+        // the bundle's Secret comes first, so the lab makes this stack's namespace (createNamespace: false)
+        kubectl(["create", "namespace", STANDALONE_NS]);
+        gitCredentialSecret(STANDALONE_NS, "lab-git-ssh", gitServer, "ssh");
+        const overrides = { ...labStackOverrides(images.DAGS, "standalone"), ...bundleOverrides(gitServer), createNamespace: false };
+        const file = writeStackConfig("lab-standalone", overrides, "Pulumi.local-standalone.yaml");
         labVolumes(8);
         const t = Date.now();
         deploy("lab-standalone", file, via.path, log);
@@ -389,8 +395,18 @@ describe("Airflow on the lab's real node (level 2)", function () {
         timings.standaloneDeployToHealthyApi = seconds(t);
         await waitFor("example_task_images to be parsed", 180, async () => ((await standalone.get("/api/v2/dags/example_task_images")).dag_id ? true : undefined));
         timings.standaloneDagRun = await runDag(standalone, "example_task_images", `lab-standalone-${Date.now()}`, 300);
+        // the bundle, cloned by the one pod: a run records the newest commit and reads its files
+        const sha = commits[commits.length - 1];
+        await parsedAt(sha, Date.now(), 240, standalone);
+        const runId = `lab-standalone-bundle-${Date.now()}`;
+        await runDag(standalone, "lab_versioned", runId, 300);
+        assert.strictEqual(((await standalone.dagRun("lab_versioned", runId)) as any).bundle_version, sha, "the run recorded the bundle's commit");
+        assert.strictEqual(await standalone.xcom("lab_versioned", runId, "second"), `c${commits.length}`);
         assert.deepStrictEqual(restarts(STANDALONE_NS), []);
         destroy("lab-standalone", via.path, file, STANDALONE_NS);
+        kubectl(["delete", "secret", "lab-git-ssh", "-n", STANDALONE_NS, "--ignore-not-found"]);
+        assert.deepStrictEqual(namespaceLeftovers(STANDALONE_NS), [], "nothing of the stack is left");
+        kubectl(["delete", "namespace", STANDALONE_NS, "--ignore-not-found", "--wait=false"]);
         await waitFor("the standalone namespace to be gone", 180, async () => (kubectl(["get", "namespace", STANDALONE_NS], { allowFail: true }).code !== 0 ? true : undefined));
     });
 });
