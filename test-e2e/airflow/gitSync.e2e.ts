@@ -5,18 +5,15 @@
 // registry this machine reaches serves git-sync, and nothing in the project builds it.
 import * as assert from "assert";
 import * as fs from "fs";
-import * as path from "path";
-import { kubectl, LAB_DIR, labVolumes, namespaceLeftovers } from "../../lab/ts";
+import { kubectl, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, pods, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
-import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { GIT_NAMESPACE, GIT_SERVER_LABELS, GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "../../lab/ts/airflow/gitServer";
+import { deploy, deployPath, destroy, writeStackConfig } from "../../lab/ts/airflow/deploy";
+import { dagPresent, GIT_SYNC_NS, GIT_SYNC_SECRETS, gitSyncCronJob, gitSyncSidecar, gitSyncStackOverrides, pushToListed, VERSIONED_DAG } from "../../lab/ts/airflow/dagsFromGit";
+import { GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "../../lab/ts/airflow/gitServer";
+import { median } from "../../tools/median";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const VERSIONED_DAG = fs.readFileSync(path.join(LAB_DIR, "testdata", "git", "lab_versioned.py"), "utf8");
-/** The same DAG under another id: a DAG file that is new to Airflow. */
-const dagNamed = (id: string) => VERSIONED_DAG.replace(/lab_versioned/g, id);
 
 async function finish(api: AirflowApi, dagId: string, runId: string, timeoutSec: number): Promise<string> {
     return waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
@@ -30,17 +27,11 @@ async function trigger(api: AirflowApi, dagId: string, runId: string, conf?: Rec
     await api.request("POST", `/api/v2/dags/${dagId}/dagRuns`, { dag_run_id: runId, logical_date: null, ...(conf ? { conf } : {}) });
 }
 
-/** The DAG is listed and not stale (its file is in the DAG folder). */
-async function dagPresent(api: AirflowApi, dagId: string): Promise<boolean> {
-    const r = await api.request("GET", `/api/v2/dags/${dagId}`).catch(() => undefined);
-    return !!r?.dag_id && r.is_stale !== true;
-}
-
 describe("DAGs from git-sync on the lab's real node (level 2)", function () {
     this.bail(true);
     const images = labImages();
     const via = deployPath();
-    const NS = "airflow-local-git";
+    const NS = GIT_SYNC_NS;
     const STACK = "lab-git-sync";
     const timings: Record<string, number> = {};
     let server: GitServer;
@@ -49,29 +40,6 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
     let configFile = "";
     const cronSamples: number[] = [];
     const sidecarSamples: number[] = [];
-
-    /** The local stack with DAGs from git-sync only: the base image, no DAG image. */
-    const stack = (gitSync: Record<string, unknown>) => {
-        const lab = labStackOverrides(images.BASE) as { images: Record<string, unknown> };
-        return {
-            ...lab,
-            namespace: NS,
-            // the credential Secrets are made before the first deploy, so the namespace is the lab's
-            createNamespace: false,
-            dagsInImage: false,
-            images: { ...lab.images, gitSync: images.GIT_SYNC },
-            gitSync: { enabled: true, ...gitSync },
-            network: { privateDestinations: [{ namespace: GIT_NAMESPACE, podLabels: GIT_SERVER_LABELS }] },
-        };
-    };
-    const cronjob = () => ({
-        mode: "cronjob",
-        repo: server.httpUrl("sync"),
-        allowInsecureTransport: true,
-        auth: "https",
-        credentialsSecretName: "lab-git-https",
-        schedule: "* * * * *",
-    });
 
     before(async function () {
         if (!images.GIT_SYNC) {
@@ -85,9 +53,9 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
         work = new GitWorkspace(server, "sync");
         work.commit({ "dags/lab_versioned.py": VERSIONED_DAG, "dags/marker.txt": "c1\n" }, "lab_versioned, marker c1");
         kubectl(["create", "namespace", NS]);
-        gitCredentialSecret(NS, "lab-git-https", server, "https");
-        gitCredentialSecret(NS, "lab-git-wrong", server, "https", true);
-        gitCredentialSecret(NS, "lab-git-ssh", server, "ssh");
+        gitCredentialSecret(NS, GIT_SYNC_SECRETS.https, server, "https");
+        gitCredentialSecret(NS, GIT_SYNC_SECRETS.wrong, server, "https", true);
+        gitCredentialSecret(NS, GIT_SYNC_SECRETS.ssh, server, "ssh");
     });
 
     after(function () {
@@ -101,7 +69,7 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
     });
 
     it("CronJob mode over smart HTTP: the first-sync Job at deploy brings the DAGs, every pod Ready", async function () {
-        configFile = writeStackConfig(STACK, stack(cronjob()));
+        configFile = writeStackConfig(STACK, gitSyncStackOverrides(gitSyncCronJob(server, "sync")));
         labVolumes(8);
         const t = Date.now();
         deploy(STACK, configFile, via.path, log);
@@ -122,10 +90,7 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
             (await api.taskInstances("lab_versioned", longRun)).some((t) => t.task_id === "first" && t.state === "running") ? true : undefined,
         );
         for (const [i, id] of ["lab_pushed_a", "lab_pushed_b"].entries()) {
-            const t = Date.now();
-            work.commit({ [`dags/${id}.py`]: dagNamed(id), "dags/marker.txt": `c${i + 2}\n` }, `${id}, marker c${i + 2}`);
-            await waitFor(`${id} to be parsed`, 240, async () => ((await dagPresent(api, id)) ? true : undefined));
-            cronSamples.push(seconds(t));
+            cronSamples.push(await pushToListed(api, work, id, { "dags/marker.txt": `c${i + 2}\n` }));
         }
         log(`CronJob (every minute) push to parsed: ${cronSamples.map((x) => x.toFixed(1)).join(", ")}s`);
         const runId = `lab-sync-pushed-${Date.now()}`;
@@ -148,7 +113,7 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
     });
 
     it("a wrong credential fails the update with git-sync's own error, and the running Airflow keeps serving", async function () {
-        const wrong = writeStackConfig(STACK, stack({ ...cronjob(), credentialsSecretName: "lab-git-wrong" }));
+        const wrong = writeStackConfig(STACK, gitSyncStackOverrides({ ...gitSyncCronJob(server, "sync"), credentialsSecretName: GIT_SYNC_SECRETS.wrong }));
         let error = "";
         try {
             deploy(STACK, wrong, via.path, log);
@@ -165,7 +130,7 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
     });
 
     it("sidecar mode over SSH: every DAG-reading pod syncs, a pushed commit reaches them within the period, and finished workers report no failed container", async function () {
-        configFile = writeStackConfig(STACK, stack({ mode: "sidecar", repo: server.sshUrl("sync"), auth: "ssh", credentialsSecretName: "lab-git-ssh", period: "10s" }));
+        configFile = writeStackConfig(STACK, gitSyncStackOverrides(gitSyncSidecar(server, "sync")));
         deploy(STACK, configFile, via.path, log);
         await waitReady(NS, 600);
         await waitFor("lab_pushed_b to be served after the switch", 300, async () => ((await dagPresent(api, "lab_pushed_b")) ? true : undefined));
@@ -176,12 +141,7 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
                 `${reader} runs the git-sync sidecar`,
             );
         }
-        for (const id of ["lab_pushed_c", "lab_pushed_d", "lab_pushed_e"]) {
-            const t = Date.now();
-            work.commit({ [`dags/${id}.py`]: dagNamed(id) }, id);
-            await waitFor(`${id} to be parsed`, 240, async () => ((await dagPresent(api, id)) ? true : undefined));
-            sidecarSamples.push(seconds(t));
-        }
+        for (const id of ["lab_pushed_c", "lab_pushed_d", "lab_pushed_e"]) sidecarSamples.push(await pushToListed(api, work, id));
         log(`sidecar (period 10s) push to parsed: ${sidecarSamples.map((x) => x.toFixed(1)).join(", ")}s`);
         const runId = `lab-sidecar-${Date.now()}`;
         await trigger(api, "lab_pushed_e", runId);
@@ -198,7 +158,7 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
 
     it("destroys the git-sync stack and leaves the namespace empty but for the lab's Secrets", async function () {
         destroy(STACK, via.path, configFile, NS);
-        kubectl(["delete", "secret", "-n", NS, "lab-git-https", "lab-git-wrong", "lab-git-ssh", "--ignore-not-found"]);
+        kubectl(["delete", "secret", "-n", NS, ...Object.values(GIT_SYNC_SECRETS), "--ignore-not-found"]);
         const left = await waitFor("the stack's objects to be gone", 180, async () => {
             const l = namespaceLeftovers(NS);
             return l.length ? undefined : l;

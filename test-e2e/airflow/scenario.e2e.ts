@@ -6,13 +6,15 @@
 import * as assert from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { kubectl, LAB_DIR, labCacheDir, labVolumes, namespaceLeftovers } from "../../lab/ts";
+import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
-import { apiFor, labImages, pods, restarts, secretValue, seconds, sleep, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { apiFor, labImages, pods, restarts, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { probePolicies } from "../../lab/ts/airflow/policyProbe";
 import { CHROMIUM, screenshotDagList } from "../../lab/ts/airflow/screenshot";
 import { deploy, deployPath, destroy, labStackOverrides, noopPreview, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { GIT_NAMESPACE, GIT_SERVER_LABELS, GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "../../lab/ts/airflow/gitServer";
+import { BUNDLE, BUNDLE_REFRESH_SECONDS, BUNDLE_SECRET, bundleStackOverrides, dagVersions, parsedAt, VersionedRepo } from "../../lab/ts/airflow/dagsFromGit";
+import { GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "../../lab/ts/airflow/gitServer";
+import { median } from "../../tools/median";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -58,16 +60,6 @@ async function runDag(api: AirflowApi, dagId: string, runId: string, timeoutSec:
 
 
 const timings: Record<string, number> = {};
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-/** The DAG the lab pushes to its git server, and the version of it a commit makes (its marker file). */
-const VERSIONED_DAG = fs.readFileSync(path.join(LAB_DIR, "testdata", "git", "lab_versioned.py"), "utf8");
-
-/** The DAG versions Airflow recorded for `dagId`: bundle and commit of each. */
-async function dagVersions(api: AirflowApi, dagId: string): Promise<{ version_number: number; bundle_name: string; bundle_version: string | null }[]> {
-    return (await api.get(`/api/v2/dags/${dagId}/dagVersions?limit=100`)).dag_versions ?? [];
-}
-
 describe("Airflow on the lab's real node (level 2)", function () {
     this.bail(true);
     const via = deployPath();
@@ -86,30 +78,12 @@ describe("Airflow on the lab's real node (level 2)", function () {
     });
     // The upgrade adds a DAG bundle over SSH from the lab's git server (the Secret must exist first,
     // so it comes with the second deploy, into the namespace the first one made).
-    const BUNDLE = "lab-repo";
-    const bundleOverrides = (server: GitServer) => ({
-        dagBundles: [{ name: BUNDLE, repo: server.sshUrl("dags"), auth: "ssh", credentialsSecretName: "lab-git-ssh", refreshInterval: 10, subdir: "dags" }],
-        network: { privateDestinations: [{ namespace: GIT_NAMESPACE, podLabels: GIT_SERVER_LABELS }] },
-    });
     let configFile = "";
     let api: AirflowApi;
     let firstRun = "";
-    let work: GitWorkspace;
     let gitServer: GitServer;
+    let repo: VersionedRepo;
     const bundlePushSamples: number[] = [];
-    const commits: string[] = [];
-    /** Pushes a new version of lab_versioned (its marker `c<n>`); returns the commit. */
-    const pushVersion = () => {
-        const marker = `c${commits.length + 1}`;
-        const sha = work.commit({ "dags/lab_versioned.py": VERSIONED_DAG, "dags/marker.txt": `${marker}\n` }, `lab_versioned, marker ${marker}`);
-        commits.push(sha);
-        return { sha, marker };
-    };
-    /** Seconds until Airflow has parsed lab_versioned at commit `sha`. */
-    const parsedAt = async (sha: string, since: number, timeoutSec = 180, on: AirflowApi = api) => {
-        await waitFor(`lab_versioned at ${sha.slice(0, 10)} to be parsed`, timeoutSec, async () => ((await dagVersions(on, "lab_versioned")).some((v) => v.bundle_version === sha) ? true : undefined));
-        return seconds(since);
-    };
 
     before(function () {
         log(`deploy path: ${via.path} (${via.why})`);
@@ -232,11 +206,11 @@ describe("Airflow on the lab's real node (level 2)", function () {
         const jobsBefore = kubectl(["get", "jobs", "-n", NS, "-o", "name"]).stdout.trim().split("\n");
         const server = await startGitServer(images.GIT_SERVER, ["dags"]);
         gitServer = server;
-        work = new GitWorkspace(server, "dags");
-        pushVersion();
-        gitCredentialSecret(NS, "lab-git-ssh", server, "ssh");
-        log(`git server: ${server.sshUrl("dags")} (and ${server.httpUrl("dags")}); pushed ${commits[0].slice(0, 10)} (marker c1)`);
-        configFile = writeStackConfig("lab-production", { ...labOverrides(images.DAGS_V2), ...bundleOverrides(server) });
+        repo = new VersionedRepo(new GitWorkspace(server, "dags"));
+        repo.push();
+        gitCredentialSecret(NS, BUNDLE_SECRET, server, "ssh");
+        log(`git server: ${server.sshUrl("dags")} (and ${server.httpUrl("dags")}); pushed ${repo.head.sha.slice(0, 10)} (marker c1)`);
+        configFile = writeStackConfig("lab-production", { ...labOverrides(images.DAGS_V2), ...bundleStackOverrides(server) });
         deploy("lab-production", configFile, via.path, log);
         const deployed = Date.now();
         await waitReady(NS, 600);
@@ -260,27 +234,26 @@ describe("Airflow on the lab's real node (level 2)", function () {
     });
 
     it("DAG bundles: the commit pushed before the update and later ones are parsed within the refresh interval plus parsing", async function () {
-        await parsedAt(commits[0], Date.now(), 240);
-        log(`bundle ${BUNDLE}: ${commits[0].slice(0, 10)} (pushed before the update) parsed`);
+        await parsedAt(api, repo.commits[0], Date.now(), 240);
+        log(`bundle ${BUNDLE}: ${repo.commits[0].slice(0, 10)} (pushed before the update) parsed`);
         const samples: number[] = [];
         for (let i = 0; i < 2; i++) {
             const t = Date.now();
-            const { sha } = pushVersion();
-            samples.push(await parsedAt(sha, t));
+            samples.push(await parsedAt(api, repo.push().sha, t));
         }
         bundlePushSamples.push(...samples);
-        log(`bundle push to parsed (refreshInterval 10s): ${samples.map((x) => x.toFixed(1)).join(", ")}s`);
+        log(`bundle push to parsed (refreshInterval ${BUNDLE_REFRESH_SECONDS}s): ${samples.map((x) => x.toFixed(1)).join(", ")}s`);
     });
 
     it("DAG bundles: each run records its commit, and a run started before a push finishes on its own version", async function () {
         await api.unpause("lab_versioned");
-        const before = { sha: commits[commits.length - 1], marker: `c${commits.length}` };
+        const before = repo.head;
         const runA = `lab-bundle-a-${Date.now()}`;
         await api.request("POST", "/api/v2/dags/lab_versioned/dagRuns", { dag_run_id: runA, logical_date: null, conf: { sleep: 30 } });
         await waitFor("run A's first task to be running", 180, async () => ((await api.taskInstances("lab_versioned", runA)).some((t) => t.task_id === "first" && t.state === "running") ? true : undefined));
         const t = Date.now();
-        const after = pushVersion();
-        bundlePushSamples.push(await parsedAt(after.sha, t));
+        const after = repo.push();
+        bundlePushSamples.push(await parsedAt(api, after.sha, t));
         const runB = `lab-bundle-b-${Date.now()}`;
         await runDag(api, "lab_versioned", runB, 300);
         await waitFor("run A to finish", 300, async () => (["success", "failed"].includes((await api.dagRun("lab_versioned", runA)).state) ? true : undefined));
@@ -314,7 +287,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
         log(`task instances: ${tis.map((ti) => `${ti.task_id} ${ti.state} (try ${ti.try_number})`).join(", ")}`);
         assert.strictEqual(state, "success");
         assert.strictEqual(tis.find((ti) => ti.task_id === "first")?.try_number, 2, "first ran again after its pod was deleted");
-        assert.strictEqual(await api.xcom("lab_versioned", runId, "second"), `c${commits.length}`);
+        assert.strictEqual(await api.xcom("lab_versioned", runId, "second"), repo.head.marker);
     });
 
     it("completes a run whose scheduler pod is deleted while its task runs", async function () {
@@ -383,8 +356,8 @@ describe("Airflow on the lab's real node (level 2)", function () {
     it("runs the same DAG, and the bundle's, in the standalone architecture on the same node, then destroys it", async function () {
         // the bundle's Secret comes first, so the lab makes this stack's namespace (createNamespace: false)
         kubectl(["create", "namespace", STANDALONE_NS]);
-        gitCredentialSecret(STANDALONE_NS, "lab-git-ssh", gitServer, "ssh");
-        const overrides = { ...labStackOverrides(images.DAGS, "standalone"), ...bundleOverrides(gitServer), createNamespace: false };
+        gitCredentialSecret(STANDALONE_NS, BUNDLE_SECRET, gitServer, "ssh");
+        const overrides = { ...labStackOverrides(images.DAGS, "standalone"), ...bundleStackOverrides(gitServer), createNamespace: false };
         const file = writeStackConfig("lab-standalone", overrides, "Pulumi.local-standalone.yaml");
         labVolumes(8);
         const t = Date.now();
@@ -396,15 +369,15 @@ describe("Airflow on the lab's real node (level 2)", function () {
         await waitFor("example_task_images to be parsed", 180, async () => ((await standalone.get("/api/v2/dags/example_task_images")).dag_id ? true : undefined));
         timings.standaloneDagRun = await runDag(standalone, "example_task_images", `lab-standalone-${Date.now()}`, 300);
         // the bundle, cloned by the one pod: a run records the newest commit and reads its files
-        const sha = commits[commits.length - 1];
-        await parsedAt(sha, Date.now(), 240, standalone);
+        const { sha, marker } = repo.head;
+        await parsedAt(standalone, sha, Date.now(), 240);
         const runId = `lab-standalone-bundle-${Date.now()}`;
         await runDag(standalone, "lab_versioned", runId, 300);
         assert.strictEqual(((await standalone.dagRun("lab_versioned", runId)) as any).bundle_version, sha, "the run recorded the bundle's commit");
-        assert.strictEqual(await standalone.xcom("lab_versioned", runId, "second"), `c${commits.length}`);
+        assert.strictEqual(await standalone.xcom("lab_versioned", runId, "second"), marker);
         assert.deepStrictEqual(restarts(STANDALONE_NS), []);
         destroy("lab-standalone", via.path, file, STANDALONE_NS);
-        kubectl(["delete", "secret", "lab-git-ssh", "-n", STANDALONE_NS, "--ignore-not-found"]);
+        kubectl(["delete", "secret", BUNDLE_SECRET, "-n", STANDALONE_NS, "--ignore-not-found"]);
         assert.deepStrictEqual(namespaceLeftovers(STANDALONE_NS), [], "nothing of the stack is left");
         kubectl(["delete", "namespace", STANDALONE_NS, "--ignore-not-found", "--wait=false"]);
         await waitFor("the standalone namespace to be gone", 180, async () => (kubectl(["get", "namespace", STANDALONE_NS], { allowFail: true }).code !== 0 ? true : undefined));

@@ -4,7 +4,9 @@
 //   trigger to success of a one-task DAG beside the floor (a plain pod of the same image to
 //   Completed on the same node), the lab's CPU and memory idle and during a run, and (Pulumi engine
 //   path) a no-op `pulumi preview --expect-no-changes` of the deployed stack and one of an empty
-//   Node.js program (medians of 5 per round).
+//   Node.js program (medians of 5 per round); push to parsed for each DAG source from git: the DAG
+//   bundle (refreshInterval 10 s) and, when a git-sync image was built (AIRFLOW_LAB_GIT_SYNC), the
+//   git-sync CronJob (every minute) and sidecar (period 10 s).
 // Each round starts from a stopped lab and ends with it stopped again.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
@@ -12,7 +14,21 @@ import * as path from "path";
 import { median } from "../../../tools/median";
 import { kubectl, LAB_DIR, labCacheDir } from "../kubectl";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
-import { deploy, deployPath, emptyProgramPreview, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
+import {
+    BUNDLE_SECRET,
+    bundleStackOverrides,
+    dagPresent,
+    GIT_SYNC_NS,
+    GIT_SYNC_SECRETS,
+    gitSyncCronJob,
+    gitSyncSidecar,
+    gitSyncStackOverrides,
+    parsedAt,
+    pushToListed,
+    VersionedRepo,
+} from "./dagsFromGit";
+import { deploy, deployPath, destroy, emptyProgramPreview, labStackOverrides, noopPreview, writeStackConfig } from "./deploy";
+import { GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "./gitServer";
 
 const NS = "airflow-local";
 const rounds = Number(process.env.LAB_TIMING_ROUNDS || 3);
@@ -72,6 +88,32 @@ async function floorPod(image: string): Promise<number> {
     return s;
 }
 
+/** Push to listed for git-sync's CronJob mode (every minute) and sidecar mode (every 10 s), each on a fresh deploy. */
+async function gitSyncLatencies(server: GitServer, via: ReturnType<typeof deployPath>["path"]): Promise<Record<string, number>> {
+    const work = new GitWorkspace(server, "sync");
+    work.commit({ "dags/lab_first.py": "" }, "first commit");
+    kubectl(["create", "namespace", GIT_SYNC_NS]);
+    gitCredentialSecret(GIT_SYNC_NS, GIT_SYNC_SECRETS.https, server, "https");
+    gitCredentialSecret(GIT_SYNC_NS, GIT_SYNC_SECRETS.ssh, server, "ssh");
+    const m: Record<string, number> = {};
+    let file = "";
+    for (const [key, settings] of [
+        ["gitSyncCronJobPushToParsed", gitSyncCronJob(server, "sync")],
+        ["gitSyncSidecarPushToParsed", gitSyncSidecar(server, "sync")],
+    ] as const) {
+        file = writeStackConfig("lab-timings-git", gitSyncStackOverrides(settings));
+        deploy("lab-timings-git", file, via, log);
+        await waitReady(GIT_SYNC_NS, 600);
+        const api = apiFor(GIT_SYNC_NS);
+        await waitFor("a healthy API", 300, async () => ((await api.health()).scheduler?.status === "healthy" ? true : undefined));
+        const id = `lab_timing_${key.startsWith("gitSyncCron") ? "cron" : "sidecar"}`;
+        m[key] = await pushToListed(api, work, id);
+        if (!(await dagPresent(api, id))) throw new Error(`${id} is not listed`);
+    }
+    destroy("lab-timings-git", via, file, GIT_SYNC_NS);
+    return m;
+}
+
 async function round(i: number): Promise<Record<string, number>> {
     const m: Record<string, number> = {};
     const images = labImages();
@@ -95,8 +137,12 @@ async function round(i: number): Promise<Record<string, number>> {
     const idle = await labUsage(30);
     m.idleCores = idle.cores;
     m.idleMemMiB = idle.memMiB;
-    // DAG added: the new DAG image rolled out, until the API lists the new DAG
-    deploy("lab-timings", writeStackConfig("lab-timings", labStackOverrides(images.DAGS_V2)), via.path, log);
+    // DAG added: the new DAG image rolled out (with a DAG bundle beside it), until the API lists the new DAG
+    const server = await startGitServer(images.GIT_SERVER, ["dags", "sync"]);
+    const repo = new VersionedRepo(new GitWorkspace(server, "dags"));
+    repo.push();
+    gitCredentialSecret(NS, BUNDLE_SECRET, server, "ssh");
+    deploy("lab-timings", writeStackConfig("lab-timings", { ...labStackOverrides(images.DAGS_V2), ...bundleStackOverrides(server) }), via.path, log);
     const rolled = Date.now();
     await waitReady(NS, 600);
     await waitFor("lab_added parsed", 300, async () => ((await api.get("/api/v2/dags/lab_added")).dag_id ? true : undefined));
@@ -112,6 +158,9 @@ async function round(i: number): Promise<Record<string, number>> {
     m.runCores = busy.cores;
     m.runMemMiB = busy.memMiB;
     m.floorPod = await floorPod(images.DAGS_V2);
+    await parsedAt(api, repo.head.sha, Date.now(), 300);
+    m.bundlePushToParsed = await parsedAt(api, repo.push().sha, Date.now());
+    if (images.GIT_SYNC) Object.assign(m, await gitSyncLatencies(server, via.path));
     log(`round ${i}: ${JSON.stringify(Object.fromEntries(Object.entries(m).map(([k, v]) => [k, Number(v.toFixed(2))])))}`);
     return m;
 }
