@@ -215,8 +215,21 @@ export const container = z
     })
     .superRefine(containerProblems);
 
-/** Within one container: unique mount paths and port names, Bidirectional propagation only when privileged. */
-function containerProblems(c: { volumeMounts?: z.output<typeof volumeMount>[]; ports?: { name?: string }[]; securityContext?: { privileged?: boolean } }, ctx: Ctx): void {
+type ContainerChecked = {
+    volumeMounts?: z.output<typeof volumeMount>[];
+    ports?: { name?: string }[];
+    securityContext?: { privileged?: boolean };
+    livenessProbe?: { successThreshold?: number };
+    startupProbe?: { successThreshold?: number };
+};
+
+/** Within one container: unique mount paths and port names, Bidirectional propagation only when privileged, liveness and startup succeed once. */
+function containerProblems(c: ContainerChecked, ctx: Ctx): void {
+    for (const key of ["livenessProbe", "startupProbe"] as const) {
+        const threshold = c[key]?.successThreshold;
+        if (threshold !== undefined && threshold !== 1)
+            issue(ctx, [key, "successThreshold"], threshold, `must be 1 for a ${key === "livenessProbe" ? "liveness" : "startup"} probe`);
+    }
     for (const i of mountPathIssues(c.volumeMounts ?? [], [], ["volumeMounts"])) issue(ctx, i.path, i.input, i.message);
     const names = (c.ports ?? []).map((p) => p.name);
     names.forEach((name, i) => {

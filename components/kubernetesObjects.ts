@@ -11,7 +11,7 @@
 // kubernetesFields.ts; the volumes of the rarely used in-tree drivers are left to the API server.
 // No imports from components: the config (components/config/) reads this module before any component exists.
 import { z } from "zod";
-import { labelKeyProblem } from "./formats";
+import { dnsSubdomainProblem, labelKeyProblem } from "./formats";
 import { container, imageRef, volumeMount } from "./kubernetesContainers";
 import { checked, configMapKey, dnsLabel, fileMode, labelKey, labelValue, objectName, oneOf, quantityInput, relativePathProblem } from "./kubernetesFields";
 import { affinity, topologySpreadConstraints } from "./kubernetesScheduling";
@@ -87,7 +87,10 @@ export const volume = z
         downwardAPI: z.strictObject({ items: z.array(downwardAPIFile).optional(), defaultMode: fileMode.optional() }).optional(),
         csi: z
             .strictObject({
-                driver: objectName,
+                // the API server checks the name lowercased: uppercase is allowed
+                driver: checked((d) =>
+                    d.length > 63 || dnsSubdomainProblem(d.toLowerCase()) ? "must be a CSI driver name such as secrets-store.csi.k8s.io: at most 63 letters, digits, '-' and '.', starting and ending with a letter or digit" : undefined,
+                ),
                 readOnly: z.boolean().optional(),
                 fsType: z.string().optional(),
                 volumeAttributes: z.record(z.string(), z.string()).optional(),
