@@ -216,6 +216,11 @@ export const BAD_OBJECTS: BadObject[] = [
         ],
     },
     {
+        name: "an external database's Secret key that no Secret can have",
+        config: { database: { mode: "external", externalSecretName: "airflow-db", externalSecretKey: "db/uri" } },
+        problems: [`airflow:database.externalSecretKey: must be a Secret key: letters, digits, '-', '_' and '.' (got "db/uri")`],
+    },
+    {
         name: "Ingress host that is an IP address",
         config: { ui: { ingress: { enabled: true, host: "10.0.0.1" } } },
         problems: [
