@@ -230,7 +230,7 @@ export interface Images {
      * Default: `"IfNotPresent"`.
      * @default "IfNotPresent"
      */
-    pullPolicy?: PullPolicy;
+    pullPolicy?: ImagesPullPolicy;
     /**
      * Secrets (kubernetes.io/dockerconfigjson) for private registries, on every pod the package renders.
      *
@@ -280,8 +280,8 @@ export interface Images {
 }
 
 /** Values of `images.pullPolicy`. */
-export const PullPolicy = { IfNotPresent: "IfNotPresent", Always: "Always", Never: "Never" } as const;
-export type PullPolicy = (typeof PullPolicy)[keyof typeof PullPolicy];
+export const ImagesPullPolicy = { IfNotPresent: "IfNotPresent", Always: "Always", Never: "Never" } as const;
+export type ImagesPullPolicy = (typeof ImagesPullPolicy)[keyof typeof ImagesPullPolicy];
 
 /** Settings at `images.build`. */
 export interface Build {
@@ -568,7 +568,7 @@ export interface Toleration {
      * Default: not set.
      * @default not set
      */
-    operator?: Operator;
+    operator?: TolerationOperator;
     /**
      * Default: not set.
      * @default not set
@@ -587,8 +587,8 @@ export interface Toleration {
 }
 
 /** Values of `operator` of every Toleration. */
-export const Operator = { Exists: "Exists", Equal: "Equal" } as const;
-export type Operator = (typeof Operator)[keyof typeof Operator];
+export const TolerationOperator = { Exists: "Exists", Equal: "Equal" } as const;
+export type TolerationOperator = (typeof TolerationOperator)[keyof typeof TolerationOperator];
 
 /** Values of `effect` of every Toleration. */
 export const Effect = { NoSchedule: "NoSchedule", PreferNoSchedule: "PreferNoSchedule", NoExecute: "NoExecute" } as const;
@@ -619,7 +619,7 @@ export interface ExtraVolume {
      * Default: not set.
      * @default not set
      */
-    secret?: Secret;
+    secret?: ExtraVolumeSecret;
     /**
      * Default: not set.
      * @default not set
@@ -634,32 +634,32 @@ export interface ExtraVolume {
      * Default: not set.
      * @default not set
      */
-    projected?: { [key: string]: any };
+    projected?: Projected;
     /**
      * Default: not set.
      * @default not set
      */
-    downwardAPI?: { [key: string]: any };
+    downwardAPI?: ExtraVolumeDownwardAPI;
     /**
      * Default: not set.
      * @default not set
      */
-    csi?: { [key: string]: any };
+    csi?: Csi;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    image?: Image;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    nfs?: Nfs;
     /**
      * Default: not set.
      * @default not set
      */
     ephemeral?: { [key: string]: any };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    image?: { [key: string]: any };
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    nfs?: { [key: string]: any };
     /**
      * Default: not set.
      * @default not set
@@ -776,28 +776,28 @@ export const Medium = { Empty: "", Memory: "Memory" } as const;
 export type Medium = (typeof Medium)[keyof typeof Medium];
 
 /** Used as `secret` of every ExtraVolume. */
-export interface Secret {
+export interface ExtraVolumeSecret {
     /** Required. */
     secretName: string;
     /**
      * Default: not set.
      * @default not set
      */
-    items?: Item[];
-    /**
-     * Default: not set.
-     * @default not set
-     */
-    defaultMode?: number;
+    items?: SecretItem[];
     /**
      * Default: not set.
      * @default not set
      */
     optional?: boolean;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    defaultMode?: number;
 }
 
-/** Used as `items[]` of Secret, ConfigMap. */
-export interface Item {
+/** Used as `items[]` of ExtraVolumeSecret, ConfigMap, SourceSecret. */
+export interface SecretItem {
     /** Required. */
     key: string;
     /** Required. */
@@ -817,12 +817,87 @@ export interface ConfigMap {
      * Default: not set.
      * @default not set
      */
-    items?: Item[];
+    items?: SecretItem[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    optional?: boolean;
     /**
      * Default: not set.
      * @default not set
      */
     defaultMode?: number;
+}
+
+/** Used as `persistentVolumeClaim` of every ExtraVolume. */
+export interface PersistentVolumeClaim {
+    /** Required. */
+    claimName: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    readOnly?: boolean;
+}
+
+/** Used as `projected` of every ExtraVolume. */
+export interface Projected {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    sources?: Source[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    defaultMode?: number;
+}
+
+/** Used as `sources[]` of every Projected. */
+export interface Source {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    secret?: SourceSecret;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    configMap?: SourceSecret;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    downwardAPI?: SourceDownwardAPI;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    serviceAccountToken?: ServiceAccountToken;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    clusterTrustBundle?: { [key: string]: any };
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    podCertificate?: { [key: string]: any };
+}
+
+/** Used as `secret` and `configMap` of every Source. */
+export interface SourceSecret {
+    /** Required. */
+    name: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    items?: SecretItem[];
     /**
      * Default: not set.
      * @default not set
@@ -830,10 +905,146 @@ export interface ConfigMap {
     optional?: boolean;
 }
 
-/** Used as `persistentVolumeClaim` of every ExtraVolume. */
-export interface PersistentVolumeClaim {
+/** Used as `downwardAPI` of every Source. */
+export interface SourceDownwardAPI {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    items?: DownwardAPIItem[];
+}
+
+/** Used as `items[]` of SourceDownwardAPI, ExtraVolumeDownwardAPI. */
+export interface DownwardAPIItem {
     /** Required. */
-    claimName: string;
+    path: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    fieldRef?: FieldRef;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    resourceFieldRef?: ItemResourceFieldRef;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    mode?: number;
+}
+
+/** Used as `fieldRef` of DownwardAPIItem, ValueFrom. */
+export interface FieldRef {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    apiVersion?: string;
+    /** Required. */
+    fieldPath: string;
+}
+
+/** Used as `resourceFieldRef` of every DownwardAPIItem. */
+export interface ItemResourceFieldRef {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    containerName?: string;
+    /** Required. */
+    resource: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    divisor?: string;
+}
+
+/** Used as `serviceAccountToken` of every Source. */
+export interface ServiceAccountToken {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    audience?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    expirationSeconds?: number;
+    /** Required. */
+    path: string;
+}
+
+/** Used as `downwardAPI` of every ExtraVolume. */
+export interface ExtraVolumeDownwardAPI {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    items?: DownwardAPIItem[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    defaultMode?: number;
+}
+
+/** Used as `csi` of every ExtraVolume. */
+export interface Csi {
+    /** Required. */
+    driver: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    readOnly?: boolean;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    fsType?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    volumeAttributes?: { [key: string]: string };
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    nodePublishSecretRef?: NodePublishSecretRef;
+}
+
+/** Used as `nodePublishSecretRef` of every Csi. */
+export interface NodePublishSecretRef {
+    /** Required. */
+    name: string;
+}
+
+/** Used as `image` of every ExtraVolume. */
+export interface Image {
+    /** Required. */
+    reference: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    pullPolicy?: ImagePullPolicy;
+}
+
+/** Values of `pullPolicy` and `imagePullPolicy` of Image, ExtraContainer. */
+export const ImagePullPolicy = { Always: "Always", IfNotPresent: "IfNotPresent", Never: "Never" } as const;
+export type ImagePullPolicy = (typeof ImagePullPolicy)[keyof typeof ImagePullPolicy];
+
+/** Used as `nfs` of every ExtraVolume. */
+export interface Nfs {
+    /** Required. */
+    server: string;
+    /** Required. */
+    path: string;
     /**
      * Default: not set.
      * @default not set
@@ -926,7 +1137,7 @@ export interface ExtraContainer {
      * Default: not set.
      * @default not set
      */
-    envFrom?: { [key: string]: any }[];
+    envFrom?: EnvFrom[];
     /**
      * Requests and limits; a container without them gets small defaults (every container has both).
      *
@@ -938,7 +1149,7 @@ export interface ExtraContainer {
      * Default: not set.
      * @default not set
      */
-    resizePolicy?: { [key: string]: any }[];
+    resizePolicy?: ResizePolicy[];
     /**
      * `Always` on an init container makes it a native sidecar.
      *
@@ -955,27 +1166,27 @@ export interface ExtraContainer {
      * Default: not set.
      * @default not set
      */
-    volumeDevices?: { [key: string]: any }[];
+    volumeDevices?: VolumeDevice[];
     /**
      * Default: not set.
      * @default not set
      */
-    livenessProbe?: { [key: string]: any };
+    livenessProbe?: LivenessProbe;
     /**
      * Default: not set.
      * @default not set
      */
-    readinessProbe?: { [key: string]: any };
+    readinessProbe?: LivenessProbe;
     /**
      * Default: not set.
      * @default not set
      */
-    startupProbe?: { [key: string]: any };
+    startupProbe?: LivenessProbe;
     /**
      * Default: not set.
      * @default not set
      */
-    lifecycle?: { [key: string]: any };
+    lifecycle?: Lifecycle;
     /**
      * Default: not set.
      * @default not set
@@ -992,7 +1203,7 @@ export interface ExtraContainer {
      * Default: not set.
      * @default not set
      */
-    securityContext?: { [key: string]: any };
+    securityContext?: SecurityContext;
     /**
      * Default: not set.
      * @default not set
@@ -1009,10 +1220,6 @@ export interface ExtraContainer {
      */
     tty?: boolean;
 }
-
-/** Values of `imagePullPolicy` of every ExtraContainer. */
-export const ImagePullPolicy = { Always: "Always", IfNotPresent: "IfNotPresent", Never: "Never" } as const;
-export type ImagePullPolicy = (typeof ImagePullPolicy)[keyof typeof ImagePullPolicy];
 
 /** Used as `ports[]` of every ExtraContainer. */
 export interface Port {
@@ -1057,7 +1264,101 @@ export interface Env {
      * Default: not set.
      * @default not set
      */
-    valueFrom?: { [key: string]: any };
+    valueFrom?: ValueFrom;
+}
+
+/** Used as `valueFrom` of every Env. */
+export interface ValueFrom {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    fieldRef?: FieldRef;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    resourceFieldRef?: ValueFromResourceFieldRef;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    configMapKeyRef?: ConfigMapKeyRef;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    secretKeyRef?: ConfigMapKeyRef;
+}
+
+/** Used as `resourceFieldRef` of every ValueFrom. */
+export interface ValueFromResourceFieldRef {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    containerName?: string;
+    /** Required. */
+    resource: Resource;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    divisor?: string;
+}
+
+/** Values of `resource` of every ValueFromResourceFieldRef. */
+export const Resource = {
+    LimitsCpu: "limits.cpu",
+    LimitsMemory: "limits.memory",
+    LimitsEphemeralStorage: "limits.ephemeral-storage",
+    RequestsCpu: "requests.cpu",
+    RequestsMemory: "requests.memory",
+    RequestsEphemeralStorage: "requests.ephemeral-storage",
+} as const;
+export type Resource = (typeof Resource)[keyof typeof Resource];
+
+/** Used as `configMapKeyRef` and `secretKeyRef` of every ValueFrom. */
+export interface ConfigMapKeyRef {
+    /** Required. */
+    name: string;
+    /** Required. */
+    key: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    optional?: boolean;
+}
+
+/** Used as `envFrom[]` of every ExtraContainer. */
+export interface EnvFrom {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    prefix?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    configMapRef?: ConfigMapRef;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    secretRef?: ConfigMapRef;
+}
+
+/** Used as `configMapRef` and `secretRef` of every EnvFrom. */
+export interface ConfigMapRef {
+    /** Required. */
+    name: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    optional?: boolean;
 }
 
 /** Used as `resources` of every ExtraContainer. */
@@ -1079,9 +1380,323 @@ export interface ResourceRequirements {
     claims?: { [key: string]: any }[];
 }
 
+/** Used as `resizePolicy[]` of every ExtraContainer. */
+export interface ResizePolicy {
+    /** Required. */
+    resourceName: ResourceName;
+    /** Required. */
+    restartPolicy: RestartPolicy;
+}
+
+/** Values of `resourceName` of every ResizePolicy. */
+export const ResourceName = { Cpu: "cpu", Memory: "memory" } as const;
+export type ResourceName = (typeof ResourceName)[keyof typeof ResourceName];
+
+/** Values of `restartPolicy` of every ResizePolicy. */
+export const RestartPolicy = { NotRequired: "NotRequired", RestartContainer: "RestartContainer" } as const;
+export type RestartPolicy = (typeof RestartPolicy)[keyof typeof RestartPolicy];
+
+/** Used as `volumeDevices[]` of every ExtraContainer. */
+export interface VolumeDevice {
+    /** Required. */
+    name: string;
+    /** Required. */
+    devicePath: string;
+}
+
+/** Used as `livenessProbe` and `readinessProbe` and `startupProbe` of every ExtraContainer. */
+export interface LivenessProbe {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    exec?: Exec;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    httpGet?: HttpGet;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    tcpSocket?: TcpSocket;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    grpc?: Grpc;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    initialDelaySeconds?: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    timeoutSeconds?: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    periodSeconds?: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    successThreshold?: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    failureThreshold?: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    terminationGracePeriodSeconds?: number;
+}
+
+/** Used as `exec` of LivenessProbe, PostStart. */
+export interface Exec {
+    /** Required. */
+    command: string[];
+}
+
+/** Used as `httpGet` of LivenessProbe, PostStart. */
+export interface HttpGet {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    path?: string;
+    /** Required. */
+    port: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    host?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    scheme?: Scheme;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    httpHeaders?: HttpHeader[];
+}
+
+/** Values of `scheme` of every HttpGet. */
+export const Scheme = { Http: "HTTP", Https: "HTTPS" } as const;
+export type Scheme = (typeof Scheme)[keyof typeof Scheme];
+
+/** Used as `httpHeaders[]` of every HttpGet. */
+export interface HttpHeader {
+    /** Required. */
+    name: string;
+    /** Required. */
+    value: string;
+}
+
+/** Used as `tcpSocket` of LivenessProbe, PostStart. */
+export interface TcpSocket {
+    /** Required. */
+    port: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    host?: string;
+}
+
+/** Used as `grpc` of every LivenessProbe. */
+export interface Grpc {
+    /** Required. */
+    port: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    service?: string;
+}
+
+/** Used as `lifecycle` of every ExtraContainer. */
+export interface Lifecycle {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    postStart?: PostStart;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    preStop?: PostStart;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    stopSignal?: string;
+}
+
+/** Used as `postStart` and `preStop` of every Lifecycle. */
+export interface PostStart {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    exec?: Exec;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    httpGet?: HttpGet;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    tcpSocket?: TcpSocket;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    sleep?: Sleep;
+}
+
+/** Used as `sleep` of every PostStart. */
+export interface Sleep {
+    /** Required. */
+    seconds: number;
+}
+
 /** Values of `terminationMessagePolicy` of every ExtraContainer. */
 export const TerminationMessagePolicy = { File: "File", FallbackToLogsOnError: "FallbackToLogsOnError" } as const;
 export type TerminationMessagePolicy = (typeof TerminationMessagePolicy)[keyof typeof TerminationMessagePolicy];
+
+/** Used as `securityContext` of every ExtraContainer. */
+export interface SecurityContext {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    allowPrivilegeEscalation?: boolean;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    appArmorProfile?: AppArmorProfile;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    capabilities?: Capabilities;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    privileged?: boolean;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    procMount?: ProcMount;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    readOnlyRootFilesystem?: boolean;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    runAsGroup?: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    runAsNonRoot?: boolean;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    runAsUser?: number;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    seLinuxOptions?: SeLinuxOptions;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    seccompProfile?: AppArmorProfile;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    windowsOptions?: { [key: string]: any };
+}
+
+/** Used as `appArmorProfile` and `seccompProfile` of every SecurityContext. */
+export interface AppArmorProfile {
+    /** Required. */
+    type: Type;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    localhostProfile?: string;
+}
+
+/** Values of `type` of every AppArmorProfile. */
+export const Type = { RuntimeDefault: "RuntimeDefault", Unconfined: "Unconfined", Localhost: "Localhost" } as const;
+export type Type = (typeof Type)[keyof typeof Type];
+
+/** Used as `capabilities` of every SecurityContext. */
+export interface Capabilities {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    add?: string[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    drop?: string[];
+}
+
+/** Values of `procMount` of every SecurityContext. */
+export const ProcMount = { Default: "Default", Unmasked: "Unmasked" } as const;
+export type ProcMount = (typeof ProcMount)[keyof typeof ProcMount];
+
+/** Used as `seLinuxOptions` of every SecurityContext. */
+export interface SeLinuxOptions {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    level?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    role?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    type?: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    user?: string;
+}
 
 /** Used as `affinity` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, GitSync. */
 export interface Affinity {
@@ -1089,17 +1704,183 @@ export interface Affinity {
      * Default: not set.
      * @default not set
      */
-    nodeAffinity?: { [key: string]: any };
+    nodeAffinity?: NodeAffinity;
     /**
      * Default: not set.
      * @default not set
      */
-    podAffinity?: { [key: string]: any };
+    podAffinity?: PodAffinity;
     /**
      * Default: not set.
      * @default not set
      */
-    podAntiAffinity?: { [key: string]: any };
+    podAntiAffinity?: PodAffinity;
+}
+
+/** Used as `nodeAffinity` of every Affinity. */
+export interface NodeAffinity {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    requiredDuringSchedulingIgnoredDuringExecution?: NodeAffinityRequiredDuringSchedulingIgnoredDuringExecution;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    preferredDuringSchedulingIgnoredDuringExecution?: NodeAffinityPreferredDuringSchedulingIgnoredDuringExecution[];
+}
+
+/** Used as `requiredDuringSchedulingIgnoredDuringExecution` of every NodeAffinity. */
+export interface NodeAffinityRequiredDuringSchedulingIgnoredDuringExecution {
+    /** Required. */
+    nodeSelectorTerms: NodeSelectorTerm[];
+}
+
+/**
+ * Used as `nodeSelectorTerms[]` and `preference` of NodeAffinityRequiredDuringSchedulingIgnoredDuringExecution, NodeAffinityPreferredDuringSchedulingIgnoredDuringExecution.
+ */
+export interface NodeSelectorTerm {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    matchExpressions?: NodeSelectorTermMatchExpression[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    matchFields?: MatchField[];
+}
+
+/** Used as `matchExpressions[]` of every NodeSelectorTerm. */
+export interface NodeSelectorTermMatchExpression {
+    /** Required. */
+    key: string;
+    /** Required. */
+    operator: NodeSelectorTermMatchExpressionOperator;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    values?: string[];
+}
+
+/** Values of `operator` of every NodeSelectorTermMatchExpression. */
+export const NodeSelectorTermMatchExpressionOperator = { In: "In", NotIn: "NotIn", Exists: "Exists", DoesNotExist: "DoesNotExist", Gt: "Gt", Lt: "Lt" } as const;
+export type NodeSelectorTermMatchExpressionOperator = (typeof NodeSelectorTermMatchExpressionOperator)[keyof typeof NodeSelectorTermMatchExpressionOperator];
+
+/** Used as `matchFields[]` of every NodeSelectorTerm. */
+export interface MatchField {
+    /** Required. */
+    key: string;
+    /** Required. */
+    operator: MatchFieldOperator;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    values?: string[];
+}
+
+/** Values of `operator` of every MatchField. */
+export const MatchFieldOperator = { In: "In", NotIn: "NotIn" } as const;
+export type MatchFieldOperator = (typeof MatchFieldOperator)[keyof typeof MatchFieldOperator];
+
+/** Used as `preferredDuringSchedulingIgnoredDuringExecution[]` of every NodeAffinity. */
+export interface NodeAffinityPreferredDuringSchedulingIgnoredDuringExecution {
+    /** Required. */
+    weight: number;
+    /** Required. */
+    preference: NodeSelectorTerm;
+}
+
+/** Used as `podAffinity` and `podAntiAffinity` of every Affinity. */
+export interface PodAffinity {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    requiredDuringSchedulingIgnoredDuringExecution?: PodAffinityRequiredDuringSchedulingIgnoredDuringExecution[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    preferredDuringSchedulingIgnoredDuringExecution?: PodAffinityPreferredDuringSchedulingIgnoredDuringExecution[];
+}
+
+/**
+ * Used as `requiredDuringSchedulingIgnoredDuringExecution[]` and `podAffinityTerm` of PodAffinity, PodAffinityPreferredDuringSchedulingIgnoredDuringExecution.
+ */
+export interface PodAffinityRequiredDuringSchedulingIgnoredDuringExecution {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    labelSelector?: LabelSelector;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    namespaceSelector?: LabelSelector;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    namespaces?: string[];
+    /** Required. */
+    topologyKey: string;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    matchLabelKeys?: string[];
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    mismatchLabelKeys?: string[];
+}
+
+/**
+ * Used as `labelSelector` and `namespaceSelector` of PodAffinityRequiredDuringSchedulingIgnoredDuringExecution, TopologySpreadConstraint.
+ */
+export interface LabelSelector {
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    matchLabels?: { [key: string]: string };
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    matchExpressions?: LabelSelectorMatchExpression[];
+}
+
+/** Used as `matchExpressions[]` of every LabelSelector. */
+export interface LabelSelectorMatchExpression {
+    /** Required. */
+    key: string;
+    /** Required. */
+    operator: LabelSelectorMatchExpressionOperator;
+    /**
+     * Default: not set.
+     * @default not set
+     */
+    values?: string[];
+}
+
+/** Values of `operator` of every LabelSelectorMatchExpression. */
+export const LabelSelectorMatchExpressionOperator = { In: "In", NotIn: "NotIn", Exists: "Exists", DoesNotExist: "DoesNotExist" } as const;
+export type LabelSelectorMatchExpressionOperator = (typeof LabelSelectorMatchExpressionOperator)[keyof typeof LabelSelectorMatchExpressionOperator];
+
+/** Used as `preferredDuringSchedulingIgnoredDuringExecution[]` of every PodAffinity. */
+export interface PodAffinityPreferredDuringSchedulingIgnoredDuringExecution {
+    /** Required. */
+    weight: number;
+    /** Required. */
+    podAffinityTerm: PodAffinityRequiredDuringSchedulingIgnoredDuringExecution;
 }
 
 /**
@@ -1116,7 +1897,7 @@ export interface TopologySpreadConstraint {
      * Default: not set.
      * @default not set
      */
-    labelSelector?: { [key: string]: any };
+    labelSelector?: LabelSelector;
     /**
      * Default: not set.
      * @default not set

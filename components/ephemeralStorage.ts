@@ -137,6 +137,12 @@ interface PodScratch {
     main: string[];
 }
 
+/** Whether worker pods copy the DAG image's DAG folder in (DAGs in the image, and tasks that may run in task images). */
+export function copiesImageDags(c: StackConfig): boolean {
+    const taskImages = Object.keys(c.images.tasks).length + Object.keys(c.images.taskImages).length > 0;
+    return !c.gitSync.enabled && (c.dagsInImage || c.images.build.enabled) && taskImages;
+}
+
 /**
  * For each config key that sets a container's ephemeral-storage limit, the disk-backed emptyDirs the
  * containers it sizes mount (the largest sum where one key sizes several, as scheduler.resources does
@@ -147,8 +153,7 @@ export function ephemeralStorageFloors(c: StackConfig): EphemeralStorageFloor[] 
     const standalone = c.architecture === "standalone";
     const logsOnEmptyDir = c.logging.remoteBaseLogFolder !== undefined && c.storage.logsClaimName === undefined;
     const sidecar = c.gitSync.enabled && (standalone || c.gitSync.mode === "sidecar");
-    const taskImages = Object.keys(c.images.tasks).length + Object.keys(c.images.taskImages).length > 0;
-    const copyImageDags = !c.gitSync.enabled && (c.dagsInImage || c.images.build.enabled) && taskImages;
+    const copyImageDags = copiesImageDags(c);
     /** A pod whose main container mounts every one of these (sized) emptyDirs. */
     const scratchPod = (entries: [string, string | number | undefined][]): PodScratch => {
         const sizes = new Map(entries.filter(([, size]) => size !== undefined).map(([name, size]) => [name, bytes(size)]));

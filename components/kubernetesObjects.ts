@@ -3,75 +3,103 @@
 // topologySpreadConstraints, podAnnotations, podLabels, priorityClassName).
 //
 // The objects go into pod specs as they are, so a mistake would otherwise surface mid-update, from the
-// API server. As in the tests' strict OpenAPI check, every object is closed: an unknown field (`portz`,
-// `mountpath`) is an error, by key. Required fields and names are checked; the deep structure of
-// probes, lifecycle hooks and volume sources other than the common ones is left to the API server.
+// API server, or, in the worker pod template, only when every task's pod is refused. As in the tests'
+// strict OpenAPI check, every object is closed: an unknown field (`portz`, `mountpath`) is an error, by
+// key; and the API server's own rules that the schema does not express are checked too (names, label
+// keys and values, annotation sizes, quantities, ports, paths, operators, exactly one source).
+// Containers are in kubernetesContainers.ts, scheduling in kubernetesScheduling.ts, scalars in
+// kubernetesFields.ts; the volumes of the rarely used in-tree drivers are left to the API server.
 // No imports from components: the config (components/config/) reads this module before any component exists.
 import { z } from "zod";
-import { dnsLabelProblem, dnsSubdomainProblem, labelKeyProblem, labelValueProblem } from "./formats";
+import { dnsSubdomainProblem, labelKeyProblem } from "./formats";
+import { container, imageRef, volumeMount } from "./kubernetesContainers";
+import { checked, configMapKey, dnsLabel, fileMode, labelKey, labelValue, objectName, oneOf, quantityInput, relativePathProblem } from "./kubernetesFields";
+import { affinity, topologySpreadConstraints } from "./kubernetesScheduling";
 
-/**
- * Type names in the component's generated args (tools/generateArgs.ts) for shapes the config uses in
- * several places: one type named for what it is, not after the first section that has it. Where the
- * places' defaults differ (each component's resources), each holding field documents its own.
- */
-export const argsTypeNames = z.registry<{ name: string }>();
+export { argsTypeNames, checked, dnsLabel, labelKey, labelValue, objectName } from "./kubernetesFields";
+export { container, mountPathIssues, volumeMount } from "./kubernetesContainers";
+export { affinity, toleration, topologySpreadConstraint } from "./kubernetesScheduling";
 
-/** A string checked by one of the grammars in formats.ts; the issue carries the offending value. */
-export const checked = (problem: (value: string) => string | undefined) =>
-    z.string().superRefine((value, ctx) => {
-        const message = problem(value);
-        if (message) ctx.addIssue({ code: "custom", input: value, message });
-    });
-
-export const dnsLabel = checked(dnsLabelProblem);
-/** A Kubernetes object name (DNS subdomain), e.g. of a Secret the config refers to. */
-export const objectName = checked(dnsSubdomainProblem);
-export const labelKey = checked(labelKeyProblem);
-export const labelValue = checked(labelValueProblem);
+/** The API server's limit on all of an object's annotations together (keys and values), in bytes. */
+export const ANNOTATIONS_MAX_BYTES = 256 * 1024;
 
 /** Annotations, e.g. iam.gke.io/gcp-service-account on a ServiceAccount or prometheus.io/scrape on a pod. */
 export const annotations = z
     .record(
-        // Annotation keys follow the label key grammar.
-        checked((key) => (labelKeyProblem(key) ? "must be an annotation key such as iam.gke.io/gcp-service-account: [DNS subdomain/]name, name at most 63 of letters, digits, '-', '_', '.'" : undefined)),
+        // Annotation keys follow the label key grammar (the API server checks them lowercased).
+        checked((key) => (labelKeyProblem(key.toLowerCase()) ? "must be an annotation key such as iam.gke.io/gcp-service-account: [DNS subdomain/]name, name at most 63 of letters, digits, '-', '_', '.'" : undefined)),
         z.string(),
     )
+    .superRefine((a, ctx) => {
+        const bytes = Object.entries(a).reduce((sum, [k, v]) => sum + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+        if (bytes > ANNOTATIONS_MAX_BYTES) ctx.addIssue({ code: "custom", input: undefined, message: `must have at most ${ANNOTATIONS_MAX_BYTES} bytes of keys and values together (256Ki), has ${bytes}` });
+    })
     .prefault({});
 
 /** Labels the package sets itself; a pod label may not change them (the Deployment selectors use them). */
 export const OWN_LABEL_PREFIX = "app.kubernetes.io/";
 
 const anyObject = z.record(z.string(), z.unknown());
-const port = z.int().min(1).max(65535);
-
-export const volumeMount = z.strictObject({
-    name: dnsLabel,
-    mountPath: z.string().regex(/^\//, "must be an absolute path"),
-    readOnly: z.boolean().optional(),
-    recursiveReadOnly: z.enum(["Disabled", "IfPossible", "Enabled"]).optional(),
-    subPath: z.string().optional(),
-    subPathExpr: z.string().optional(),
-    mountPropagation: z.enum(["None", "HostToContainer", "Bidirectional"]).optional(),
-});
-
-const keyToPath = z.strictObject({ key: z.string(), path: z.string(), mode: z.int().optional() });
+const subPath = checked(relativePathProblem);
 
 /** Volume sources by their field name; hostPath is refused (a node's file system breaks the pod sandbox). */
 const VOLUME_SOURCES = [
-    "emptyDir", "secret", "configMap", "persistentVolumeClaim", "projected", "downwardAPI", "csi", "ephemeral", "image", "nfs",
+    "emptyDir", "secret", "configMap", "persistentVolumeClaim", "projected", "downwardAPI", "csi", "image", "nfs", "ephemeral",
     "gcePersistentDisk", "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "fc", "flexVolume", "flocker",
     "gitRepo", "glusterfs", "iscsi", "photonPersistentDisk", "portworxVolume", "quobyte", "rbd", "scaleIO", "storageos", "vsphereVolume",
 ] as const;
 
+const keyToPath = z.strictObject({ key: configMapKey, path: subPath, mode: fileMode.optional() });
+const items = { items: z.array(keyToPath).optional(), optional: z.boolean().optional() };
+const downwardAPIFile = z.strictObject({
+    path: subPath,
+    fieldRef: z
+        .strictObject({
+            apiVersion: z.literal("v1").optional(),
+            fieldPath: z
+                .string()
+                .regex(
+                    /^metadata\.(name|namespace|uid|labels|annotations)$|^metadata\.(labels|annotations)\['[^']+'\]$/,
+                    "must be metadata.name, metadata.namespace, metadata.uid, metadata.labels, metadata.annotations, or one label or annotation (metadata.labels['<key>'])",
+                ),
+        })
+        .optional(),
+    resourceFieldRef: z.strictObject({ containerName: dnsLabel.optional(), resource: z.string(), divisor: quantityInput.optional() }).optional(),
+    mode: fileMode.optional(),
+});
+const projection = z.strictObject({
+    secret: z.strictObject({ name: objectName, ...items }).optional(),
+    configMap: z.strictObject({ name: objectName, ...items }).optional(),
+    downwardAPI: z.strictObject({ items: z.array(downwardAPIFile).optional() }).optional(),
+    serviceAccountToken: z.strictObject({ audience: z.string().optional(), expirationSeconds: z.int().min(600, "must be at least 600 (10 minutes)").optional(), path: subPath }).optional(),
+    clusterTrustBundle: anyObject.optional(),
+    podCertificate: anyObject.optional(),
+});
+
 export const volume = z
     .strictObject({
         name: dnsLabel,
-        emptyDir: z.strictObject({ medium: z.enum(["", "Memory"]).optional(), sizeLimit: z.union([z.string(), z.number()]).optional() }).optional(),
-        secret: z.strictObject({ secretName: objectName, items: z.array(keyToPath).optional(), defaultMode: z.int().optional(), optional: z.boolean().optional() }).optional(),
-        configMap: z.strictObject({ name: objectName, items: z.array(keyToPath).optional(), defaultMode: z.int().optional(), optional: z.boolean().optional() }).optional(),
+        emptyDir: z.strictObject({ medium: oneOf(["", "Memory"]).optional(), sizeLimit: quantityInput.optional() }).optional(),
+        secret: z.strictObject({ secretName: objectName, ...items, defaultMode: fileMode.optional() }).optional(),
+        configMap: z.strictObject({ name: objectName, ...items, defaultMode: fileMode.optional() }).optional(),
         persistentVolumeClaim: z.strictObject({ claimName: objectName, readOnly: z.boolean().optional() }).optional(),
-        ...Object.fromEntries(VOLUME_SOURCES.slice(4).map((source) => [source, anyObject.optional()])),
+        projected: z.strictObject({ sources: z.array(projection).optional(), defaultMode: fileMode.optional() }).optional(),
+        downwardAPI: z.strictObject({ items: z.array(downwardAPIFile).optional(), defaultMode: fileMode.optional() }).optional(),
+        csi: z
+            .strictObject({
+                // the API server checks the name lowercased: uppercase is allowed
+                driver: checked((d) =>
+                    d.length > 63 || dnsSubdomainProblem(d.toLowerCase()) ? "must be a CSI driver name such as secrets-store.csi.k8s.io: at most 63 letters, digits, '-' and '.', starting and ending with a letter or digit" : undefined,
+                ),
+                readOnly: z.boolean().optional(),
+                fsType: z.string().optional(),
+                volumeAttributes: z.record(z.string(), z.string()).optional(),
+                nodePublishSecretRef: z.strictObject({ name: objectName }).optional(),
+            })
+            .optional(),
+        image: z.strictObject({ reference: imageRef, pullPolicy: oneOf(["Always", "IfNotPresent", "Never"]).optional() }).optional(),
+        nfs: z.strictObject({ server: z.string().min(1), path: z.string().regex(/^\//, "must be an absolute path"), readOnly: z.boolean().optional() }).optional(),
+        ...Object.fromEntries(VOLUME_SOURCES.slice(9).map((source) => [source, anyObject.optional()])),
     })
     .superRefine((v, ctx) => {
         const sources = VOLUME_SOURCES.filter((s) => (v as Record<string, unknown>)[s] !== undefined);
@@ -82,75 +110,6 @@ export const volume = z
             });
         }
     });
-
-const envVar = z.strictObject({
-    name: z.string().regex(/^[-._a-zA-Z][-._a-zA-Z0-9]*$/, "must be an environment variable name"),
-    value: z.string().optional(),
-    valueFrom: anyObject.optional(),
-});
-
-const resourceList = z.record(z.string(), z.union([z.string(), z.number()]));
-
-/** A container of core/v1 with the fields Kubernetes v1.34 knows (no unknown field), name and image required. */
-export const container = z.strictObject({
-    name: dnsLabel,
-    image: z.string().min(1),
-    imagePullPolicy: z.enum(["Always", "IfNotPresent", "Never"]).optional(),
-    command: z.array(z.string()).optional(),
-    args: z.array(z.string()).optional(),
-    workingDir: z.string().optional(),
-    ports: z
-        .array(
-            z.strictObject({
-                name: z.string().max(15).optional(),
-                containerPort: port,
-                protocol: z.enum(["TCP", "UDP", "SCTP"]).optional(),
-                hostPort: port.optional(),
-                hostIP: z.string().optional(),
-            }),
-        )
-        .optional(),
-    env: z.array(envVar).optional(),
-    envFrom: z.array(anyObject).optional(),
-    /** Requests and limits; a container without them gets small defaults (every container has both). */
-    resources: z
-        .strictObject({ requests: resourceList.optional(), limits: resourceList.optional(), claims: z.array(anyObject).optional() })
-        .register(argsTypeNames, { name: "ResourceRequirements" })
-        .optional(),
-    resizePolicy: z.array(anyObject).optional(),
-    /** `Always` on an init container makes it a native sidecar. */
-    restartPolicy: z.literal("Always").optional(),
-    volumeMounts: z.array(volumeMount).optional(),
-    volumeDevices: z.array(anyObject).optional(),
-    livenessProbe: anyObject.optional(),
-    readinessProbe: anyObject.optional(),
-    startupProbe: anyObject.optional(),
-    lifecycle: anyObject.optional(),
-    terminationMessagePath: z.string().optional(),
-    terminationMessagePolicy: z.enum(["File", "FallbackToLogsOnError"]).optional(),
-    /** Merged over the locked-down default (non-root, no capabilities, read-only root filesystem). */
-    securityContext: anyObject.optional(),
-    stdin: z.boolean().optional(),
-    stdinOnce: z.boolean().optional(),
-    tty: z.boolean().optional(),
-});
-
-export const affinity = z.strictObject({
-    nodeAffinity: anyObject.optional(),
-    podAffinity: anyObject.optional(),
-    podAntiAffinity: anyObject.optional(),
-});
-
-export const topologySpreadConstraint = z.strictObject({
-    maxSkew: z.int().min(1),
-    topologyKey: labelKey,
-    whenUnsatisfiable: z.enum(["DoNotSchedule", "ScheduleAnyway"]),
-    labelSelector: anyObject.optional(),
-    minDomains: z.int().min(1).optional(),
-    matchLabelKeys: z.array(z.string()).optional(),
-    nodeAffinityPolicy: z.enum(["Honor", "Ignore"]).optional(),
-    nodeTaintsPolicy: z.enum(["Honor", "Ignore"]).optional(),
-});
 
 /** The extension points of one component's pods, the same keys on every component. */
 export const podExtensionShape = {
@@ -166,7 +125,7 @@ export const podExtensionShape = {
     /** Labels added to the pods; app.kubernetes.io/* stay the package's (its selectors use them). */
     podLabels: z.record(labelKey, labelValue).prefault({}),
     affinity: affinity.optional(),
-    topologySpreadConstraints: z.array(topologySpreadConstraint).prefault([]),
+    topologySpreadConstraints: topologySpreadConstraints.prefault([]),
     priorityClassName: objectName.optional(),
 };
 
@@ -203,7 +162,14 @@ export function podExtensionProblems(own: OwnPodNames) {
                 });
             });
         }
+        const hostPorts = new Map<string, string>();
         ext.extraContainers.forEach((c, i) => {
+            // The API server refuses two containers of a pod on the same host port (protocol and address).
+            (c.ports ?? []).forEach((p, j) => {
+                const key = `${p.hostPort}/${p.protocol ?? "TCP"}/${p.hostIP ?? ""}`;
+                if (p.hostPort !== undefined && hostPorts.has(key)) issue(["extraContainers", i, "ports", j, "hostPort"], p.hostPort, `is already the hostPort of ${hostPorts.get(key)} (same protocol and hostIP): pick another`);
+                else if (p.hostPort !== undefined) hostPorts.set(key, `extraContainers.${i}.ports.${j}`);
+            });
             if (c.restartPolicy !== undefined) issue(["extraContainers", i, "restartPolicy"], c.restartPolicy, "is only allowed on init containers (a native sidecar: put it in extraInitContainers)");
         });
         for (const key of Object.keys(ext.podLabels).filter((k) => k.startsWith(OWN_LABEL_PREFIX))) {

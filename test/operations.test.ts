@@ -133,7 +133,7 @@ describe("operations: extension points, the same on every component", () => {
         extraInitContainers: [{ name: `${who}-init`, image: "busybox:1.37.0", command: ["true"], resources: { requests: { cpu: "10m", memory: "16Mi" }, limits: { cpu: "100m", memory: "32Mi" } } }],
         podAnnotations: { "example.com/team": who },
         podLabels: { team: "data" },
-        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In", values: ["airflow"] }] }] } } },
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "In" as const, values: ["airflow"] }] }] } } },
         topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "topology.kubernetes.io/zone", whenUnsatisfiable: "ScheduleAnyway" as const }],
         priorityClassName: "airflow-high",
     });

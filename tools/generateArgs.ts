@@ -390,8 +390,11 @@ export function generateArgsSource(): string {
         if (emitted.has(name)) return;
         emitted.add(name);
         if (shape.kind === "enum") {
-            const members = shape.values.map((v) => `${memberName(v)}: ${JSON.stringify(v)}`).join(", ");
-            out.push(`/** Values of ${where(name).text}. */\nexport const ${name} = { ${members} } as const;\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
+            const members = shape.values.map((v) => `${memberName(v)}: ${JSON.stringify(v)}`);
+            const line = `export const ${name} = { ${members.join(", ")} } as const;`;
+            // as the formatter writes it: one line when it fits in biome.jsonc's lineWidth, else one member a line
+            const value = line.length <= 180 ? line : `export const ${name} = {\n${members.map((m) => `    ${m},\n`).join("")}} as const;`;
+            out.push(`/** Values of ${where(name).text}. */\n${value}\nexport type ${name} = (typeof ${name})[keyof typeof ${name}];\n`);
             return;
         }
         // a section shaped like one emitted before (dagProcessor like scheduler): its own name, no copy

@@ -1,8 +1,9 @@
 // Field schemas the sections share: quantities, cron schedules, CIDRs, image references, container
 // resources, scheduling and scratch space, and the knobs every Airflow workload has.
 import { z } from "zod";
-import { checked, labelKey, labelValue, argsTypeNames, annotations, podExtensionProblems, podExtensionShape } from "../kubernetesObjects";
-import { cidrProblem, cronProblem, imageReferenceProblem, positiveQuantityProblem, quantityValue } from "../formats";
+import { checked, labelKey, labelValue, argsTypeNames, annotations, podExtensionProblems, podExtensionShape, toleration } from "../kubernetesObjects";
+import { imageRef } from "../kubernetesContainers";
+import { cidrProblem, cronProblem, positiveQuantityProblem, quantityValue } from "../formats";
 import { OWN_POD_NAMES, ResourceDefaults } from "./constants";
 import { envSources } from "./secretEnv";
 
@@ -21,7 +22,7 @@ export const gcpProject = z
     .string()
     .regex(/^([a-z][-a-z0-9.]*[a-z0-9]:)?[a-z][-a-z0-9]{4,28}[a-z0-9]$/, "must be a Google Cloud project id: 6 to 30 lowercase letters, digits and '-', starting with a letter");
 
-export const imageRef = checked(imageReferenceProblem);
+export { imageRef };
 
 export const resourceQuantities = (d: { cpu: string; memory: string }) =>
     z
@@ -61,13 +62,7 @@ export const resources = (d: ResourceDefaults) =>
             }
         });
 
-export const toleration = z.strictObject({
-    key: labelKey.optional(),
-    operator: z.enum(["Exists", "Equal"]).optional(),
-    value: labelValue.optional(),
-    effect: z.enum(["NoSchedule", "PreferNoSchedule", "NoExecute"]).optional(),
-    tolerationSeconds: z.int().optional(),
-});
+export { toleration };
 
 /** Sizes of a pod's writable scratch space (emptyDirs); the root filesystem is read-only. */
 export const scratch = {

@@ -7,6 +7,7 @@
 import { BUNDLE_AIRFLOW_ENV, dagBundleConnection, ownedAirflowEnv, STANDALONE_AIRFLOW_ENV } from "../airflowSettings";
 import { ephemeralStorageProblems } from "../ephemeralStorage";
 import { filestoreCapacityGb } from "./constants";
+import { dagsFromClaim, extraMountPaths } from "./ownMounts";
 import type { StackConfig } from "./schema";
 import { ownedEnvMessage, secretLookingEnvName } from "./secretEnv";
 import { imageVersionMismatches } from "./warnings";
@@ -138,8 +139,7 @@ function existingLogsClaim(c: StackConfig): ConfigIssue[] {
 
 /** Production reads DAGs from the shared claim unless they come from the image or a git-sync sidecar. */
 function existingDagsClaim(c: StackConfig): ConfigIssue[] {
-    const dagsFromClaim = c.gitSync.enabled ? c.gitSync.mode === "cronjob" : !c.dagsInImage && !c.images.build.enabled && c.dagBundles.length === 0;
-    if (!(c.architecture === "production" && dagsFromClaim && c.storage.mode === "existing" && c.storage.dagsClaimName === undefined)) return [];
+    if (!(c.architecture === "production" && dagsFromClaim(c) && c.storage.mode === "existing" && c.storage.dagsClaimName === undefined)) return [];
     return [
         {
             path: ["storage", "dagsClaimName"],
@@ -215,6 +215,8 @@ export const CROSS_FIELD_RULES: readonly CrossFieldRule[] = [
     { name: "built images have a registry to go to", check: registryForBuilds },
     // An ephemeral-storage limit the user sets must hold the emptyDirs its containers mount.
     { name: "ephemeral-storage limits hold the emptyDirs", check: ephemeralStorageProblems },
+    // The API server refuses a second mount at a path of the same container (the worker pod template's at every task).
+    { name: "extra mounts use paths the package does not mount in the same container", check: extraMountPaths },
 ];
 
 /** Every cross-field problem of a config, in the table's order. */

@@ -3,6 +3,7 @@ import { z } from "zod";
 import { objectName, podExtensionProblems, podExtensionShape } from "../../kubernetesObjects";
 import { defaultRemoteConnId, OWN_POD_NAMES, SIDECAR, SMALL } from "../constants";
 import { gcpProject, imageRef, quantity, resources, scheduling } from "../fields";
+import { secretKey } from "../secretEnv";
 
 export const dataSections = {
     /** The metadata database: a Postgres StatefulSet here (internal) or an existing connection Secret (external). */
@@ -15,7 +16,7 @@ export const dataSections = {
             resources: resources(SMALL),
             /** external mode: Secret name and key holding a SQLAlchemy URI (postgresql+psycopg2://...). */
             externalSecretName: objectName.optional(),
-            externalSecretKey: z.string().default("connection"),
+            externalSecretKey: secretKey.default("connection"),
             // The internal Postgres pod's scheduling and extension points, as on every component.
             ...scheduling,
             ...podExtensionShape,

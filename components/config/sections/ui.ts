@@ -1,4 +1,5 @@
 // How the UI and REST API are reached and who logs in.
+import { isIP } from "net";
 import { z } from "zod";
 import { dnsSubdomainProblem, forwardedAllowIpsProblem } from "../../formats";
 import { annotations, checked, dnsLabel, objectName } from "../../kubernetesObjects";
@@ -53,7 +54,9 @@ export const uiSections = {
                     className: objectName.optional(),
                     /** Host name people open, e.g. airflow.example.com. */
                     host: checked((v) =>
-                        dnsSubdomainProblem(v) ? "must be a DNS name such as airflow.example.com: lowercase letters, digits, '-' and '.'" : undefined,
+                        dnsSubdomainProblem(v) || isIP(v)
+                            ? "must be a DNS name such as airflow.example.com: lowercase letters, digits, '-' and '.', not an IP address (an Ingress rule's host is a name)"
+                            : undefined,
                     ).optional(),
                     /** Serve Airflow under a path, e.g. /airflow (the UI, the REST API and the execution API all move under it). */
                     pathPrefix: z
