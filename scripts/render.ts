@@ -2,7 +2,9 @@
 // the real program under Pulumi mocks (tools/render/). The lab feeds this to a real API server.
 //   npx ts-node scripts/render.ts --config Pulumi.local.yaml [--set architecture=standalone]
 // With AIRFLOW_RENDER_SECRETS_FILE set (the lab's deploy path without the Pulumi engine), random
-// resources get real random values, kept in that file like Pulumi state keeps them.
+// resources get real random values, kept in that file like Pulumi state keeps them; with
+// AIRFLOW_RENDER_KUBERNETES_API (the JSON of the cluster's `default/kubernetes` EndpointSlice) the
+// program reads that endpoint, as it would from the cluster it deploys to, instead of the mocked one.
 import * as fs from "fs";
 import * as yaml from "js-yaml";
 import { persistentRandom } from "../tools/render/randomValues";
@@ -31,7 +33,8 @@ async function main(): Promise<void> {
         }
     });
     const secretsFile = process.env.AIRFLOW_RENDER_SECRETS_FILE;
-    const rendered = await renderStack(config, {}, { random: secretsFile ? persistentRandom(secretsFile) : undefined });
+    const slice = process.env.AIRFLOW_RENDER_KUBERNETES_API;
+    const rendered = await renderStack(config, {}, { random: secretsFile ? persistentRandom(secretsFile) : undefined, kubernetesApiSlice: slice ? JSON.parse(slice) : undefined });
     const order = (kind: string) => (kind === "Namespace" ? 0 : 1);
     const objects = [...rendered.objects].sort((a, b) => order(a.kind) - order(b.kind));
     process.stdout.write(JSON.stringify(objects, null, 2) + "\n");

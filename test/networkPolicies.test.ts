@@ -89,6 +89,14 @@ describe("network policies: independent of the cluster's ports and addresses", (
         assert.ok(!allowed(p, { from: pod("worker"), to: { ip: API_IP }, port: API_PORT }), "tasks do not, unless they launch pods");
     });
 
+    it("follows the cluster it renders for: the lab's render path passes its own EndpointSlice (scripts/render.ts)", async () => {
+        const slice = { addressType: "IPv4", endpoints: [{ addresses: ["10.244.0.1"] }], ports: [{ name: "https", port: 26443, protocol: "TCP" }] };
+        const r = await renderStack({}, {}, { kubernetesApiSlice: slice });
+        const p = ofKind(r.objects, "NetworkPolicy") as Policy[];
+        assert.ok(allowed(p, { from: pod("scheduler"), to: { ip: "10.244.0.1" }, port: 26443 }), "the scheduler reaches that cluster's API server");
+        assert.ok(!allowed(p, { from: pod("scheduler"), to: { ip: API_IP }, port: API_PORT }), "not the mocked cluster's");
+    });
+
     it("uses network.kubernetesApi when set, and reads nothing from the cluster", async () => {
         const r = await renderStack({ network: { kubernetesApi: { cidrs: ["192.168.49.2/32"], ports: [8443] } } });
         assert.strictEqual(r.resources.filter((x) => x.type === "kubernetes:discovery.k8s.io/v1:EndpointSlice").length, 0);

@@ -60,8 +60,19 @@ export function mockSecretValue(resourceName: string): string {
     return `MOCKSECRET${hash(resourceName, 16)}`;
 }
 
+/** The fields of the `default/kubernetes` EndpointSlice that the program reads. */
+export interface KubernetesApiSlice {
+    addressType: string;
+    endpoints: { addresses: string[] }[];
+    ports: { name?: string; port: number; protocol?: string }[];
+}
+
 /** What the mocked cluster's `default/kubernetes` EndpointSlice says: the API server at 172.18.0.2:6443. */
-export const MOCK_KUBERNETES_API_SLICE = { addressType: "IPv4", endpoints: [{ addresses: ["172.18.0.2"] }], ports: [{ name: "https", port: 6443, protocol: "TCP" }] };
+export const MOCK_KUBERNETES_API_SLICE: KubernetesApiSlice = {
+    addressType: "IPv4",
+    endpoints: [{ addresses: ["172.18.0.2"] }],
+    ports: [{ name: "https", port: 6443, protocol: "TCP" }],
+};
 
 let recorded: RecordedResource[] = [];
 
@@ -69,12 +80,12 @@ let recorded: RecordedResource[] = [];
  * Installs mocks that record resources; returns the live list. `random`: where random resources take
  * their values from (default: recognisable mock values, see mockSecretValue).
  */
-export function installMocks(stackOutputs: Record<string, unknown> = {}, random?: RandomValues): RecordedResource[] {
+export function installMocks(stackOutputs: Record<string, unknown> = {}, random?: RandomValues, kubernetesApiSlice = MOCK_KUBERNETES_API_SLICE): RecordedResource[] {
     recorded = [];
     pulumi.runtime.setMocks(
         {
             newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, any> } {
-                const { id, state } = mockRandomResource(args, random) ?? { id: mockId(args), state: mockState(args, stackOutputs) };
+                const { id, state } = mockRandomResource(args, random) ?? { id: mockId(args), state: mockState(args, stackOutputs, kubernetesApiSlice) };
                 recorded.push({ type: args.type, name: args.name, id, inputs: args.inputs, state, provider: args.provider });
                 return { id, state };
             },
@@ -89,11 +100,11 @@ export function installMocks(stackOutputs: Record<string, unknown> = {}, random?
     return recorded;
 }
 
-function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<string, unknown>): Record<string, any> {
+function mockState(args: pulumi.runtime.MockResourceArgs, stackOutputs: Record<string, unknown>, kubernetesApiSlice: KubernetesApiSlice): Record<string, any> {
     const inputs = args.inputs;
     if (args.type === "kubernetes:discovery.k8s.io/v1:EndpointSlice" && args.id === "default/kubernetes") {
         // The Kubernetes API's endpoint as the API server publishes it (NetworkPolicies read it).
-        return { metadata: { name: "kubernetes", namespace: "default" }, ...MOCK_KUBERNETES_API_SLICE };
+        return { metadata: { name: "kubernetes", namespace: "default" }, ...kubernetesApiSlice };
     }
     if (args.type.startsWith("kubernetes:") && !args.type.startsWith("kubernetes:index")) {
         // The provider auto-names objects without metadata.name as <resource name>-<suffix>.

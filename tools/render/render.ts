@@ -6,7 +6,7 @@ import { AirflowOnKubernetes } from "../../components/airflowOnKubernetes";
 import type { AirflowOnKubernetesArgs } from "../../components/airflowOnKubernetesArgs";
 import { decodeStackConfig, parseStackConfig, StackConfigInput } from "../../components/config";
 import { INSTANCE, programOutputs } from "../../components/stack";
-import { installMocks, RecordedResource, registeredComponentOutputs, settle } from "./mocks";
+import { installMocks, KubernetesApiSlice, RecordedResource, registeredComponentOutputs, settle } from "./mocks";
 import type { RandomValues } from "./randomValues";
 
 /** A Kubernetes object as the provider sends it to the API server. */
@@ -74,6 +74,8 @@ export function rawConfig(config: StackConfigInput | Record<string, unknown>): R
 export interface RenderOptions {
     /** Where random resources take their values from (default: the mocks' recognisable values). */
     random?: RandomValues;
+    /** The `default/kubernetes` EndpointSlice the program reads (default: the mocked cluster's, MOCK_KUBERNETES_API_SLICE). */
+    kubernetesApiSlice?: KubernetesApiSlice;
 }
 
 /**
@@ -87,7 +89,7 @@ export async function renderStack(
     stackOutputs: Record<string, unknown> = {},
     options: RenderOptions = {},
 ): Promise<Rendered> {
-    const resources = installMocks(stackOutputs, options.random);
+    const resources = installMocks(stackOutputs, options.random, options.kubernetesApiSlice);
     const dependsOn = new Map<string, string[]>();
     const secretFields = new Map<string, string[]>();
     const raw = rawConfig(config);

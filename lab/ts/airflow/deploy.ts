@@ -130,13 +130,19 @@ function ensureStack(stack: string): void {
     }
 }
 
+/** The lab cluster's `default/kubernetes` EndpointSlice, as JSON. */
+function kubernetesApiSlice(): string {
+    return kubectl(["get", "endpointslice", "kubernetes", "-n", "default", "-o", "json"]).stdout;
+}
+
 /** The objects the program renders for a stack config (scripts/render.ts), Secrets included. */
 export function renderObjects(configFile: string): any[] {
     const secretsFile = path.join(STATE_DIR(), "render-secrets.json");
     const r = run(path.join(REPO_DIR, "node_modules", ".bin", "ts-node"), ["--transpile-only", "scripts/render.ts", "--config", configFile], {
         cwd: REPO_DIR,
-        // the random provider's stand-in: real random values, kept across renders like Pulumi state
-        env: { ...process.env, AIRFLOW_RENDER_SECRETS_FILE: secretsFile },
+        // the random provider's stand-in keeps its values like Pulumi state; the Kubernetes API's endpoint is
+        // the lab cluster's own, as the engine reads it (the NetworkPolicies let the scheduler reach it)
+        env: { ...process.env, AIRFLOW_RENDER_SECRETS_FILE: secretsFile, AIRFLOW_RENDER_KUBERNETES_API: kubernetesApiSlice() },
     });
     return JSON.parse(r.stdout);
 }
