@@ -6,7 +6,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { kubectl, labCacheDir } from "../kubectl";
-import { waitReady } from "./cluster";
+import { waitFor, waitReady } from "./cluster";
 
 export const GIT_NAMESPACE = "lab-git";
 const SERVICE = "git";
@@ -112,6 +112,10 @@ export async function startGitServer(image: string, repos: string[]): Promise<Gi
     kubectl(["rollout", "status", "deployment/git-server", "-n", GIT_NAMESPACE, "--timeout=180s"], { timeoutMs: 200_000 });
     await waitReady(GIT_NAMESPACE, 60);
     const clusterIp = kubectl(["get", "service", SERVICE, "-n", GIT_NAMESPACE, "-o", "jsonpath={.spec.clusterIP}"]).stdout.trim();
+    // the Service answers once the node's kube-proxy has programmed its address (a few seconds after it exists)
+    const probe = `http://${clusterIp}/git/${repos[0]}.git/info/refs?service=git-upload-pack`;
+    const auth = `Basic ${Buffer.from(`${HTTP_USER}:${c.password}`).toString("base64")}`;
+    await waitFor(`the git server at ${probe}`, 60, async () => ((await fetch(probe, { headers: { authorization: auth } })).ok ? true : undefined));
     return {
         httpUrl: (repo) => `http://${GIT_HOST}/git/${repo}.git`,
         sshUrl: (repo) => `ssh://git@${GIT_HOST}/srv/git/${repo}.git`,
