@@ -240,7 +240,7 @@ describe("GitSync: the first sync at deploy time", () => {
 
     it("puts git-sync's last log lines into the failed container's status message, where a failed update's error shows them", () => {
         const sync = sidecarOf({ ...base, mode: "sidecar" });
-        for (const c of [...sync.sidecars, ...sync.oneTime]) assert.strictEqual(c.terminationMessagePolicy, "FallbackToLogsOnError", c.name);
+        for (const c of [...sync.sidecars, ...sync.oneTime]) assert.strictEqual(c.terminationMessagePolicy, "FallbackToLogsOnError", String(c.name));
     });
 
     it("in CronJob mode too: the first-sync Job's pod reports git-sync's error as its message", async () => {
