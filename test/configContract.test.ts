@@ -5,7 +5,7 @@ import * as assert from "assert";
 import { configWarnings } from "../components/config";
 import { DEFAULT_AIRFLOW_VERSION, parseProgramConfig, parseStackConfig, StackConfigError } from "../components/config";
 import { rawConfig, resolve } from "./support/harness";
-import { runProgram } from "./support/program";
+import { registrations, runProgram, runProgramToEnd } from "./support/program";
 
 const airflowConfig = (config: Record<string, unknown>) => Object.fromEntries(Object.entries(rawConfig(config)).map(([k, v]) => [`airflow:${k}`, v]));
 
@@ -74,11 +74,10 @@ describe("config contract: config in a namespace nobody reads", () => {
     });
 
     it("reports it together with the airflow: problems, before any resource is registered", async () => {
-        const run = runProgram({ "airflw:scheduler": '{"replicas":2}', "airflow:architecture": "prod" });
+        const run = await runProgramToEnd({ "airflw:scheduler": '{"replicas":2}', "airflow:architecture": "prod" });
         assert.ok(run.error instanceof StackConfigError, String(run.error));
         assert.strictEqual(run.error.problems.length, 2, run.error.problems.join("\n"));
-        await new Promise((r) => setTimeout(r, 50));
-        assert.strictEqual(run.recorded.length, 0);
+        assert.deepStrictEqual(registrations(run), []);
     });
 });
 
@@ -92,12 +91,16 @@ describe("config contract: warnings", () => {
         assert.deepStrictEqual(warnings({ airflowVersion: "3.2.1", images: { airflow: "apache/airflow:3.2.1" } }), []);
     });
 
-    it("logs them with pulumi.log.warn before the first resource", () => {
-        const run = runProgram(airflowConfig({ images: { airflow: "apache/airflow:3.2.1" } }));
+    it("logs them with pulumi.log.warn before the first resource", async () => {
+        const config = airflowConfig({ images: { airflow: "apache/airflow:3.2.1" } });
+        const run = await runProgramToEnd(config);
         assert.ifError(run.error);
         assert.strictEqual(run.warnings.length, 1);
-        assert.match(run.warnings[0].message, /names Airflow 3.2.1 but airflowVersion is 3.3.2/);
-        assert.strictEqual(run.warnings[0].resourcesBefore, 0);
+        assert.match(run.warnings[0], /names Airflow 3.2.1 but airflowVersion is 3.3.2/);
+        // stopped at that warning, the program has constructed nothing: no resource came before it
+        const stopped = await runProgramToEnd(config, [], { stopAtWarning: true });
+        assert.match(String(stopped.error), /stopped at the warning: .*names Airflow 3.2.1/);
+        assert.deepStrictEqual(registrations(stopped), []);
     });
 });
 

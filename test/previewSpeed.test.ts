@@ -65,6 +65,27 @@ describe("preview speed", () => {
             assert.match(r.stderr, /older than the TypeScript sources.*npm run build:program/);
         });
 
+        it("compiles in memory when a source in a folder of components/ changed after the build", () => {
+            fs.mkdirSync(path.join(dir, "components", "config"));
+            fs.writeFileSync(path.join(dir, "components", "config", "rules.ts"), "export const rules: string[] = [];\n");
+            for (const file of ["index.ts", "components/part.ts"]) touch(file, new Date(Date.now() - 120_000));
+            touch("bin/index.js", new Date(Date.now() - 60_000));
+            const r = load();
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.stdout.trim(), "index.ts, compiled in memory");
+        });
+
+        it("defers the SDK parts itself, for a run without the preload: the program it loads gets the SDK without the TypeScript compiler", () => {
+            fs.writeFileSync(
+                path.join(dir, "bin", "index.js"),
+                'require("@pulumi/pulumi");\nmodule.exports = Object.keys(require.cache).some((f) => /[\\\\/]node_modules[\\\\/]typescript[\\\\/]/.test(f)) ? "typescript loaded" : "typescript deferred";\n',
+            );
+            touch("bin/index.js", new Date(Date.now() + 60_000));
+            const r = load();
+            assert.strictEqual(r.status, 0, r.stderr);
+            assert.strictEqual(r.stdout.trim(), "typescript deferred");
+        });
+
         it("compiles in memory when there is no build at all", () => {
             fs.rmSync(path.join(dir, "bin"), { recursive: true });
             const r = load();
@@ -82,13 +103,17 @@ describe("preview speed", () => {
             const pulumi = require("@pulumi/pulumi");
             require("@pulumi/kubernetes");
             require("@pulumi/random");
-            const inMemory = (re) => Object.keys(require.cache).some((file) => re.test(file.split(require("path").sep).join("/")));
-            const atStart = {
+            const files = () => Object.keys(require.cache).map((file) => file.split(require("path").sep).join("/"));
+            const inMemory = (re) => files().some((file) => re.test(file));
+            const heavy = () => ({
                 typescript: inMemory(/node_modules\\/typescript\\//),
                 arborist: inMemory(/node_modules\\/@npmcli\\/arborist\\//),
                 automation: inMemory(/@pulumi\\/pulumi\\/automation\\//),
                 openTelemetrySdk: inMemory(/@opentelemetry\\/sdk-trace-node\\//),
-            };
+            });
+            const atStart = heavy();
+            const filesAtStart = files().filter((file) => file.includes("/node_modules/")).sort();
+            const bytesAtStart = filesAtStart.reduce((n, file) => n + require("fs").statSync(file).size, 0);
             (async () => {
                 const automation = Object.keys(pulumi.automation).sort();
                 const closure = await pulumi.runtime.serializeFunction(() => 6 * 7);
@@ -101,6 +126,9 @@ describe("preview speed", () => {
                 tracing.stop();
                 console.log(JSON.stringify({
                     atStart,
+                    filesAtStart,
+                    bytesAtStart,
+                    atEnd: heavy(),
                     deferred: report && report.deferred.slice().sort(),
                     loadedOnUse: report && report.loaded.slice().sort(),
                     automation,
@@ -126,25 +154,36 @@ describe("preview speed", () => {
         });
         after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-        it("is preloaded before the harness (Pulumi.yaml's nodeargs), and program.js installs it too", () => {
+        it("is in place before the harness loads the SDK: node started with Pulumi.yaml's nodeargs, as the language host starts it, loads the SDK without the TypeScript compiler", () => {
             const project = yaml.load(read("Pulumi.yaml")) as any;
-            assert.strictEqual(project.runtime.options.nodeargs, "--require ./tools/preload.js");
-            assert.match(read("tools/preload.js"), /require\("\.\/deferPulumiExtras"\)\.install\(\);/);
-            const program = read("program.js");
-            const install = program.indexOf('require("./tools/deferPulumiExtras").install()');
-            assert.ok(install > 0 && program.indexOf("require(", 0) === install, "the first require of program.js");
+            const nodeargs = String(project.runtime.options.nodeargs ?? "").split(/\s+/).filter(Boolean);
+            // what the harness loads first (its tracing module), then the SDK; the language host starts node in the project directory
+            const sdkLoad = 'require("@pulumi/pulumi/cmd/run/tracing"); require("@pulumi/pulumi"); console.log(Object.keys(require.cache).some((f) => /[\\\\/]node_modules[\\\\/]typescript[\\\\/]/.test(f)))';
+            const run = (args: string[]) => spawnSync(process.execPath, [...args, "-e", sdkLoad], { cwd: root, encoding: "utf8" });
+            const withNodeargs = run(nodeargs);
+            assert.strictEqual(withNodeargs.status, 0, withNodeargs.stderr);
+            assert.strictEqual(withNodeargs.stdout.trim(), "false", `node ${nodeargs.join(" ")}: the SDK loaded the TypeScript compiler`);
+            // the control: without them, this SDK does load it
+            assert.strictEqual(run([]).stdout.trim(), "true");
         });
 
         it("keeps the TypeScript compiler, npm's Arborist, the Automation API and the OpenTelemetry SDK out of memory until used", () => {
             const all = { typescript: true, arborist: true, automation: true, openTelemetrySdk: true };
             assert.deepStrictEqual(eager.atStart, all, "this SDK loads them eagerly");
             assert.deepStrictEqual(deferred.atStart, { typescript: false, arborist: false, automation: false, openTelemetrySdk: false });
-            const openTelemetry = ["exporter-zipkin", "instrumentation", "instrumentation-grpc", "resources", "sdk-trace-base", "sdk-trace-node"].map((m) => `@opentelemetry/${m}`);
-            assert.deepStrictEqual(deferred.deferred, ["../../typescript-shim", "./automation", "@npmcli/arborist", ...openTelemetry, "normalize-package-data"]);
+            // what a start then reads is less, and nothing an eager start does not read
+            assert.deepStrictEqual(
+                deferred.filesAtStart.filter((f: string) => !eager.filesAtStart.includes(f)),
+                [],
+                "the deferral loads dependencies of its own",
+            );
+            assert.ok(deferred.bytesAtStart < eager.bytesAtStart / 2, `${deferred.bytesAtStart} bytes of modules at start, eagerly ${eager.bytesAtStart}`);
         });
 
         it("loads each on first use, with the same results as an eager load", () => {
-            assert.deepStrictEqual(deferred.loadedOnUse, deferred.deferred);
+            // each use loaded the real module: what an eager start had in memory is there after use
+            assert.deepStrictEqual(deferred.atEnd, eager.atStart);
+            assert.deepStrictEqual(deferred.loadedOnUse, deferred.deferred, "a deferred module no use above loads");
             assert.ok(deferred.automation.includes("LocalWorkspace"));
             assert.deepStrictEqual(deferred.automation, eager.automation);
             assert.match(deferred.closure, /6 \* 7/);
@@ -156,9 +195,60 @@ describe("preview speed", () => {
         });
     });
 
-    it("keeps type-checking in CI: tsconfig.json checks, and .ci/run runs it before the tests", () => {
-        assert.strictEqual(tsconfig("tsconfig.json").compilerOptions.noCheck, undefined);
-        const ci = read(".ci/run");
-        assert.ok(ci.indexOf("npx tsc --noEmit -p .") >= 0 && ci.indexOf("npx tsc --noEmit -p .") < ci.indexOf("npm test"));
+    describe("type-checking stays in CI", () => {
+        let dir: string;
+        beforeEach(() => {
+            dir = fs.mkdtempSync(path.join(os.tmpdir(), "ci-run-"));
+        });
+        afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+        it("tsconfig.json, the config the CI's type-check reads, reports a type error in a component", () => {
+            fs.copyFileSync(path.join(root, "tsconfig.json"), path.join(dir, "tsconfig.json"));
+            fs.symlinkSync(path.join(root, "node_modules"), path.join(dir, "node_modules"));
+            fs.mkdirSync(path.join(dir, "components"));
+            fs.writeFileSync(path.join(dir, "index.ts"), 'import { replicas } from "./components/part";\nexport = replicas;\n');
+            fs.writeFileSync(path.join(dir, "components", "part.ts"), 'export const replicas: number = "two";\n');
+            const r = spawnSync(process.execPath, [require.resolve("typescript/bin/tsc"), "--noEmit", "-p", "."], { cwd: dir, encoding: "utf8" });
+            assert.notStrictEqual(r.status, 0, r.stdout);
+            assert.match(r.stdout, /components\/part\.ts.*error TS2322/);
+        });
+
+        // .ci/run with every tool it calls replaced by a stub that logs its command line (and fails the
+        // type-check when asked): what CI runs, in which order, and whether a type error stops it.
+        const runCi = (failTypeCheck: boolean) => {
+            fs.mkdirSync(path.join(dir, ".ci"));
+            fs.copyFileSync(path.join(root, ".ci", "run"), path.join(dir, ".ci", "run"));
+            const stubs = path.join(dir, "stubs");
+            fs.mkdirSync(stubs);
+            const log = path.join(dir, "commands.log");
+            for (const tool of ["npm", "npx", "shellcheck"]) {
+                const stub = `#!/bin/sh\necho "${tool} $*" >> "${log}"\n${tool === "npx" && failTypeCheck ? 'case "$1" in tsc) exit 2;; esac\n' : ""}exit 0\n`;
+                fs.writeFileSync(path.join(stubs, tool), stub, { mode: 0o755 });
+            }
+            const r = spawnSync("bash", [path.join(dir, ".ci", "run")], { cwd: dir, encoding: "utf8", env: { ...process.env, PATH: `${stubs}:/usr/bin:/bin` } });
+            const commands = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
+            return { status: r.status, commands, output: r.stdout + r.stderr };
+        };
+        const isTests = (command: string) => command === "npm test" || /^npx mocha\b/.test(command);
+        /** The project a command type-checks (`npx tsc --noEmit -p <project>`, in any order), if it is one. */
+        const typeChecked = (command: string) => (/^npx tsc\b/.test(command) && /\s--noEmit\b/.test(command) ? /\s(?:-p|--project)\s+(\S+)/.exec(command)?.[1] : undefined);
+
+        it(".ci/run type-checks the program, tools and tests, and the e2e specs, before it runs the tests", () => {
+            const ci = runCi(false);
+            assert.strictEqual(ci.status, 0, ci.output);
+            const tests = ci.commands.findIndex(isTests);
+            assert.ok(tests >= 0, `no test run: ${ci.commands.join("; ")}`);
+            const checkedBefore = ci.commands.slice(0, tests).map(typeChecked);
+            for (const project of [".", "test-e2e"]) {
+                assert.ok(checkedBefore.includes(project), `no type-check of ${project} before the tests: ${ci.commands.join("; ")}`);
+            }
+        });
+
+        it(".ci/run stops at a type error: the tests do not run and CI fails", () => {
+            const ci = runCi(true);
+            assert.notStrictEqual(ci.status, 0, ci.output);
+            assert.ok(ci.commands.some((command) => typeChecked(command) !== undefined), ci.commands.join("; "));
+            assert.ok(!ci.commands.some(isTests), `tests ran after a failed type-check: ${ci.commands.join("; ")}`);
+        });
     });
 });

@@ -2,12 +2,37 @@ import * as assert from "assert";
 import * as path from "path";
 import { SIMPLE_AUTH_PASSWORDS_FILE } from "../components/airflowPod";
 import { StackConfigInput } from "../components/config";
-import { container, envOf, find, isSecretEnvelope, mockSecretValue, ofKind, Rendered, renderStack, workerPodTemplate } from "./support/harness";
+import { container, envOf, find, isSecretEnvelope, mockSecretValue, ofKind, podSpecs, Rendered, renderStack, workerPodTemplate } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
 const secretRef = (name: string, key: string) => ({ secretKeyRef: { name, key } });
 /** The migration Job (other Jobs may prepare storage). */
 const migrationJob = (objects: Rendered["objects"]) => ofKind(objects, "Job").find((j) => j.metadata.name.startsWith("airflow-migrate-"));
+/** Every pod spec of a render (workloads, Jobs, CronJobs, the worker pod template) and where it is. */
+const pods = (r: Rendered) => r.objects.flatMap(podSpecs);
+
+/**
+ * Each Deployment that runs more than one replica (at least, under an autoscaler) has a budget of one pod
+ * down at a time; a single-replica one has none (it would block every node drain), nor has any other pod.
+ */
+function assertDisruptionBudgets(objects: Rendered["objects"]): void {
+    const budgets = ofKind(objects, "PodDisruptionBudget");
+    for (const d of ofKind(objects, "Deployment")) {
+        const selecting = budgets.filter((b) => Object.entries(b.spec.selector.matchLabels).every(([k, v]) => d.spec.template.metadata.labels[k] === v));
+        const autoscaler = ofKind(objects, "HorizontalPodAutoscaler").find((h) => h.spec.scaleTargetRef.name === d.metadata.name);
+        if ((autoscaler?.spec.minReplicas ?? d.spec.replicas ?? 1) > 1) {
+            assert.strictEqual(selecting.length, 1, `Deployment/${d.metadata.name} (${d.spec.replicas} replicas): ${selecting.length} budgets`);
+            assert.strictEqual(selecting[0].spec.maxUnavailable, 1, `Deployment/${d.metadata.name}`);
+        } else {
+            assert.deepStrictEqual(selecting.map((b) => b.metadata.name), [], `Deployment/${d.metadata.name} has one replica`);
+        }
+    }
+    // and no budget for pods of anything else
+    for (const b of budgets) {
+        const of = objects.filter((o: any) => o.spec?.template?.metadata?.labels && Object.entries(b.spec.selector.matchLabels).every(([k, v]) => o.spec.template.metadata.labels[k] === v));
+        assert.ok(of.length > 0 && of.every((o) => o.kind === "Deployment"), `PodDisruptionBudget/${b.metadata.name} selects ${of.map((o) => `${o.kind}/${o.metadata?.name}`).join(", ") || "nothing"}`);
+    }
+}
 
 describe("production architecture (KubernetesExecutor)", () => {
     let r: Rendered;
@@ -15,48 +40,86 @@ describe("production architecture (KubernetesExecutor)", () => {
         r = await renderStack({ namespace: "data" });
     });
 
-    it("renders the expected resource graph", () => {
-        const count = (kind: string) => ofKind(r.objects, kind).length;
-        assert.deepStrictEqual(
-            {
-                Namespace: count("Namespace"),
-                Deployment: count("Deployment"),
-                StatefulSet: count("StatefulSet"),
-                Job: count("Job"),
-                Service: count("Service"),
-                ServiceAccount: count("ServiceAccount"),
-                Role: count("Role"),
-                RoleBinding: count("RoleBinding"),
-                ConfigMap: count("ConfigMap"),
-                Secret: count("Secret"),
-                PersistentVolumeClaim: count("PersistentVolumeClaim"),
-                NetworkPolicy: count("NetworkPolicy"),
-                PodDisruptionBudget: count("PodDisruptionBudget"),
-            },
-            {
-                Namespace: 1,
-                Deployment: 4,
-                StatefulSet: 1,
-                Job: 2, // migrations, storage preparation
-                Service: 2,
-                // One per component (scheduler, API server, dag-processor, triggerer, workers) and the migration Job.
-                ServiceAccount: 7,
-                Role: 2,
-                RoleBinding: 2,
-                ConfigMap: 1,
-                Secret: 2,
-                PersistentVolumeClaim: 2,
-                NetworkPolicy: 8,
-                PodDisruptionBudget: 0,
-            },
-        );
+    it("runs the four Airflow processes as Deployments, and tasks as pods the executor launches (no worker Deployment)", () => {
         assert.deepStrictEqual(
             ofKind(r.objects, "Deployment").map((d) => d.metadata.name).sort(),
             ["airflow-api-server", "airflow-dag-processor", "airflow-scheduler", "airflow-triggerer"],
         );
+        assert.deepStrictEqual(
+            ofKind(r.objects, "StatefulSet").map((s) => s.metadata.name),
+            ["airflow-postgres"],
+            "the internal database is the only StatefulSet",
+        );
+    });
+
+    it("keeps every object in the stack's namespace", () => {
+        assert.deepStrictEqual(ofKind(r.objects, "Namespace").map((n) => n.metadata.name), ["data"]);
         for (const o of r.objects.filter((o) => o.kind !== "Namespace")) {
             assert.strictEqual(o.metadata?.namespace, "data", `${o.kind}/${o.metadata?.name} namespace`);
         }
+    });
+
+    it("migrates the schema with exactly one Job; any other Job prepares the shared storage", () => {
+        const jobs = ofKind(r.objects, "Job").map((j) => j.metadata.name);
+        assert.strictEqual(jobs.filter((name) => name.startsWith("airflow-migrate-")).length, 1, jobs.join(", "));
+        for (const name of jobs.filter((name) => !name.startsWith("airflow-migrate-"))) assert.match(name, /^airflow-storage-prepare-/);
+    });
+
+    it("makes no ServiceAccount that no pod runs as, and runs no pod as one it does not make", () => {
+        const made = ofKind(r.objects, "ServiceAccount").map((a) => a.metadata.name).sort();
+        const used = [...new Set(pods(r).flatMap(({ spec }) => (spec.serviceAccountName ? [spec.serviceAccountName] : [])))].sort();
+        assert.deepStrictEqual(made, used);
+        // a pod on the namespace's default account gets no API token
+        for (const { where, spec } of pods(r).filter(({ spec }) => !spec.serviceAccountName)) assert.strictEqual(spec.automountServiceAccountToken, false, where);
+    });
+
+    it("mounts an API token only in the pods whose ServiceAccount a Role is bound to, and binds only Roles it makes to accounts it makes", () => {
+        const roles = ofKind(r.objects, "Role").map((x) => x.metadata.name);
+        const accounts = ofKind(r.objects, "ServiceAccount").map((a) => a.metadata.name);
+        const bindings = ofKind(r.objects, "RoleBinding");
+        const bound = new Set<string>();
+        for (const b of bindings) {
+            assert.ok(b.roleRef.kind === "Role" && roles.includes(b.roleRef.name), `RoleBinding/${b.metadata.name} binds ${b.roleRef.kind}/${b.roleRef.name}`);
+            for (const subject of b.subjects) {
+                assert.ok(subject.kind === "ServiceAccount" && subject.namespace === "data" && accounts.includes(subject.name), `RoleBinding/${b.metadata.name}: ${JSON.stringify(subject)}`);
+                bound.add(subject.name);
+            }
+        }
+        assert.deepStrictEqual([...new Set(bindings.map((b) => b.roleRef.name))].sort(), [...roles].sort(), "a Role nothing binds");
+        for (const { where, spec } of pods(r)) {
+            assert.strictEqual(spec.automountServiceAccountToken === true, bound.has(spec.serviceAccountName), `${where} (${spec.serviceAccountName}): token ${spec.automountServiceAccountToken}`);
+        }
+    });
+
+    it("mounts every claim it makes and references every Secret and ConfigMap it makes", () => {
+        const specs = pods(r).map(({ spec }) => spec);
+        const volumes = specs.flatMap((spec) => spec.volumes ?? []);
+        const containers = specs.flatMap((spec) => [...spec.containers, ...(spec.initContainers ?? [])]);
+        const secretsUsed = new Set([
+            ...volumes.flatMap((v: any) => [v.secret?.secretName, ...(v.projected?.sources ?? []).map((s: any) => s.secret?.name)]),
+            ...containers.flatMap((c: any) => [...(c.env ?? []).map((e: any) => e.valueFrom?.secretKeyRef?.name), ...(c.envFrom ?? []).map((e: any) => e.secretRef?.name)]),
+        ]);
+        const configMapsUsed = new Set([...volumes.map((v: any) => v.configMap?.name), ...containers.flatMap((c: any) => (c.envFrom ?? []).map((e: any) => e.configMapRef?.name))]);
+        const claimsUsed = new Set(volumes.map((v: any) => v.persistentVolumeClaim?.claimName));
+        // (the Postgres StatefulSet's claim comes from its volumeClaimTemplates, not an object of its own)
+        for (const pvc of ofKind(r.objects, "PersistentVolumeClaim")) assert.ok(claimsUsed.has(pvc.metadata.name), `PersistentVolumeClaim/${pvc.metadata.name} is mounted by no pod`);
+        for (const secret of ofKind(r.objects, "Secret")) assert.ok(secretsUsed.has(secret.metadata.name), `Secret/${secret.metadata.name} is read by no pod`);
+        for (const cm of ofKind(r.objects, "ConfigMap")) assert.ok(configMapsUsed.has(cm.metadata.name), `ConfigMap/${cm.metadata.name} is read by no pod`);
+    });
+
+    it("routes every Service to a named port of the pods it selects", () => {
+        const workloads = r.objects.filter((o: any) => o.spec?.template?.spec);
+        for (const svc of ofKind(r.objects, "Service")) {
+            const selected = workloads.filter((w: any) => Object.entries(svc.spec.selector).every(([k, v]) => w.spec.template.metadata?.labels?.[k] === v));
+            assert.ok(selected.length > 0, `Service/${svc.metadata.name} selects no pods`);
+            const ports = selected.flatMap((w: any) => w.spec.template.spec.containers.flatMap((c: any) => (c.ports ?? []).map((p: any) => p.name)));
+            for (const port of svc.spec.ports) assert.ok(ports.includes(port.targetPort), `Service/${svc.metadata.name} port ${port.name} -> ${port.targetPort}; the pods have ${ports.join(", ")}`);
+        }
+    });
+
+    it("adds no disruption budget for a single-replica Deployment (one would block every node drain)", () => {
+        assertDisruptionBudgets(r.objects);
+        assert.deepStrictEqual(ofKind(r.objects, "PodDisruptionBudget"), []);
     });
 
     it("is accepted by the Kubernetes schema, worker pod template included", async () => {
@@ -322,6 +385,7 @@ describe("production architecture (KubernetesExecutor)", () => {
             ofKind(tuned.objects, "PodDisruptionBudget").map((p) => p.metadata.name).sort(),
             ["airflow-api-server", "airflow-scheduler"],
         );
+        assertDisruptionBudgets(tuned.objects);
         const worker = workerPodTemplate(tuned.objects) as any;
         assert.deepStrictEqual(worker.spec.nodeSelector, { pool: "tasks" });
         assert.strictEqual(envOf(container(scheduler.spec.template.spec, "scheduler")).AIRFLOW__KUBERNETES_EXECUTOR__DELETE_WORKER_PODS_ON_FAILURE, "False");
@@ -376,7 +440,9 @@ describe("production architecture (KubernetesExecutor)", () => {
         assert.deepStrictEqual(accountOf((workerPodTemplate(annotated.objects) as any).spec).metadata.annotations, gsa("tasks"));
         // The migration Job needs no cloud identity.
         assert.strictEqual(accountOf(migrationJob(annotated.objects).spec.template.spec).metadata.annotations, undefined);
-        assert.strictEqual(new Set(ofKind(annotated.objects, "ServiceAccount").map((a) => a.metadata.name)).size, 7);
+        // the five components' pods run as five different accounts: an annotation given to one is given to no other
+        const components = [deploymentSpec("scheduler"), deploymentSpec("api-server"), deploymentSpec("dag-processor"), deploymentSpec("triggerer"), (workerPodTemplate(annotated.objects) as any).spec];
+        assert.strictEqual(new Set(components.map((spec) => spec.serviceAccountName)).size, components.length, components.map((spec) => spec.serviceAccountName).join(", "));
         // Bucket logging without keys: the connection follows the bucket's scheme.
         assert.strictEqual(envOf((workerPodTemplate(annotated.objects) as any).spec.containers[0]).AIRFLOW__LOGGING__REMOTE_LOG_CONN_ID, "google_cloud_default");
         const s3 = await renderStack({ logging: { remoteBaseLogFolder: "s3://team-airflow-logs/prod" }, storage: { mode: "existing", dagsClaimName: "team-dags" } });

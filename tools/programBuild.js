@@ -14,7 +14,9 @@ function programBuildIsFresh(root) {
     } catch {
         return false;
     }
-    const sources = ["index.ts", ...fs.readdirSync(path.join(root, "components")).filter((f) => f.endsWith(".ts")).map((f) => path.join("components", f))];
+    // components/ and its folders (components/config/, components/controlPlane/, ...)
+    const components = fs.readdirSync(path.join(root, "components"), { recursive: true }).filter((f) => f.endsWith(".ts"));
+    const sources = ["index.ts", ...components.map((f) => path.join("components", f))];
     return sources.every((file) => mtime(file) <= built);
 }
 
