@@ -38,6 +38,22 @@ LAB_ETCD_PEER_PORT="${LAB_ETCD_PEER_PORT:-23801}"
 LAB_APISERVER_PORT="${LAB_APISERVER_PORT:-26443}"
 LAB_KCM_PORT="${LAB_KCM_PORT:-20257}"
 LAB_SCHED_PORT="${LAB_SCHED_PORT:-20259}"
+# The cluster's ranges: Services, and pods (the node and the API server are on 10.244.0.1, lab/node.sh).
+LAB_SERVICE_CIDR=10.96.0.0/16
+LAB_POD_RANGE=10.244.0.0/16
+
+# Loopback and the cluster's ranges never go through an outbound proxy: curl, kubectl, git and the
+# lab's TypeScript (lab/ts/kubectl.ts adds the same) inherit these from every lab script.
+lab_no_proxy() { # VALUE -> VALUE with the lab's hosts added, each once
+  local out=$1 h
+  for h in 127.0.0.1 localhost ::1 "$LAB_SERVICE_CIDR" "$LAB_POD_RANGE"; do
+    case ",$out," in *",$h,"*) ;; *) out="${out:+$out,}$h" ;; esac
+  done
+  printf '%s\n' "$out"
+}
+NO_PROXY="$(lab_no_proxy "${NO_PROXY:-}")"
+no_proxy="$(lab_no_proxy "${no_proxy:-}")"
+export NO_PROXY no_proxy
 
 # --- helpers ---------------------------------------------------------------
 lab_log()  { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
@@ -60,7 +76,23 @@ lab_etcd_bin() {
   return 1
 }
 
-lab_kubectl() { kubectl --kubeconfig "$(lab_kubeconfig)" "$@"; }
+lab_kubectl() { kubectl --kubeconfig "$(lab_kubeconfig)" ${AIRFLOW_LAB_CONTEXT:+--context "$AIRFLOW_LAB_CONTEXT"} "$@"; }
+
+# lab_write_if_changed FILE : writes stdin to FILE only when its content differs, through a temporary
+# file renamed over it (daemons watch some of these files: kube-proxy exits when its config changes,
+# containerd reloads CNI configs). Sets LAB_WROTE=1 when it wrote, else LAB_WROTE="".
+lab_write_if_changed() {
+  local file=$1 tmp
+  tmp="$(dirname "$file")/.$(basename "$file").tmp"
+  cat >"$tmp"
+  if [ -f "$file" ] && cmp -s "$tmp" "$file"; then
+    rm -f "$tmp"
+    LAB_WROTE=""
+  else
+    mv -f "$tmp" "$file"
+    LAB_WROTE=1
+  fi
+}
 
 # pid file helpers
 lab_pid_alive() { # NAME
@@ -159,7 +191,7 @@ lab_dockerd_up() {
 lab_registry_up() {
   [ -x "$LAB_BIN/registry" ] || lab_die "missing $LAB_BIN/registry: run lab/toolchain.sh --node first"
   mkdir -p "$AIRFLOW_LAB_CACHE/registry"
-  cat >"$AIRFLOW_LAB_CACHE/registry.yml" <<YAML
+  lab_write_if_changed "$AIRFLOW_LAB_CACHE/registry.yml" <<YAML
 version: 0.1
 log: { level: warn }
 storage:

@@ -69,7 +69,9 @@ node_up() {
   lab_registry_up
 
   # --- containerd --------------------------------------------------------------------------
-  cat >"$d/containerd.toml" <<TOML
+  # every file below is written only when its content changes (lab_write_if_changed): a warm re-run
+  # leaves the running daemons alone
+  lab_write_if_changed "$d/containerd.toml" <<TOML
 version = 2
 root = "$AIRFLOW_LAB_CACHE/containerd"
 state = "$LAB_NODE_RUN/containerd/state"
@@ -95,8 +97,8 @@ state = "$LAB_NODE_RUN/containerd/state"
     config_path = "$d/certs.d"
 TOML
   printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$LAB_REGISTRY" "$LAB_REGISTRY" \
-    >"$d/certs.d/$LAB_REGISTRY/hosts.toml"
-  cat >"$d/cni/net.d/10-airflow-lab.conflist" <<JSON
+    | lab_write_if_changed "$d/certs.d/$LAB_REGISTRY/hosts.toml"
+  lab_write_if_changed "$d/cni/net.d/10-airflow-lab.conflist" <<JSON
 {"cniVersion": "0.4.0", "name": "airflow-lab", "plugins": [
   {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
    "ipam": {"type": "host-local", "dataDir": "$d/cni/ipam",
@@ -108,8 +110,8 @@ JSON
   lab_wait "containerd" 60 lab_ctr version
 
   # --- kubelet -------------------------------------------------------------------------------
-  printf 'nameserver %s\nsearch cluster.local\n' "$LAB_DNS_IP" >"$d/resolv.conf"
-  cat >"$d/kubelet.yaml" <<YAML
+  printf 'nameserver %s\nsearch cluster.local\n' "$LAB_DNS_IP" | lab_write_if_changed "$d/resolv.conf"
+  lab_write_if_changed "$d/kubelet.yaml" <<YAML
 apiVersion: kubelet.config.k8s.io/v1beta1
 kind: KubeletConfiguration
 address: $LAB_NODE_IP
@@ -142,7 +144,9 @@ YAML
     --root-dir "$d/kubelet" --cert-dir "$d/kubelet/pki" --hostname-override "$LAB_NODE_NAME" --node-ip "$LAB_NODE_IP" --v 1
 
   # --- kube-proxy ------------------------------------------------------------------------------
-  cat >"$d/kube-proxy.yaml" <<YAML
+  # kube-proxy watches its config file and exits when it changes: written only on a change, and then a
+  # running kube-proxy is restarted here rather than left to exit after the check below saw it alive
+  lab_write_if_changed "$d/kube-proxy.yaml" <<YAML
 apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 mode: iptables
@@ -156,6 +160,7 @@ nodePortAddresses: ["$LAB_NODE_IP/32"]
 conntrack: { maxPerCore: 0 }   # leave the host's conntrack limits alone
 iptables: { localhostNodePorts: false }
 YAML
+  if [ -n "$LAB_WROTE" ] && lab_pid_alive kube-proxy; then lab_log "kube-proxy's config changed: restarting it"; lab_stop kube-proxy; fi
   lab_start_daemon kube-proxy "$LAB_BIN/kube-proxy" --config "$d/kube-proxy.yaml"
 
   lab_wait "node $LAB_NODE_NAME Ready" 180 "$KUBECTL" --kubeconfig "$LAB_KUBECONFIG" wait --for=condition=Ready "node/$LAB_NODE_NAME" --timeout=2s

@@ -14,7 +14,7 @@ MODE=kwok
 
 if lab_external; then
   lab_log "AIRFLOW_LAB_KUBECONFIG is set: using the existing cluster, starting nothing"
-  kubectl --kubeconfig "$AIRFLOW_LAB_KUBECONFIG" get --raw /readyz >/dev/null || lab_die "cluster in $AIRFLOW_LAB_KUBECONFIG is not ready (/readyz failed)"
+  lab_kubectl get --raw /readyz >/dev/null || lab_die "cluster in $AIRFLOW_LAB_KUBECONFIG${AIRFLOW_LAB_CONTEXT:+ (context $AIRFLOW_LAB_CONTEXT)} is not ready (/readyz failed)"
   printf '%s\n' "$AIRFLOW_LAB_KUBECONFIG"
   exit 0
 fi
@@ -165,7 +165,7 @@ start kube-apiserver "$LAB_BIN/kube-apiserver" \
   --proxy-client-cert-file "$PKI/front-proxy-client.crt" --proxy-client-key-file "$PKI/front-proxy-client.key" \
   --service-account-issuer https://kubernetes.default.svc.cluster.local \
   --service-account-key-file "$PKI/sa.pub" --service-account-signing-key-file "$PKI/sa.key" \
-  --service-cluster-ip-range 10.96.0.0/16 \
+  --service-cluster-ip-range "$LAB_SERVICE_CIDR" \
   --authorization-mode Node,RBAC \
   --enable-admission-plugins NamespaceLifecycle,LimitRanger,ServiceAccount,DefaultStorageClass,DefaultTolerationSeconds,StorageObjectInUseProtection,PersistentVolumeClaimResize,Priority,ResourceQuota,PodSecurity,MutatingAdmissionWebhook,ValidatingAdmissionWebhook,ValidatingAdmissionPolicy \
   --allow-privileged=true \
@@ -181,7 +181,7 @@ start kube-controller-manager "$LAB_BIN/kube-controller-manager" \
   --bind-address "$LAB_HOST" --secure-port "$LAB_KCM_PORT" \
   --service-account-private-key-file "$PKI/sa.key" --root-ca-file "$PKI/ca.crt" \
   --use-service-account-credentials=true \
-  --service-cluster-ip-range 10.96.0.0/16 \
+  --service-cluster-ip-range "$LAB_SERVICE_CIDR" \
   --controllers '*' \
   --leader-elect=false \
   --profiling=false

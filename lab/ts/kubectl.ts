@@ -1,5 +1,5 @@
 // Where the lab is (its cache, kubeconfig and scripts) and kubectl against it: the lab/up.sh cluster,
-// or the one in AIRFLOW_LAB_KUBECONFIG.
+// or the one in AIRFLOW_LAB_KUBECONFIG (a file or a KUBECONFIG list), at AIRFLOW_LAB_CONTEXT when set.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -33,6 +33,37 @@ export function labKubeconfig(): string {
     return process.env.AIRFLOW_LAB_KUBECONFIG || path.join(labCacheDir(), "kubeconfig");
 }
 
+/** The kubeconfig context of an external cluster (AIRFLOW_LAB_CONTEXT); unset: the kubeconfig's current one. */
+export function labContext(): string | undefined {
+    return process.env.AIRFLOW_LAB_CONTEXT || undefined;
+}
+
+/** kubectl's flags for the cluster: `--kubeconfig` for one file (a KUBECONFIG list goes in the environment), `--context` when set. */
+export function kubeconfigArgs(): string[] {
+    const file = labKubeconfig();
+    const context = labContext();
+    return [...(file.includes(path.delimiter) ? [] : ["--kubeconfig", file]), ...(context ? ["--context", context] : [])];
+}
+
+/** Loopback and the lab's cluster ranges (its Service and pod CIDRs, lab/lib.sh): never through an outbound proxy. */
+export const NO_PROXY_HOSTS = ["127.0.0.1", "localhost", "::1", "10.96.0.0/16", "10.244.0.0/16"];
+
+/** `env`'s NO_PROXY and no_proxy with `hosts` added (each once, what was there kept). */
+export function withNoProxy(env: NodeJS.ProcessEnv, hosts: string[] = NO_PROXY_HOSTS): { NO_PROXY: string; no_proxy: string } {
+    const add = (value: string | undefined) => {
+        const have = (value ?? "")
+            .split(",")
+            .map((h) => h.trim())
+            .filter(Boolean);
+        return [...have, ...hosts.filter((h) => !have.includes(h))].join(",");
+    };
+    return { NO_PROXY: add(env.NO_PROXY), no_proxy: add(env.no_proxy) };
+}
+
+// Set for the whole process on import: fetch (where it honours proxy variables) and every child
+// (kubectl, curl, git, pulumi) reach loopback and the cluster's addresses directly.
+Object.assign(process.env, withNoProxy(process.env));
+
 /** Recycles the lab's released PersistentVolumes and tops the pool up to `free` free ones (lab/pvs.sh). */
 export function labVolumes(free: number): void {
     const r = spawnSync("bash", [path.join(LAB_DIR, "pvs.sh"), String(free)], { encoding: "utf8" });
@@ -49,7 +80,8 @@ export function kubectlBinary(): string {
 export type RunResult = { code: number; stdout: string; stderr: string };
 
 export function kubectl(args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number } = {}): RunResult {
-    const r = spawnSync(kubectlBinary(), ["--kubeconfig", labKubeconfig(), ...args], {
+    const r = spawnSync(kubectlBinary(), [...kubeconfigArgs(), ...args], {
+        env: { ...process.env, KUBECONFIG: labKubeconfig() },
         input: opts.input,
         encoding: "utf8",
         maxBuffer: 256 * 1024 * 1024,
@@ -61,6 +93,23 @@ export function kubectl(args: string[], opts: { input?: string; allowFail?: bool
         throw new CheckError("kubectl", `kubectl ${args.join(" ")} failed (exit ${res.code}):\n${res.stderr.trim()}`);
     }
     return res;
+}
+
+/** Runs `f` with `vars` in the environment (undefined: unset), then puts back what was there. */
+export function withEnv<T>(vars: Record<string, string | undefined>, f: () => T): T {
+    const before = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    const set = (values: Record<string, string | undefined>) => {
+        for (const [k, v] of Object.entries(values)) {
+            if (v === undefined) delete process.env[k];
+            else process.env[k] = v;
+        }
+    };
+    set(vars);
+    try {
+        return f();
+    } finally {
+        set(before);
+    }
 }
 
 /** Blocks the (synchronous) check for `ms` milliseconds. */

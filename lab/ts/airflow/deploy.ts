@@ -6,13 +6,23 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import * as yaml from "js-yaml";
-import { kubectl, labCacheDir, labKubeconfig, REPO_DIR, sleepSync } from "../kubectl";
+import { kubectl, labCacheDir, labContext, labKubeconfig, REPO_DIR, sleepSync } from "../kubectl";
+import { contextId } from "../localTarget";
 import { pulumiHome } from "../../../tools/pulumiSandbox";
 import { labImages } from "./cluster";
 
 export type DeployPath = "pulumi" | "render";
 
-const STATE_DIR = () => path.join(labCacheDir(), "run", "deploy");
+/**
+ * The deploy state (Pulumi backend and passphrase, the render's secrets and object list): the lab's under
+ * its run directory (lab/down.sh removes it with the lab); a user's context's (AIRFLOW_LAB_CONTEXT) under
+ * contexts/, one directory per context, so it outlives the lab and two clusters never share state.
+ */
+export const deployStateDir = (): string => {
+    const context = labContext();
+    return context ? path.join(labCacheDir(), "contexts", contextId(context), "deploy") : path.join(labCacheDir(), "run", "deploy");
+};
+const STATE_DIR = deployStateDir;
 /** The lab's Pulumi home: its plugin cache and the CLI's automatic logs. */
 const PULUMI_HOME = () => path.join(STATE_DIR(), "pulumi-home");
 
@@ -58,7 +68,11 @@ export function labStackOverrides(airflowImage?: string, architecture: "producti
     };
 }
 
-/** A stack config file: a committed stack file (`Pulumi.local.yaml`) with lab overrides deep-merged into its `airflow:` keys. */
+/**
+ * A stack config file: a committed stack file (`Pulumi.local.yaml`) with lab overrides deep-merged into its
+ * `airflow:` keys, and `kubernetes:context` when the cluster is a context (AIRFLOW_LAB_CONTEXT), so the
+ * engine's provider deploys there whatever the kubeconfig's current context.
+ */
 export function writeStackConfig(name: string, overrides: Record<string, unknown>, baseFile = "Pulumi.local.yaml"): string {
     const base = yaml.load(fs.readFileSync(path.join(REPO_DIR, baseFile), "utf8")) as { config: Record<string, unknown> };
     const config = { ...base.config };
@@ -67,6 +81,8 @@ export function writeStackConfig(name: string, overrides: Record<string, unknown
         const current = config[full];
         config[full] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
     }
+    const context = labContext();
+    if (context) config["kubernetes:context"] = context;
     fs.mkdirSync(STATE_DIR(), { recursive: true });
     const file = path.join(STATE_DIR(), `Pulumi.${name}.yaml`);
     fs.writeFileSync(file, yaml.dump({ config }, { lineWidth: -1 }));
