@@ -69,6 +69,8 @@ export function dagBundleConnection(bundleName: string): { connId: string; envNa
 export const DERIVED_AIRFLOW_ENV = {
     /** How often the dag-processor looks for new files: the DAG source's period (see dagSourcePeriodSeconds). */
     dagProcessorRefreshInterval: "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL",
+    /** How often the dag-processor re-parses a file it knows (a bundle's new commit lands at that parse): never longer than the period. */
+    dagProcessorMinFileProcessInterval: "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL",
 } as const;
 
 /** The names the package owns in an architecture, sorted. */

@@ -31,6 +31,8 @@ export function dagsFolderFor(c: StackConfig): string {
 
 /** Airflow's own `[dag_processor] refresh_interval`: the dag-processor never looks for new files less often. */
 export const AIRFLOW_DEFAULT_REFRESH_INTERVAL = 300;
+/** Airflow's own `[dag_processor] min_file_process_interval`: a known file is never re-parsed less often. */
+export const AIRFLOW_DEFAULT_MIN_FILE_PROCESS_INTERVAL = 30;
 
 /**
  * How often, in seconds, the DAG source changes the files the dag-processor reads: the git-sync
@@ -47,14 +49,21 @@ export function dagSourcePeriodSeconds(c: StackConfig): number | undefined {
 }
 
 /**
- * The dag-processor's `[dag_processor] refresh_interval` (how often it lists each bundle's files for
- * new and deleted ones): the DAG source's period, never longer than Airflow's default, so a change
- * lands within one period instead of up to five minutes later (a daily sync gains nothing from
- * daily listing). Existing files are re-parsed on their own schedule (min_file_process_interval).
+ * The dag-processor's timing, from the DAG source's period, never slower than Airflow's defaults:
+ * `[dag_processor] refresh_interval` (how often it lists each bundle's files for new and deleted
+ * ones) and `min_file_process_interval` (how often it re-parses a file it knows: a bundle's new
+ * commit, or a file git-sync changed, is parsed then, so with Airflow's 30 s a 10 s refresh interval
+ * would still wait up to 30 s for the parse, as seen on the lab). A change lands within one period
+ * plus parsing; a daily sync gains nothing from daily listing, so the defaults stay the ceiling.
  */
 export function dagProcessorDefaults(c: StackConfig): Record<string, string> {
     const period = dagSourcePeriodSeconds(c);
-    return period === undefined ? {} : { [DERIVED_AIRFLOW_ENV.dagProcessorRefreshInterval]: String(Math.max(1, Math.min(Math.ceil(period), AIRFLOW_DEFAULT_REFRESH_INTERVAL))) };
+    if (period === undefined) return {};
+    const atMost = (ceiling: number) => String(Math.max(1, Math.min(Math.ceil(period), ceiling)));
+    return {
+        [DERIVED_AIRFLOW_ENV.dagProcessorRefreshInterval]: atMost(AIRFLOW_DEFAULT_REFRESH_INTERVAL),
+        [DERIVED_AIRFLOW_ENV.dagProcessorMinFileProcessInterval]: atMost(AIRFLOW_DEFAULT_MIN_FILE_PROCESS_INTERVAL),
+    };
 }
 
 /** What the DAG source puts into the Airflow pods. */

@@ -6,6 +6,7 @@ import { envOf, find, ofKind, podSpecs, Rendered, renderStack, workerPodTemplate
 import { assertValidObjects } from "./support/k8sSchema";
 
 const REFRESH = "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL";
+const REPARSE = "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL";
 const repo = "https://git.example.com/data/dags.git";
 
 /** The env of the process that runs the dag-processor (its Deployment, or the standalone pod's Airflow container). */
@@ -32,6 +33,19 @@ describe("dag-processor refresh interval: as often as the DAG source changes the
     ];
     for (const [label, config, expected] of cases) {
         it(label, async () => assert.strictEqual((await dagProcessorEnv(config))[REFRESH], expected));
+    }
+
+    // The lab saw a bundle commit detected within the 10 s refresh interval and parsed only when the
+    // file's 30 s re-parse interval came round (push to parsed 30-43 s): the re-parse follows the period too.
+    const reparse: [string, StackConfigInput, string | undefined][] = [
+        ["a bundle every 10 s: its new commits parsed at the next 10 s", { dagBundles: [{ name: "a", repo, refreshInterval: 10 }] }, "10"],
+        ["a sidecar every 20 s", { gitSync: { enabled: true, mode: "sidecar", repo, period: "20s" } }, "20"],
+        ["a CronJob every minute: never slower than Airflow's 30 s", { gitSync: { enabled: true, repo, schedule: "* * * * *" } }, "30"],
+        ["the default bundle (60 s): Airflow's 30 s", { dagBundles: [{ name: "a", repo }] }, "30"],
+        ["DAGs from the image: Airflow's default", { dagsInImage: true }, undefined],
+    ];
+    for (const [label, config, expected] of reparse) {
+        it(`re-parses known files as often: ${label}`, async () => assert.strictEqual((await dagProcessorEnv(config))[REPARSE], expected));
     }
 
     it("is the user's to override, in the dag-processor's extraEnv or the stack-wide one", async () => {
