@@ -74,6 +74,8 @@ export async function startGitServer(image: string, repos: string[]): Promise<Gi
             metadata: { name: "git-server", namespace: GIT_NAMESPACE, labels },
             spec: {
                 replicas: 1,
+                // one server at a time: a new configuration (repositories, keys) never shares the Service with the old
+                strategy: { type: "Recreate" },
                 selector: { matchLabels: labels },
                 // the Secret's content in the template: a new key or repository restarts the server
                 template: {
@@ -113,9 +115,12 @@ export async function startGitServer(image: string, repos: string[]): Promise<Gi
     await waitReady(GIT_NAMESPACE, 60);
     const clusterIp = kubectl(["get", "service", SERVICE, "-n", GIT_NAMESPACE, "-o", "jsonpath={.spec.clusterIP}"]).stdout.trim();
     // the Service answers once the node's kube-proxy has programmed its address (a few seconds after it exists)
-    const probe = `http://${clusterIp}/git/${repos[0]}.git/info/refs?service=git-upload-pack`;
+    // (and every repository answers: the server that serves is the one with this configuration)
     const auth = `Basic ${Buffer.from(`${HTTP_USER}:${c.password}`).toString("base64")}`;
-    await waitFor(`the git server at ${probe}`, 60, async () => ((await fetch(probe, { headers: { authorization: auth } })).ok ? true : undefined));
+    for (const repo of repos) {
+        const probe = `http://${clusterIp}/git/${repo}.git/info/refs?service=git-upload-pack`;
+        await waitFor(`the git server at ${probe}`, 60, async () => ((await fetch(probe, { headers: { authorization: auth } })).ok ? true : undefined));
+    }
     return {
         httpUrl: (repo) => `http://${GIT_HOST}/git/${repo}.git`,
         sshUrl: (repo) => `ssh://git@${GIT_HOST}/srv/git/${repo}.git`,
