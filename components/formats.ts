@@ -288,9 +288,12 @@ export function insecureTransportProblem(repo: string, optIn: string): string | 
 /**
  * Why a repository URL cannot work with an auth kind (https needs https://, ssh needs ssh:// or
  * git@). `key` names the source's config section in the message (gitSync, dagBundles.0).
+ * `plainHttpAuth`: the source sends username and token over a plain http:// URL it opted in to
+ * (git-sync does, through git's credential store: seen on the lab's git server).
  */
-export function gitRepoAuthProblem(auth: GitAuth, repo: string, key = "gitSync"): string | undefined {
+export function gitRepoAuthProblem(auth: GitAuth, repo: string, key = "gitSync", plainHttpAuth = false): string | undefined {
     const transport = gitTransport(repo);
+    if (auth === "https" && transport === "http" && plainHttpAuth) return undefined;
     if (auth === "https" && transport !== "https") return `must be an https:// URL when ${key}.auth is https (the token is sent over HTTPS)`;
     if (auth === "ssh" && transport !== "ssh") return `must be an ssh:// or git@host:path URL when ${key}.auth is ssh`;
     if (auth === "none" && transport === "ssh") return `needs ${key}.auth: ssh and ${key}.credentialsSecretName (SSH always authenticates with a key)`;

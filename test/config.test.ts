@@ -316,14 +316,19 @@ describe("stack config: git-sync repository URLs", () => {
         { name: "a git:// repository", raw: gitSync({ repo: "git://git.internal/data/dags.git" }), problems: [/^airflow:gitSync.repo: uses the git:\/\/ protocol, which neither git nor git-sync v4.7.1 refuses: .*gitSync.allowInsecureTransport: true/] },
         { name: "a repository URL of no transport git-sync speaks", raw: gitSync({ repo: "ftp://git.internal/dags.git" }), problems: [/^airflow:gitSync.repo: must be an https:\/\/, ssh:\/\/, git@host:path or file:\/\/ URL \(plain http:\/\/ and git:\/\/ only with allowInsecureTransport: true\)$/] },
         {
-            name: "a token over plain http://, even with the opt-in",
-            raw: gitSync({ repo: "http://git.internal/data/dags.git", allowInsecureTransport: true, auth: "https", credentialsSecretName: "git" }),
-            problems: [/^airflow:gitSync.repo: must be an https:\/\/ URL when gitSync.auth is https \(the token is sent over HTTPS\)$/],
+            name: "a token over plain http:// without the opt-in",
+            raw: gitSync({ repo: "http://git.internal/data/dags.git", auth: "https", credentialsSecretName: "git" }),
+            problems: [/^airflow:gitSync.repo: uses plain http:\/\/, .*gitSync.allowInsecureTransport: true/],
         },
         { name: "the opt-in with an https:// repository", raw: gitSync({ repo: "https://git.example.com/data/dags.git", allowInsecureTransport: true }), problems: [/^airflow:gitSync.allowInsecureTransport: only opts in to plain http:\/\/ and git:\/\/ URLs, and gitSync.repo uses neither: remove it \(got true\)$/] },
         { name: "the opt-in while git-sync is off", raw: { gitSync: { allowInsecureTransport: true } }, problems: [/^airflow:gitSync.allowInsecureTransport: has no effect while gitSync.enabled is not true/] },
         { name: "a sidecar period of zero, which git-sync refuses", raw: gitSync({ mode: "sidecar", repo: "https://git.example.com/d.git", period: "0s" }), problems: [/^airflow:gitSync.period: must be a duration such as 30s or 2m, at least 1s \(git-sync refuses a period under 10ms\) \(got "0s"\)$/] },
     ]);
+
+    it("accepts a token over plain http:// with the opt-in (git-sync sends it through git's credential store, as the lab's git server checks)", () => {
+        const c = parseStackConfig(rawConfig(gitSync({ repo: "http://git.internal/data/dags.git", allowInsecureTransport: true, auth: "https", credentialsSecretName: "git" })));
+        assert.strictEqual(c.gitSync.auth, "https");
+    });
 
     it("accepts plain http:// and git:// with the opt-in, and passes the URL to git-sync", async () => {
         for (const repo of ["http://git.internal/data/dags.git", "git://git.internal/data/dags.git"]) {
@@ -348,6 +353,11 @@ describe("stack config: DAG bundles", () => {
             problems: [/^airflow:dagBundles.0.repo: must not carry credentials: .*keys username and password \(a token\): dagBundles: \[\{name: <name>, repo: https:\/\/<host>\/<org>\/<repo>.git, auth: https, credentialsSecretName: <secret>\}\]$/],
         },
         { name: "a bundle from a file:// URL, which no other pod has", raw: one({ repo: "file:///srv/dags.git" }), problems: [/^airflow:dagBundles.0.repo: must be an https:\/\/, ssh:\/\/ or git@host:path URL \(plain http:\/\/ and git:\/\/ only with allowInsecureTransport: true\)$/] },
+        {
+            name: "a bundle's token over plain http://, even with the opt-in (its connection is known to work over https:// only)",
+            raw: one({ repo: "http://git.internal/dags.git", allowInsecureTransport: true, auth: "https", credentialsSecretName: "git" }),
+            problems: [/^airflow:dagBundles.0.repo: must be an https:\/\/ URL when dagBundles.0.auth is https \(the token is sent over HTTPS\)$/],
+        },
         { name: "a bundle over plain http://", raw: one({ repo: "http://git.internal/dags.git" }), problems: [/^airflow:dagBundles.0.repo: uses plain http:\/\/, which neither git nor git-sync v4.7.1 refuses: .*set dagBundles.0.allowInsecureTransport: true for a git server you trust on a network you control$/] },
         { name: "the opt-in with an https:// bundle", raw: one({ allowInsecureTransport: true }), problems: [/^airflow:dagBundles.0.allowInsecureTransport: only opts in to plain http:\/\/ and git:\/\/ URLs, and dagBundles.0.repo uses neither: remove it \(got true\)$/] },
         { name: "https auth with an SSH URL", raw: one({ repo: "git@github.com:acme/dags.git", auth: "https", credentialsSecretName: "git" }), problems: [/^airflow:dagBundles.0.repo: must be an https:\/\/ URL when dagBundles.0.auth is https \(the token is sent over HTTPS\)$/] },

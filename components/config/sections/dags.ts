@@ -53,7 +53,7 @@ const gitAuthShape = {
  * Cross-field rules of a git DAG source (`key` is its config key, e.g. gitSync or dagBundles.0).
  * Settings it would ignore are refused only while the source is `active` (gitSync.enabled).
  */
-function gitSourceProblems(key: string, active: (g: { enabled?: boolean }) => boolean = () => true) {
+function gitSourceProblems(key: string, active: (g: { enabled?: boolean }) => boolean = () => true, plainHttpAuth = false) {
     return (
         g: { enabled?: boolean; repo?: string; auth: GitAuth; credentialsSecretName?: string; allowInsecureTransport: boolean },
         ctx: Pick<z.RefinementCtx, "addIssue">,
@@ -62,7 +62,7 @@ function gitSourceProblems(key: string, active: (g: { enabled?: boolean }) => bo
             ctx.addIssue({ code: "custom", path: ["credentialsSecretName"], message: "is required when auth is https or ssh" });
         }
         if (g.repo === undefined || gitTransport(g.repo) === undefined || gitUrlHasCredentials(g.repo)) return;
-        const message = (g.allowInsecureTransport ? undefined : insecureTransportProblem(g.repo, `${key}.allowInsecureTransport`)) ?? gitRepoAuthProblem(g.auth, g.repo, key);
+        const message = (g.allowInsecureTransport ? undefined : insecureTransportProblem(g.repo, `${key}.allowInsecureTransport`)) ?? gitRepoAuthProblem(g.auth, g.repo, key, plainHttpAuth && g.allowInsecureTransport);
         if (message) ctx.addIssue({ code: "custom", path: ["repo"], params: REDACT, message });
         if (!active(g)) return;
         if (g.auth === "none" && g.credentialsSecretName !== undefined) {
@@ -178,7 +178,9 @@ export const dagSections = {
         })
         .prefault({})
         .refine((g) => !g.enabled || g.repo !== undefined, { message: "is required when gitSync is enabled", path: ["repo"] })
-        .superRefine(gitSourceProblems("gitSync", (g) => g.enabled === true))
+        // git-sync sends username and token over an opted-in http:// URL too (an in-cluster git server
+        // without TLS); a DAG bundle's connection is only known to work over https://
+        .superRefine(gitSourceProblems("gitSync", (g) => g.enabled === true, true))
         .superRefine(podExtensionProblems(OWN_POD_NAMES.gitSync)),
 
     /**
