@@ -125,7 +125,8 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
         assert.match(error, /Authentication failed|401|could not read Username/i, `git-sync's error is in the message:\n${error.slice(-2000)}`);
         assert.strictEqual((await api.health()).scheduler?.status, "healthy", "the scheduler still runs");
         assert.ok(await dagPresent(api, "lab_pushed_b"), "the DAGs synced before stay served");
-        // back to the working credential: the failed Job's successor runs again
+        // back to the working credential (the stack file was rewritten with the wrong one): the update succeeds again
+        configFile = writeStackConfig(STACK, gitSyncStackOverrides(gitSyncCronJob(server, "sync")));
         deploy(STACK, configFile, via.path, log);
     });
 
