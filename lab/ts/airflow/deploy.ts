@@ -216,10 +216,12 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     const file = path.join(dir, `${stack}.objects.json`);
     const before: any[] = fs.existsSync(`${file}.refs`) ? JSON.parse(fs.readFileSync(`${file}.refs`, "utf8")) : [];
     // The program's order, as the engine would follow its dependsOn: storage, database and config
-    // first, then the one-shot Jobs (storage preparation, migrations), then the workloads.
-    const phase = (o: any) => (o.kind === "Job" ? 1 : ["Deployment", "CronJob"].includes(o.kind) ? 2 : 0);
+    // first, then the storage preparation Job (the claims' roots made writable), then the other
+    // one-shot Jobs (migrations, git-sync's first sync onto the claim), then the workloads.
+    const isStorageJob = (o: any) => o.kind === "Job" && o.metadata.labels?.["app.kubernetes.io/component"] === "storage";
+    const phase = (o: any) => (isStorageJob(o) ? 1 : o.kind === "Job" ? 2 : ["Deployment", "CronJob"].includes(o.kind) ? 3 : 0);
     try {
-        for (const p of [0, 1, 2]) {
+        for (const p of [0, 1, 2, 3]) {
             const batch = objects.filter((o) => phase(o) === p);
             if (!batch.length) continue;
             fs.writeFileSync(file, batch.map((o) => JSON.stringify(o)).join("\n"), { mode: 0o600 });
