@@ -164,6 +164,22 @@ export function renderObjects(configFile: string): any[] {
 }
 
 /**
+ * Strict server-side apply of `file`. A Job's pod template is immutable: where a Job of the same name
+ * exists with another template (a name the program leaves to the provider, which replaces such a Job
+ * under a new one), the old Job is deleted and the apply made again, as the engine's replacement would.
+ */
+function applyReplacingJobs(file: string, batch: any[]): void {
+    const args = ["apply", "--server-side", "--force-conflicts", "--field-manager=airflow-lab", "--validate=strict", "-f", file];
+    const first = kubectl(args, { allowFail: true });
+    if (first.code === 0) return;
+    const immutable = [...first.stderr.matchAll(/The Job "([^"]+)" is invalid: spec\.template/g)].map((m) => m[1]);
+    const jobs = batch.filter((o) => o.kind === "Job" && immutable.includes(o.metadata.name));
+    if (!jobs.length) throw new Error(`kubectl apply failed (exit ${first.code}):\n${first.stderr.trim()}`);
+    for (const j of jobs) kubectl(["delete", "job", j.metadata.name, "-n", j.metadata.namespace, "--wait=true", "--timeout=120s"]);
+    kubectl(args);
+}
+
+/**
  * Waits for Job `name` to complete, as the engine's await does, and fails as soon as it has failed
  * (its backoff limit reached, its deadline passed), with its pods' termination messages and logs.
  */
@@ -225,7 +241,7 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
             const batch = objects.filter((o) => phase(o) === p);
             if (!batch.length) continue;
             fs.writeFileSync(file, batch.map((o) => JSON.stringify(o)).join("\n"), { mode: 0o600 });
-            kubectl(["apply", "--server-side", "--force-conflicts", "--field-manager=airflow-lab", "--validate=strict", "-f", file]);
+            applyReplacingJobs(file, batch);
             const ns = (kind: string) => batch.filter((o) => o.kind === kind).map((o) => [o.metadata.namespace, o.metadata.name] as const);
             for (const [namespace, name] of ns("StatefulSet")) {
                 kubectl(["rollout", "status", `statefulset/${name}`, "-n", namespace, "--timeout=600s"], { timeoutMs: 620_000 });
