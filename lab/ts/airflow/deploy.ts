@@ -234,6 +234,11 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     // The program's order, as the engine would follow its dependsOn: storage, database and config
     // first, then the storage preparation Job (the claims' roots made writable), then the other
     // one-shot Jobs (migrations, git-sync's first sync onto the claim), then the workloads.
+    // Like the engine's state, what this deploy creates is recorded before it is applied: a failed
+    // update's objects (a Job that failed) are deleted by the next update that no longer renders them.
+    const refsOf = (list: any[]) => list.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }));
+    const attempted = new Set(before.map(refOf));
+    fs.writeFileSync(`${file}.refs`, JSON.stringify([...before, ...refsOf(objects.filter((o) => !attempted.has(refOf(o))))]));
     const isStorageJob = (o: any) => o.kind === "Job" && o.metadata.labels?.["app.kubernetes.io/component"] === "storage";
     const phase = (o: any) => (isStorageJob(o) ? 1 : o.kind === "Job" ? 2 : ["Deployment", "CronJob"].includes(o.kind) ? 3 : 0);
     try {
@@ -258,10 +263,7 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
         kubectl(["delete", "--ignore-not-found", "--wait=false", "-f", "-"], { input: gone.map((o) => JSON.stringify(o)).join("\n") });
         log(`deleted ${gone.map((o) => `${o.kind} ${o.metadata.name}`).join(", ")} (gone from the render)`);
     }
-    fs.writeFileSync(
-        `${file}.refs`,
-        JSON.stringify(objects.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }))),
-    );
+    fs.writeFileSync(`${file}.refs`, JSON.stringify(refsOf(objects)));
     log(`applied ${objects.length} rendered objects (strict server-side apply)`);
     return undefined;
 }
