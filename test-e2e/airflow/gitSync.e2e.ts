@@ -7,7 +7,7 @@ import * as assert from "assert";
 import * as fs from "fs";
 import { kubectl, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
-import { apiFor, labImages, pods, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { apiFor, labImages, Pod, pods, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, writeStackConfig } from "../../lab/ts/airflow/deploy";
 import { dagPresent, GIT_SYNC_NS, GIT_SYNC_SECRETS, gitSyncCronJob, gitSyncSidecar, gitSyncStackOverrides, pushToListed, VERSIONED_DAG } from "../../lab/ts/airflow/dagsFromGit";
 import { GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "../../lab/ts/airflow/gitServer";
@@ -136,13 +136,12 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
         deploy(STACK, configFile, via.path, log);
         await waitReady(NS, 600);
         await waitFor("lab_pushed_b to be served after the switch", 300, async () => ((await dagPresent(api, "lab_pushed_b")) ? true : undefined));
-        for (const reader of ["scheduler", "dag-processor", "triggerer"]) {
-            const p = pods(NS, `app.kubernetes.io/component=${reader}`);
-            assert.ok(
-                p.length && p.every((x) => (x.status.initContainerStatuses ?? []).some((c: any) => c.name === "git-sync" && c.started)),
-                `${reader} runs the git-sync sidecar`,
-            );
-        }
+        // every DAG-reading pod of the new rollout (the CronJob mode's pods may still be terminating)
+        await waitFor("the DAG readers to run the git-sync sidecar", 180, async () => {
+            const readers = ["scheduler", "dag-processor", "triggerer"].map((r) => pods(NS, `app.kubernetes.io/component=${r}`).filter((x) => !x.metadata.deletionTimestamp));
+            const synced = (x: Pod) => (x.status.initContainerStatuses ?? []).some((c: any) => c.name === "git-sync" && c.state?.running);
+            return readers.every((list) => list.length > 0 && list.every(synced)) ? true : undefined;
+        });
         for (const id of ["lab_pushed_c", "lab_pushed_d", "lab_pushed_e"]) sidecarSamples.push(await pushToListed(api, work, id));
         log(`sidecar (period 10s) push to parsed: ${sidecarSamples.map((x) => x.toFixed(1)).join(", ")}s`);
         const runId = `lab-sidecar-${Date.now()}`;
