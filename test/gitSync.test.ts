@@ -1,5 +1,4 @@
 import * as assert from "assert";
-import * as pulumi from "@pulumi/pulumi";
 import { DAGS_MOUNT } from "../components/airflowPod";
 import { StackConfigError, StackConfigInput, stackConfigSchema, validateStackConfig } from "../components/config";
 import { DEFAULT_GIT_SYNC_IMAGE, GIT_SYNC_HTTP_PORT, GitSync, GitSyncArgs, gitSyncDagsFolder, gitSyncSidecar } from "../components/gitSync";

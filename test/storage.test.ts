@@ -1,5 +1,4 @@
 import * as assert from "assert";
-import * as pulumi from "@pulumi/pulumi";
 import { StackConfigError, StackConfigInput, stackConfigSchema, validateStackConfig } from "../components/config";
 import { SharedStorage, SharedStorageArgs, FILESTORE_MOUNT_OPTIONS, ROOT_REASON_ANNOTATION } from "../components/storage";
 import { installComponentMocks, MOCK_FILESTORE_IP, recorded, Recorder, valueOf } from "./componentMocks";

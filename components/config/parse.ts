@@ -1,7 +1,6 @@
 // Parsing and validation: raw config strings decoded, the schema with its cross-field rules, the
 // settings a mode would ignore, the config namespaces nobody reads, secrets given in plain text; every
 // problem reported at once, by config key.
-import { z } from "zod";
 import { SECRET_CONFIG_KEYS } from "./constants";
 import { describeIssue, schemaKind, shapeAt } from "./describe";
 import { ignoredSettingProblems } from "./ignoredSettings";

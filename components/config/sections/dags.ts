@@ -62,7 +62,9 @@ function gitSourceProblems(key: string, active: (g: { enabled?: boolean }) => bo
             ctx.addIssue({ code: "custom", path: ["credentialsSecretName"], message: "is required when auth is https or ssh" });
         }
         if (g.repo === undefined || gitTransport(g.repo) === undefined || gitUrlHasCredentials(g.repo)) return;
-        const message = (g.allowInsecureTransport ? undefined : insecureTransportProblem(g.repo, `${key}.allowInsecureTransport`)) ?? gitRepoAuthProblem(g.auth, g.repo, key, plainHttpAuth && g.allowInsecureTransport);
+        const message =
+            (g.allowInsecureTransport ? undefined : insecureTransportProblem(g.repo, `${key}.allowInsecureTransport`)) ??
+            gitRepoAuthProblem(g.auth, g.repo, key, plainHttpAuth && g.allowInsecureTransport);
         if (message) ctx.addIssue({ code: "custom", path: ["repo"], params: REDACT, message });
         if (!active(g)) return;
         if (g.auth === "none" && g.credentialsSecretName !== undefined) {
