@@ -9,7 +9,7 @@ import { availability } from "./controlPlane/availability";
 import { apiUrls, podFactory } from "./controlPlane/env";
 import { exposure } from "./controlPlane/exposure";
 import { identities } from "./controlPlane/identities";
-import { migrationJob, webserverConfigParts } from "./controlPlane/migration";
+import { fernetRotationJob, migrationJob, webserverConfigParts } from "./controlPlane/migration";
 import { workerPodTemplate } from "./controlPlane/podTemplate";
 import { workloads } from "./controlPlane/workloads";
 import { retentionCronJobs } from "./retention";
@@ -37,7 +37,8 @@ export class Airflow extends pulumi.ComponentResource {
         const podTemplate = workerPodTemplate(cp, factory, ids.worker);
         const webserverConfig = webserverConfigParts(args.config.ui);
         const migration = migrationJob(cp, factory, ids.migrate, webserverConfig);
-        const { apiServer } = workloads(cp, { factory, ids, podTemplate, webserverConfig, urls, migration });
+        const { apiServer, all } = workloads(cp, { factory, ids, podTemplate, webserverConfig, urls, migration });
+        fernetRotationJob(cp, factory, ids.migrate, all);
         exposure(cp, urls);
         availability(cp, apiServer);
         retentionCronJobs(name, {

@@ -38,6 +38,16 @@ export interface AirflowOnKubernetesArgs {
      */
     airflowVersion?: string;
     /**
+     * Airflow's generated keys. Raising `generation` by one rotates the Fernet key (the previous one
+     * stays as the second key, and `airflow rotate-fernet-key` re-encrypts every stored secret) and
+     * the API secret key, and restarts the control plane; the JWT secret is not rotated (Airflow 3.3
+     * checks tokens against one secret only). See docs/operations.md.
+     *
+     * Default: `{"generation":0}`.
+     * @default {"generation":0}
+     */
+    keys?: Keys;
+    /**
      * Images: the prebuilt Airflow image, or the base, DAG and task images built and pushed with Docker; the Postgres, git-sync and setup images; pull policy and pull secrets.
      *
      * Default: every field at its default.
@@ -216,6 +226,17 @@ export interface AirflowOnKubernetesArgs {
 /** Values of `architecture`. */
 export const Architecture = { Production: "production", Standalone: "standalone" } as const;
 export type Architecture = (typeof Architecture)[keyof typeof Architecture];
+
+/** Settings at `keys`. */
+export interface Keys {
+    /**
+     * Rotation generation: 0 is the keys made at the first deploy; raise it by one to rotate.
+     *
+     * Default: `0`.
+     * @default 0
+     */
+    generation?: number;
+}
 
 /** Settings at `images`. */
 export interface Images {
@@ -513,7 +534,7 @@ export interface Scheduler {
 }
 
 /**
- * Used as `resources` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, Pgbouncer, GitSync, Standalone, Logs, WorkerPods, RetentionDatabase, Metrics.
+ * Used as `resources` of Scheduler, ApiServer, DagProcessor, Triggerer, Workers, Database, Backup, Pgbouncer, GitSync, Standalone, Logs, WorkerPods, RetentionDatabase, Metrics.
  */
 export interface ContainerResources {
     /**
@@ -2449,6 +2470,15 @@ export interface Database {
      */
     priorityClassName?: string;
     /**
+     * Snapshots of the metadata database (pg_dump, custom format) on a claim of their own: one
+     * before every migration that changes the schema, one on demand (or on `schedule`), the
+     * newest `retain` kept; the restore CronJob (never scheduled) puts one back. Opt-in.
+     *
+     * Default: every field at its default.
+     * @default every field at its default
+     */
+    backup?: Backup;
+    /**
      * PgBouncer between Airflow and the database (internal or external), for many concurrent
      * worker pods: Airflow's connection points at it; migrations and `db clean` still go direct.
      *
@@ -2461,6 +2491,57 @@ export interface Database {
 /** Values of `database.mode`. */
 export const DatabaseMode = { Internal: "internal", External: "external" } as const;
 export type DatabaseMode = (typeof DatabaseMode)[keyof typeof DatabaseMode];
+
+/** Settings at `database.backup`. */
+export interface Backup {
+    /**
+     * Default: `false`.
+     * @default false
+     */
+    enabled?: boolean;
+    /**
+     * Snapshots kept on the claim (the oldest are deleted after each new one).
+     *
+     * Default: `5`.
+     * @default 5
+     */
+    retain?: number;
+    /**
+     * Also take a snapshot on this cron schedule (production); otherwise only before migrations and on demand.
+     *
+     * Default: not set.
+     * @default not set
+     */
+    schedule?: string;
+    /**
+     * Size of the snapshot claim (several snapshots of the database fit in it).
+     *
+     * Default: `"8Gi"`.
+     * @default "8Gi"
+     */
+    storageSize?: string;
+    /**
+     * StorageClass of the snapshot claim; database.storageClassName (or the cluster's default) when omitted.
+     *
+     * Default: not set.
+     * @default not set
+     */
+    storageClassName?: string;
+    /**
+     * An existing claim to keep the snapshots on (a volume outside the database's failure domain) instead of a new one.
+     *
+     * Default: not set.
+     * @default not set
+     */
+    claimName?: string;
+    /**
+     * The snapshot and restore containers (the Postgres image: pg_dump, pg_restore).
+     *
+     * Default: `{"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}`.
+     * @default {"requests":{"cpu":"50m","memory":"64Mi"},"limits":{"cpu":"500m","memory":"256Mi"}}
+     */
+    resources?: ContainerResources;
+}
 
 /** Settings at `database.pgbouncer`. */
 export interface Pgbouncer {

@@ -12,6 +12,7 @@ import { DAGS_MOUNT } from "./airflowPod";
 import { dagSourceParts, DagSourceParts } from "./dagSource";
 import { GitSync } from "./gitSync";
 import { AirflowImages } from "./images";
+import { DatabaseBackup } from "./databaseBackup";
 import { MetadataDatabase } from "./metadataDatabase";
 import { StatsdExporter } from "./metrics";
 import { kubernetesApiEndpoint, NetworkPolicies } from "./networkPolicies";
@@ -112,7 +113,7 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
     const at = ns.at;
     const keys = new AirflowKeys(
         `${at.instance}-keys`,
-        { namespace: ns.name, instance: at.instance, simpleAuthUsername: c.ui.authManager === "simple" ? c.ui.adminUsername : undefined },
+        { namespace: ns.name, instance: at.instance, simpleAuthUsername: c.ui.authManager === "simple" ? c.ui.adminUsername : undefined, generation: c.keys.generation },
         at.opts,
     );
     if (c.networkPolicies) networkPolicies(c, at, ns.name);
@@ -123,6 +124,30 @@ export function deployAirflow(c: StackConfig, options: DeployOptions): StackOutp
 }
 
 type ArchitectureOutputs = Pick<StackOutputs, "uiServiceName" | "uiUrl" | "metadataSecretName" | "dagsClaimName" | "logsClaimName" | "migrationJobName">;
+
+/** database.backup: the snapshot claim and scripts (and, given the database, the production CronJobs). */
+function databaseBackup(
+    c: StackConfig,
+    b: Built,
+    database?: { connection: { secretName: pulumi.Input<string>; secretKey: string }; ready: pulumi.Resource[] },
+): DatabaseBackup | undefined {
+    if (!c.database.backup.enabled) return undefined;
+    const storageClassName = c.architecture === "standalone" ? c.standalone.storageClassName : c.database.storageClassName;
+    return new DatabaseBackup(
+        `${b.at.instance}-db-backups`,
+        {
+            namespace: b.namespace,
+            instance: b.at.instance,
+            backup: c.database.backup,
+            defaultStorageClassName: storageClassName,
+            images: c.images,
+            keyGeneration: c.keys.generation,
+            database: database?.connection,
+            databaseReady: database?.ready,
+        },
+        b.at.opts,
+    );
+}
 
 function standalone(c: StackConfig, b: Built): ArchitectureOutputs {
     const pod = new StandaloneAirflow(
@@ -138,6 +163,7 @@ function standalone(c: StackConfig, b: Built): ArchitectureOutputs {
             dagProcessorDefaults: b.dags.dagProcessorDefaults,
             dagBundles: b.dags.dagBundles,
             taskImages: b.taskImages,
+            backup: databaseBackup(c, b),
         },
         b.at.opts,
     );
@@ -181,6 +207,7 @@ function production(c: StackConfig, b: Built): ArchitectureOutputs {
     // --- metrics: StatsD from every Airflow process into one exporter ---
     const metrics = c.metrics.enabled ? new StatsdExporter(`${instance}-statsd`, { namespace: b.namespace, instance, images: c.images, metrics: c.metrics }, opts) : undefined;
     const direct = { secretName: db.connectionSecretName, secretKey: db.connectionSecretKey };
+    const backup = databaseBackup(c, b, { connection: direct, ready: db.statefulSet ? [db.statefulSet] : [] });
     const airflow = new Airflow(
         instance,
         {
@@ -211,6 +238,7 @@ function production(c: StackConfig, b: Built): ArchitectureOutputs {
             dagProcessorDefaults: b.dags.dagProcessorDefaults,
             dagBundles: b.dags.dagBundles,
             statsdHost: metrics?.host,
+            backup: backup?.migrationParts(direct),
         },
         opts,
     );

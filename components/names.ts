@@ -15,8 +15,13 @@ export const COMPONENT = {
     migrate: "migrate",
     /** The worker pod clean-up CronJob. */
     workerCleanup: "worker-cleanup",
+    /** The Job re-encrypting stored secrets with a new Fernet key (keys.generation). */
+    rotateKeys: "rotate-keys",
 } as const;
 export type ComponentName = (typeof COMPONENT)[keyof typeof COMPONENT];
+
+/** `app.kubernetes.io/component` of the database snapshot and restore pods (database.backup). */
+export const BACKUP_COMPONENT = { snapshot: "db-snapshot", restore: "db-restore" } as const;
 
 /** Pulumi type tokens: `<package>:index:<class>`, one package prefix for every component of this package. */
 export const TYPE_PREFIX = "airflow-kubernetes:index:";

@@ -10,7 +10,7 @@
 // open every pod of every namespace (the metadata database above all) to task code.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { COMPONENT, componentType, withLegacyType } from "./names";
+import { BACKUP_COMPONENT, COMPONENT, componentType, withLegacyType } from "./names";
 import { API_PORT } from "./airflowPod";
 import type { StackConfig } from "./config";
 import { gitRepoPort } from "./formats";
@@ -30,7 +30,10 @@ export interface KubernetesApiEndpoint {
 }
 
 /** The sections the policies are made from. */
-export type NetworkPoliciesConfig = Pick<StackConfig, "network" | "ui" | "architecture" | "database" | "logging" | "metrics" | "gitSync" | "dagBundles" | "retention" | "workers">;
+export type NetworkPoliciesConfig = Pick<
+    StackConfig,
+    "network" | "ui" | "architecture" | "database" | "logging" | "metrics" | "gitSync" | "dagBundles" | "retention" | "workers" | "keys"
+>;
 
 export interface NetworkPoliciesArgs {
     namespace: pulumi.Input<string>;
@@ -58,6 +61,8 @@ interface Traffic {
     ingressControllerNamespace?: string;
     /** PgBouncer sits between the Airflow processes and the database; only migrations and `db clean` go direct. */
     pgbouncer: boolean;
+    /** Other Jobs that talk to the database directly: the snapshot and restore (database.backup), the Fernet key rotation. */
+    directDatabaseJobs: string[];
     /** The statsd-exporter runs: Airflow pods send it StatsD, Prometheus pods in this namespace scrape it. */
     metricsScraperNamespace?: string;
     /**
@@ -82,6 +87,7 @@ function traffic(c: NetworkPoliciesConfig): Traffic {
         kubernetesApiClients: [...(c.retention.workerPods.enabled ? ["worker-cleanup"] : []), ...(c.workers.podLauncher ? ["worker"] : [])],
         ingressControllerNamespace: c.ui.ingress.enabled ? c.ui.ingress.controllerNamespace : undefined,
         pgbouncer: c.database.pgbouncer.enabled,
+        directDatabaseJobs: [...(c.database.backup.enabled ? [BACKUP_COMPONENT.snapshot, BACKUP_COMPONENT.restore] : []), ...(c.keys.generation > 0 ? [COMPONENT.rotateKeys] : [])],
         metricsScraperNamespace: c.metrics.enabled ? c.metrics.scraperNamespace : undefined,
         externalIdentityProvider: c.ui.webserverConfig !== undefined,
     };
@@ -178,7 +184,7 @@ function apiServerPolicies({ policy, uiFrom }: Policies): void {
  * and the metadata database (every connection's secrets) stays closed to task code.
  */
 function databasePolicies({ policy, t }: Policies): void {
-    const direct = [COMPONENT.migrate, "db-clean"];
+    const direct = [COMPONENT.migrate, "db-clean", ...t.directDatabaseJobs];
     const pooled = CONTROL_PLANE;
     const databaseClients = t.pgbouncer ? [...direct, "pgbouncer"] : [...pooled, ...direct];
     if (t.internalDatabase) {

@@ -227,6 +227,12 @@ export function podMetadata(
     return { labels: { ...ext.podLabels, ...labels(instance, component) }, ...(Object.keys(all).length ? { annotations: all } : {}) };
 }
 
+/** Pod annotation naming the keys' rotation generation (keys.generation; none at 0, so older stacks see no diff). */
+export const KEY_GENERATION_ANNOTATION = "airflow.pulumi.com/key-generation";
+export function keyGenerationAnnotation(generation: number): Record<string, string> {
+    return generation > 0 ? { [KEY_GENERATION_ANNOTATION]: String(generation) } : {};
+}
+
 /** Spreads a component's replicas over nodes where the scheduler can; soft, so it never blocks a rollout. */
 export function spreadOverNodes(instance: string, component: string): k8s.types.input.core.v1.TopologySpreadConstraint[] {
     return [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: selectorLabels(instance, component) } }];

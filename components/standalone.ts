@@ -9,12 +9,13 @@ import { NO_ENV, NO_POD_EXTENSIONS, StackConfig } from "./config";
 import { adminEnv, migrationScript, simpleAuthUsers } from "./airflowAdmin";
 import { AirflowPodFactory, API_PORT, LOGS_MOUNT, taskImagesEnv } from "./airflowPod";
 import { withEphemeralStorage } from "./ephemeralStorage";
+import { BACKUP_SCRIPTS_MOUNT, DatabaseBackup } from "./databaseBackup";
 import type { DagBundlePodParts } from "./dagBundles";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
-import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
+import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, keyGenerationAnnotation, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
 /** The standalone pod's sections of the stack config (of database, only its resources apply). */
-export type StandaloneConfig = Pick<StackConfig, "standalone" | "database" | "ui" | "images" | "extraEnv" | "secretEnv" | "envFromSecrets">;
+export type StandaloneConfig = Pick<StackConfig, "standalone" | "database" | "ui" | "images" | "keys" | "extraEnv" | "secretEnv" | "envFromSecrets">;
 
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
@@ -36,6 +37,8 @@ export interface StandaloneAirflowArgs {
      * the LocalExecutor runs every task in this pod's image (pod_override does not apply).
      */
     taskImages?: pulumi.Input<Record<string, pulumi.Input<string>>>;
+    /** database.backup: the snapshot claim in the Postgres container, and the restore at start (see DatabaseBackup). */
+    backup?: DatabaseBackup;
 }
 
 const COMPONENT_NAME = "standalone";
@@ -88,6 +91,9 @@ function airflowContainer(args: StandaloneAirflowArgs, factory: AirflowPodFactor
         "set -euo pipefail",
         "for i in $(seq 1 60); do airflow db check >/dev/null 2>&1 && break; sleep 2; done",
         ...migrationScript(fab),
+        // keys.generation above 0: the key list is new key first, previous second; re-encrypt what is
+        // stored with the new one before anything runs (idempotent, so every start may do it)
+        ...(c.keys.generation > 0 ? ["airflow rotate-fernet-key"] : []),
         "airflow api-server & airflow scheduler & airflow dag-processor & airflow triggerer &",
         "wait -n",
         'echo "an Airflow process exited; restarting the container" >&2',
@@ -120,7 +126,30 @@ function airflowContainer(args: StandaloneAirflowArgs, factory: AirflowPodFactor
 function podSpec(args: StandaloneAirflowArgs, factory: AirflowPodFactory, postgresSecretName: pulumi.Input<string>): k8s.types.input.core.v1.PodSpec {
     const c = args.config;
     const postgres = postgresContainer(c.images.postgres, c.images.pullPolicy, postgresSecretName, c.database.resources);
-    const postgresWithUid = { ...postgres, securityContext: { ...(postgres.securityContext as object), runAsUser: POSTGRES_UID, runAsGroup: AIRFLOW_GID } };
+    const securityContext = { ...(postgres.securityContext as object), runAsUser: POSTGRES_UID, runAsGroup: AIRFLOW_GID };
+    const backup = args.backup;
+    // With snapshots, the Postgres container holds the claim and the scripts: `kubectl exec` takes a
+    // snapshot there, and a restore runs before it starts (restore-on-start.sh), when one is requested.
+    const postgresWithUid = {
+        ...postgres,
+        securityContext,
+        ...(backup
+            ? { env: [...(postgres.env as k8s.types.input.core.v1.EnvVar[]), ...backup.env()], volumeMounts: [...(postgres.volumeMounts as k8s.types.input.core.v1.VolumeMount[]), ...backup.mounts()] }
+            : {}),
+    };
+    const restoreOnStart = backup
+        ? [
+              {
+                  ...postgresWithUid,
+                  name: "db-restore",
+                  command: ["sh", `${BACKUP_SCRIPTS_MOUNT}/restore-on-start.sh`],
+                  args: undefined,
+                  ports: undefined,
+                  readinessProbe: undefined,
+                  livenessProbe: undefined,
+              },
+          ]
+        : [];
     const spec = factory.podSpec({
         component: COMPONENT_NAME,
         role: "control-plane",
@@ -135,9 +164,14 @@ function podSpec(args: StandaloneAirflowArgs, factory: AirflowPodFactory, postgr
     return withEphemeralStorage({
         ...spec,
         securityContext: { ...(spec.securityContext as object), runAsUser: AIRFLOW_UID },
+        ...(restoreOnStart.length || spec.initContainers ? { initContainers: [...restoreOnStart, ...((spec.initContainers as k8s.types.input.core.v1.Container[] | undefined) ?? [])] } : {}),
         containers: [postgresWithUid, airflowContainer(args, factory)],
-        volumes: [...(spec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes()],
+        volumes: [...(spec.volumes as k8s.types.input.core.v1.Volume[]), ...postgresScratchVolumes(), ...(backup ? backup.volumes() : [])],
     });
+}
+
+function annotationsOf(a: Record<string, string>): { annotations?: Record<string, string> } {
+    return Object.keys(a).length ? { annotations: a } : {};
 }
 
 export class StandaloneAirflow extends pulumi.ComponentResource {
@@ -182,10 +216,18 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
             `${name}-statefulset`,
             {
                 metadata: meta(name),
-                spec: singlePodStatefulSetSpec(args.instance, COMPONENT_NAME, headless.metadata.name, spec, [
-                    postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName),
-                    postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName, "logs"),
-                ]),
+                spec: singlePodStatefulSetSpec(
+                    args.instance,
+                    COMPONENT_NAME,
+                    headless.metadata.name,
+                    spec,
+                    [
+                        postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName),
+                        postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName, "logs"),
+                    ],
+                    // a key rotation restarts the pod (env from a Secret is read at start)
+                    { labels: labels(args.instance, COMPONENT_NAME), ...annotationsOf(keyGenerationAnnotation(c.keys.generation)) },
+                ),
             },
             parent,
         );

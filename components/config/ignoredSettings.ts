@@ -161,6 +161,25 @@ const IGNORED_SETTINGS: Rule[] = [
     ...offWhileDisabled("apiServer.autoscaling", ["minReplicas", "maxReplicas", "targetCPUUtilizationPercentage"]),
     ...offWhileDisabled("database.pgbouncer", ["image", "replicas", "poolMode", "maxClientConnections", "defaultPoolSize", "resources"]),
     ...offWhileDisabled("metrics", ["image", "serviceMonitor", "scrapeInterval", "scraperNamespace", "resources"]),
+    ...offWhileDisabled("database.backup", ["retain", "schedule", "storageSize", "storageClassName", "claimName", "resources"]),
+    ...["storageSize", "storageClassName"].map(
+        (key): Rule => ({
+            path: `database.backup.${key}`,
+            when: (raw) => get(raw, "database.backup.claimName") !== undefined,
+            why: () => "sizes the snapshot claim the package makes, and database.backup.claimName names an existing one instead: remove one of them",
+        }),
+    ),
+    {
+        path: "database.backup.schedule",
+        when: standalone,
+        why: () =>
+            "is not used by the standalone architecture, whose Postgres runs in the Airflow pod: take snapshots with npm run db:restore -- --snapshot-now (docs/operations.md)",
+    },
+    {
+        path: "database.backup.resources",
+        when: standalone,
+        why: () => "is not used by the standalone architecture: its snapshots and restores run in the pod's Postgres container, sized by database.resources",
+    },
     {
         path: "metrics.scrapeInterval",
         when: (raw) => on("metrics.enabled")(raw) && !on("metrics.serviceMonitor")(raw),

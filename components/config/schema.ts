@@ -29,6 +29,23 @@ export const sectionsSchema = z.strictObject({
         .regex(/^3\.\d+\.\d+$/, "must be an Airflow 3 version such as 3.3.2")
         .default(DEFAULT_AIRFLOW_VERSION),
 
+    /**
+     * Airflow's generated keys. Raising `generation` by one rotates the Fernet key (the previous one
+     * stays as the second key, and `airflow rotate-fernet-key` re-encrypts every stored secret) and
+     * the API secret key, and restarts the control plane; the JWT secret is not rotated (Airflow 3.3
+     * checks tokens against one secret only). See docs/operations.md.
+     */
+    keys: z
+        .strictObject({
+            /** Rotation generation: 0 is the keys made at the first deploy; raise it by one to rotate. */
+            generation: z
+                .int({ error: "must be a whole number: 0 for the first keys, then 1, 2, ... (raise it by one to rotate)" })
+                .min(0, "must be 0 or more")
+                .max(100000, "must be at most 100000")
+                .default(0),
+        })
+        .prefault({}),
+
     ...imagesSections,
     ...workloadsSections,
     ...dataSections,

@@ -10,6 +10,7 @@ import { labels } from "../podParts";
 export type ControlPlaneConfig = Pick<
     StackConfig,
     | "airflowVersion"
+    | "keys"
     | "images"
     | "scheduler"
     | "apiServer"
@@ -75,6 +76,21 @@ export interface AirflowArgs {
     dagBundles?: DagBundlePodParts;
     /** StatsD host (the statsd-exporter Service) every Airflow process sends metrics to; none when omitted. */
     statsdHost?: pulumi.Input<string>;
+    /** database.backup: the pre-migration snapshot's containers and volumes for the migration Job. */
+    backup?: MigrationSnapshotParts;
+}
+
+/** What the migration Job adds to snapshot the database before a migration that changes the schema (see DatabaseBackup). */
+export interface MigrationSnapshotParts {
+    /** Builds the init containers, given the Airflow container that decides whether the schema changes. */
+    initContainers(schemaCheck: k8s.types.input.core.v1.Container): k8s.types.input.core.v1.Container[];
+    volumes: k8s.types.input.core.v1.Volume[];
+    /** Mount of the decision's emptyDir in the Airflow schema check. */
+    stateMount: k8s.types.input.core.v1.VolumeMount;
+    /** The shell line the schema check runs: writes `current` or `pending`. */
+    schemaCheckScript: string[];
+    /** What must exist before the Job runs (the claim, the scripts' ConfigMap). */
+    ready: pulumi.Resource[];
 }
 
 /** What every builder of the control plane gets: the component's name, its args, and the component as parent. */

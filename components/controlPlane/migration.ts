@@ -46,7 +46,15 @@ export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, accou
     const fab = c.ui.authManager === "fab";
     // Migrations and `db clean` talk to the database itself, never through PgBouncer.
     const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
-    const suffix = pulumi.output(cp.args.schemaImage).apply((image) => crypto.createHash("sha256").update(`${c.airflowVersion}\n${image}`).digest("hex").slice(0, 10));
+    const backup = cp.args.backup;
+    // A snapshot step changes the pod template, which a Job cannot change: it comes with a new name.
+    const suffix = pulumi.output(cp.args.schemaImage).apply((image) =>
+        crypto
+            .createHash("sha256")
+            .update(`${c.airflowVersion}\n${image}${backup ? "\nsnapshot" : ""}`)
+            .digest("hex")
+            .slice(0, 10),
+    );
     const spec = factory.podSpec({
         component: COMPONENT.migrate,
         // `airflow db migrate` (and FAB's admin) need Airflow and its providers, never the DAG files.
@@ -64,6 +72,23 @@ export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, accou
         extraVolumes: webserverConfig.volumes,
         extraMounts: webserverConfig.mounts,
     });
+    if (backup) {
+        // Before `airflow db migrate`: the image's own check of the schema, then the dump when it changes.
+        const check = factory.container({
+            component: "schema-check",
+            image: cp.args.schemaImage,
+            shellScript: backup.schemaCheckScript,
+            role: "control-plane",
+            readsDags: false,
+            logsOnEmptyDir: true,
+            resources: c.scheduler.resources,
+            settings: c.scheduler,
+            extraEnv: directDatabase,
+            extraMounts: [backup.stateMount],
+        });
+        spec.initContainers = [...((spec.initContainers as k8s.types.input.core.v1.Container[] | undefined) ?? []), ...backup.initContainers(check)];
+        spec.volumes = [...((spec.volumes as k8s.types.input.core.v1.Volume[] | undefined) ?? []), ...backup.volumes];
+    }
     const name = `${cp.name}-${COMPONENT.migrate}`;
     return new k8s.batch.v1.Job(
         name,
@@ -76,6 +101,44 @@ export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, accou
             },
         },
         // A new name means a new Job (Job templates are immutable); the old one is deleted after.
-        { parent: cp.parent, dependsOn: database.ready },
+        { parent: cp.parent, dependsOn: [...database.ready, ...(backup?.ready ?? [])] },
+    );
+}
+
+/**
+ * keys.generation above 0: `airflow rotate-fernet-key` once per generation, after every Deployment
+ * has rolled out with the new key list (new key first, previous second). Before that, a pod with only
+ * the previous key could still be serving, and could not read what was re-encrypted.
+ */
+export function fernetRotationJob(cp: ControlPlane, factory: AirflowPodFactory, account: k8s.core.v1.ServiceAccount, rolledOut: pulumi.Resource[]): k8s.batch.v1.Job | undefined {
+    const { config: c, database } = cp.args;
+    const generation = c.keys.generation;
+    if (generation === 0) return undefined;
+    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
+    const spec = factory.podSpec({
+        component: COMPONENT.rotateKeys,
+        image: cp.args.schemaImage,
+        args: ["rotate-fernet-key"],
+        role: "control-plane",
+        readsDags: false,
+        logsOnEmptyDir: true,
+        resources: c.scheduler.resources,
+        settings: c.scheduler,
+        serviceAccountName: account.metadata.name,
+        restartPolicy: "Never",
+        extraEnv: directDatabase,
+    });
+    const name = `${cp.name}-${COMPONENT.rotateKeys}`;
+    return new k8s.batch.v1.Job(
+        name,
+        {
+            metadata: { ...meta(cp, name, COMPONENT.rotateKeys), name: `${name}-g${generation}` },
+            spec: {
+                backoffLimit: 4,
+                activeDeadlineSeconds: 1800,
+                template: { metadata: { labels: labels(cp.args.instance, COMPONENT.rotateKeys) }, spec: withEphemeralStorage(spec) },
+            },
+        },
+        { parent: cp.parent, dependsOn: rolledOut },
     );
 }

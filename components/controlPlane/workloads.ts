@@ -9,7 +9,7 @@ import { simpleAuthUsers } from "../airflowAdmin";
 import { AirflowPodFactory, API_PORT, POD_TEMPLATE_DIR, SCHEDULER_HEALTH_PORT } from "../airflowPod";
 import type { PodExtensionSettings, WorkloadSettings } from "../config";
 import { COMPONENT } from "../names";
-import { execProbe, extendPodSpec, httpProbe, podMetadata, READINESS_PROBE_PERIOD, selectorLabels, spreadOverNodes, startupProbe } from "../podParts";
+import { execProbe, extendPodSpec, httpProbe, keyGenerationAnnotation, podMetadata, READINESS_PROBE_PERIOD, selectorLabels, spreadOverNodes, startupProbe } from "../podParts";
 import { ControlPlane, meta } from "./args";
 import type { ApiUrls } from "./env";
 import type { Identities } from "./identities";
@@ -50,6 +50,8 @@ function deployment(
     const spread = serving && replicaRange(cp, component, w).max > 1 && podSpec.topologySpreadConstraints === undefined && w.affinity === undefined;
     const autoscaled = component === COMPONENT.apiServer && cp.args.config.apiServer.autoscaling.enabled;
     const name = `${cp.name}-${component}`;
+    // Env from a Secret is read at start: a key rotation restarts the pods (rolling, never the last ready one).
+    const annotations = { ...keyGenerationAnnotation(cp.args.config.keys.generation), ...more.annotations };
     return new k8s.apps.v1.Deployment(
         name,
         {
@@ -59,7 +61,7 @@ function deployment(
                 ...(autoscaled ? {} : { replicas: w.replicas }),
                 selector: { matchLabels: selectorLabels(cp.args.instance, component) },
                 template: {
-                    metadata: podMetadata(cp.args.instance, component, w, more.annotations),
+                    metadata: podMetadata(cp.args.instance, component, w, annotations),
                     spec: spread ? { ...podSpec, topologySpreadConstraints: spreadOverNodes(cp.args.instance, component) } : podSpec,
                 },
             },
@@ -175,17 +177,17 @@ function heartbeatProcess(
     return deployment(cp, parts, component, w, spec);
 }
 
-/** The four Deployments; returns the API server's (the autoscaler's target). */
-export function workloads(cp: ControlPlane, parts: WorkloadParts): { apiServer: k8s.apps.v1.Deployment } {
-    scheduler(cp, parts);
+/** The four Deployments; returns the API server's (the autoscaler's target) and all four. */
+export function workloads(cp: ControlPlane, parts: WorkloadParts): { apiServer: k8s.apps.v1.Deployment; all: k8s.apps.v1.Deployment[] } {
+    const sched = scheduler(cp, parts);
     const api = apiServer(cp, parts);
     // the dag-processor clones the bundles it parses; the triggerer only names them
-    heartbeatProcess(cp, parts, COMPONENT.dagProcessor, cp.args.config.dagProcessor, {
+    const processor = heartbeatProcess(cp, parts, COMPONENT.dagProcessor, cp.args.config.dagProcessor, {
         account: parts.ids.dagProcessor,
         jobType: "DagProcessorJob",
         dagBundles: "clone",
         defaultEnv: cp.args.dagProcessorDefaults,
     });
-    heartbeatProcess(cp, parts, COMPONENT.triggerer, cp.args.config.triggerer, { account: parts.ids.triggerer, jobType: "TriggererJob", dagBundles: "names" });
-    return { apiServer: api };
+    const triggerer = heartbeatProcess(cp, parts, COMPONENT.triggerer, cp.args.config.triggerer, { account: parts.ids.triggerer, jobType: "TriggererJob", dagBundles: "names" });
+    return { apiServer: api, all: [sched, api, processor, triggerer] };
 }

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { objectName, podExtensionProblems, podExtensionShape } from "../../kubernetesObjects";
 import { defaultRemoteConnId, OWN_POD_NAMES, SIDECAR, SMALL } from "../constants";
-import { gcpProject, imageRef, quantity, resources, scheduling } from "../fields";
+import { cron, gcpProject, imageRef, quantity, resources, scheduling } from "../fields";
 import { secretKey } from "../secretEnv";
 
 export const dataSections = {
@@ -20,6 +20,28 @@ export const dataSections = {
             // The internal Postgres pod's scheduling and extension points, as on every component.
             ...scheduling,
             ...podExtensionShape,
+            /**
+             * Snapshots of the metadata database (pg_dump, custom format) on a claim of their own: one
+             * before every migration that changes the schema, one on demand (or on `schedule`), the
+             * newest `retain` kept; the restore CronJob (never scheduled) puts one back. Opt-in.
+             */
+            backup: z
+                .strictObject({
+                    enabled: z.boolean().default(false),
+                    /** Snapshots kept on the claim (the oldest are deleted after each new one). */
+                    retain: z.int().min(1, "must be at least 1 (the snapshot just taken)").max(100, "must be at most 100").default(5),
+                    /** Also take a snapshot on this cron schedule (production); otherwise only before migrations and on demand. */
+                    schedule: cron.optional(),
+                    /** Size of the snapshot claim (several snapshots of the database fit in it). */
+                    storageSize: quantity.default("8Gi"),
+                    /** StorageClass of the snapshot claim; database.storageClassName (or the cluster's default) when omitted. */
+                    storageClassName: objectName.optional(),
+                    /** An existing claim to keep the snapshots on (a volume outside the database's failure domain) instead of a new one. */
+                    claimName: objectName.optional(),
+                    /** The snapshot and restore containers (the Postgres image: pg_dump, pg_restore). */
+                    resources: resources(SIDECAR),
+                })
+                .prefault({}),
             /**
              * PgBouncer between Airflow and the database (internal or external), for many concurrent
              * worker pods: Airflow's connection points at it; migrations and `db clean` still go direct.
