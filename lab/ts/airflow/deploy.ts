@@ -313,6 +313,11 @@ export function emptyProgramPreview(preload: boolean): number {
     return (Date.now() - t) / 1000;
 }
 
+/** `pulumi stack export` of a lab stack (the engine path): the state as the backend keeps it. */
+export function stackExport(stack: string): string {
+    return pulumi(["stack", "export", "--stack", stack]).stdout;
+}
+
 /** Destroys stack `stack`: everything it deployed, namespace last. */
 export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string): void {
     if (via === "pulumi") {
