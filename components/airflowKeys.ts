@@ -11,6 +11,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { componentType, withLegacyType } from "./names";
 import * as random from "@pulumi/random";
 import { SECRET_KEYS } from "./airflowPod";
+import { jwtKid } from "./airflowSettings";
 import { labels } from "./podParts";
 
 export interface AirflowKeysArgs {
@@ -21,7 +22,7 @@ export interface AirflowKeysArgs {
      * SECRET_KEYS.simpleAuthPasswords.
      */
     simpleAuthUsername?: string;
-    /** keys.generation: raising it by one rotates the Fernet key and the API secret key. */
+    /** keys.generation: raising it by one rotates the Fernet key, the JWT signing key and the API secret key. */
     generation?: number;
 }
 
@@ -66,6 +67,25 @@ export class AirflowKeys extends pulumi.ComponentResource {
         // re-encrypts every stored secret with the first; snapshots taken before it still need it).
         const slots = keySlots(generation).map((k) => ({ ...k, key: fernet(password(k.slot === "even" ? "fernet-seed" : "fernet-seed-odd", 64, slotKeepers(k.generation))) }));
         const fernetKeys = pulumi.all([...slots.filter((k) => k.current), ...slots.filter((k) => !k.current)].map((k) => k.key)).apply((keys) => keys.join(","));
+        // The JWT: Airflow 3.3 checks tokens against one symmetric [api_auth] jwt_secret (generation 0),
+        // or against a JWKS of public keys picked by the token's kid. From generation 1 the scheduler and
+        // API server sign with an Ed25519 key and trust the JWKS of this and the previous generation
+        // (generation 0's secret as an HS512 key under the kid its tokens carry), so tokens issued before
+        // a rotation (running tasks', signed-in users') stay valid until the next one.
+        const jwtSlots = keySlots(generation).map((k) => ({ ...k, seed: password(k.slot === "even" ? "jwt-secret" : "jwt-secret-odd", 64, slotKeepers(k.generation)) }));
+        const jwtCurrent = jwtSlots.find((k) => k.current)!;
+        const jwtPrevious = jwtSlots.find((k) => !k.current);
+        const jwt: Record<string, pulumi.Output<string>> =
+            generation === 0 || !jwtPrevious
+                ? { [SECRET_KEYS.jwtSecret]: jwtCurrent.seed }
+                : {
+                      // unused while the JWKS is configured; kept so nothing falls back to a generated one
+                      [SECRET_KEYS.jwtSecret]: jwtCurrent.seed.apply((seed) => crypto.createHmac("sha256", seed).update("airflow-jwt-secret").digest("base64url")),
+                      [SECRET_KEYS.jwtPrivateKey]: jwtCurrent.seed.apply((seed) => ed25519(seed).privatePem),
+                      [SECRET_KEYS.jwtJwks]: pulumi
+                          .all([jwtCurrent.seed, jwtPrevious.seed])
+                          .apply(([current, previous]) => JSON.stringify({ keys: [ed25519(current).jwk(jwtKid(generation)), previousJwk(previous, generation - 1)] })),
+                  };
         const admin = password("admin-password", 24);
         this.adminPassword = pulumi.secret(admin);
         const simpleAuthUser = args.simpleAuthUsername;
@@ -77,9 +97,7 @@ export class AirflowKeys extends pulumi.ComponentResource {
                 type: "Opaque",
                 stringData: {
                     [SECRET_KEYS.fernetKey]: fernetKeys,
-                    // Airflow 3.3 checks a token against one [api_auth] jwt_secret: no overlap, so a new
-                    // one would fail running tasks and sign everyone out. Not rotated (docs/operations.md).
-                    [SECRET_KEYS.jwtSecret]: password("jwt-secret", 64),
+                    ...jwt,
                     // One key, no overlap either; it signs only short-lived things (FAB's sign-in
                     // session, log continuation and DAG file tokens), so a new one costs a retried page.
                     [SECRET_KEYS.apiSecretKey]: password("api-secret-key", 64, slotKeepers(generation)),
@@ -94,6 +112,23 @@ export class AirflowKeys extends pulumi.ComponentResource {
         this.secretName = secret.metadata.name;
         this.registerOutputs({ secretName: this.secretName });
     }
+}
+
+/** The kid Airflow 3.3 puts in tokens signed with the symmetric jwt_secret (no jwt_kid set). */
+const SYMMETRIC_KID = "not-used";
+
+/** An Ed25519 key from a generated seed (SHA-256 of it): the private key as PEM, the public one as a JWK. */
+export function ed25519(seed: string): { privatePem: string; jwk(kid: string): Record<string, string> } {
+    // PKCS#8 of an Ed25519 private key is a fixed prefix and the 32-byte seed (RFC 8410)
+    const der = Buffer.concat([Buffer.from("302e020100300506032b657004220420", "hex"), crypto.createHash("sha256").update(seed).digest()]);
+    const key = crypto.createPrivateKey({ key: der, format: "der", type: "pkcs8" });
+    const pub = crypto.createPublicKey(key).export({ format: "jwk" }) as Record<string, string>;
+    return { privatePem: key.export({ type: "pkcs8", format: "pem" }).toString(), jwk: (kid) => ({ kty: pub.kty, crv: pub.crv, x: pub.x, kid, alg: "EdDSA", use: "sig" }) };
+}
+
+/** The previous generation's key in the JWKS: generation 0's symmetric secret (HS512), else its Ed25519 public key. */
+function previousJwk(seed: string, generation: number): Record<string, string> {
+    return generation === 0 ? { kty: "oct", k: Buffer.from(seed).toString("base64url"), kid: SYMMETRIC_KID, alg: "HS512", use: "sig" } : ed25519(seed).jwk(jwtKid(generation));
 }
 
 function urlSafe(base64: string): string {

@@ -3,7 +3,7 @@
 // mounts and security context. Only the command, probes, resources and extra env differ.
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AIRFLOW_ENV } from "./airflowSettings";
+import { AIRFLOW_ENV, jwtKid } from "./airflowSettings";
 import { EnvSettings, PlacementSettings, ResourceSettings, ScratchSettings } from "./config";
 import { FIXED_SCRATCH_SIZES } from "./ephemeralStorage";
 import type { DagBundlePodParts } from "./dagBundles";
@@ -69,7 +69,13 @@ export const SECRET_KEYS = {
     adminPassword: "admin-password",
     /** The simple auth manager's passwords file: {"<admin user>": "<admin password>"}. */
     simpleAuthPasswords: "simple-auth-passwords.json",
+    /** keys.generation above 0: the JWT signing key (Ed25519, PEM) and the JWKS of this and the previous generation. */
+    jwtPrivateKey: "jwt-private-key.pem",
+    jwtJwks: "jwt-jwks.json",
 } as const;
+
+/** Where the scheduler and API server read the JWT signing key and the JWKS (keys.generation above 0). */
+export const JWT_KEYS_DIR = "/etc/airflow/jwt";
 
 /**
  * Where the simple auth manager reads passwords. Airflow opens the file read-write (it adds missing
@@ -80,6 +86,7 @@ export const SECRET_KEYS = {
  */
 export const SIMPLE_AUTH_PASSWORDS_FILE = `${SANDBOX_HOME}/simple_auth_manager_passwords.json`;
 const SIMPLE_AUTH_SECRET_DIR = "/etc/airflow/simple-auth";
+const JWT_KEYS_VOLUME = "jwt-keys";
 
 /** Env of every Airflow container for the sandbox and the image's entrypoint. */
 const sandboxEnv: Record<string, string> = {
@@ -125,6 +132,8 @@ export interface AirflowPodSettings {
     dagReaderOnce?: Container[];
     /** DAG bundles (config dagBundles): the list for processes that name them, connections and keys for those that clone them. */
     dagBundles?: DagBundlePodParts;
+    /** keys.generation: above 0, the processes that sign and check JWTs use the signing key and JWKS of the keys Secret. */
+    keyGeneration?: number;
 }
 
 export interface AirflowPodOptions {
@@ -180,7 +189,17 @@ export class AirflowPodFactory {
         const s = this.s;
         // Defaults come before every env knob of the config, which may override them.
         const common = [...plainEnv({ ...sandboxEnv, ...s.commonEnv }), ...plainEnv(o.defaultEnv ?? {}), ...plainEnv(s.sharedEnv.extraEnv), ...secretKeyEnv(s.sharedEnv.secretEnv)];
-        const jwt = o.jwtSecret ? [secretEnv(AIRFLOW_ENV.jwtSecret, s.keysSecretName, SECRET_KEYS.jwtSecret)] : [];
+        const jwks = o.jwtSecret && (s.keyGeneration ?? 0) > 0;
+        const jwt = [
+            ...(o.jwtSecret ? [secretEnv(AIRFLOW_ENV.jwtSecret, s.keysSecretName, SECRET_KEYS.jwtSecret)] : []),
+            ...(jwks
+                ? plainEnv({
+                      [AIRFLOW_ENV.jwtPrivateKeyPath]: `${JWT_KEYS_DIR}/private.pem`,
+                      [AIRFLOW_ENV.trustedJwksUrl]: `${JWT_KEYS_DIR}/jwks.json`,
+                      [AIRFLOW_ENV.jwtKid]: jwtKid(s.keyGeneration ?? 0),
+                  })
+                : []),
+        ];
         const controlPlane =
             o.role === "control-plane"
                 ? [
@@ -246,11 +265,21 @@ export class AirflowPodFactory {
                 env: this.env(o),
                 envFrom: envFromSecrets([...this.s.sharedEnv.envFromSecrets, ...o.settings.envFromSecrets]),
                 ports: o.ports,
-                volumeMounts: [...this.mounts(o.readsDags, o.logsOnEmptyDir), ...(o.dagBundles === "clone" ? this.bundleParts(o)?.cloneMounts ?? [] : []), ...(o.extraMounts ?? [])],
+                volumeMounts: [
+                    ...this.mounts(o.readsDags, o.logsOnEmptyDir),
+                    ...(o.dagBundles === "clone" ? this.bundleParts(o)?.cloneMounts ?? [] : []),
+                    ...(this.signsJwts(o) ? [{ name: JWT_KEYS_VOLUME, mountPath: JWT_KEYS_DIR, readOnly: true }] : []),
+                    ...(o.extraMounts ?? []),
+                ],
                 ...o.probes,
             },
             o.resources,
         );
+    }
+
+    /** Whether the process signs and checks JWTs with the keys Secret's signing key and JWKS. */
+    private signsJwts(o: AirflowPodOptions): boolean {
+        return o.jwtSecret === true && (this.s.keyGeneration ?? 0) > 0;
     }
 
     /** A complete pod spec for an Airflow process. */
@@ -315,6 +344,21 @@ export class AirflowPodFactory {
                 ...(o.dagBundles === "clone" ? this.bundleParts(o)?.cloneVolumes ?? [] : []),
                 ...(o.extraVolumes ?? []),
                 ...simpleAuthVolumes,
+                ...(this.signsJwts(o)
+                    ? [
+                          {
+                              name: JWT_KEYS_VOLUME,
+                              secret: {
+                                  secretName: this.s.keysSecretName,
+                                  defaultMode: 0o440,
+                                  items: [
+                                      { key: SECRET_KEYS.jwtPrivateKey, path: "private.pem" },
+                                      { key: SECRET_KEYS.jwtJwks, path: "jwks.json" },
+                                  ],
+                              },
+                          },
+                      ]
+                    : []),
                 ...imageDags.volumes,
             ],
         };

@@ -17,6 +17,10 @@ export const AIRFLOW_ENV = {
     fernetKey: "AIRFLOW__CORE__FERNET_KEY",
     sqlAlchemyConn: "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
     jwtSecret: "AIRFLOW__API_AUTH__JWT_SECRET",
+    // keys.generation above 0 (the scheduler and API server): sign with this key, trust this JWKS
+    jwtPrivateKeyPath: "AIRFLOW__API_AUTH__JWT_PRIVATE_KEY_PATH",
+    trustedJwksUrl: "AIRFLOW__API_AUTH__TRUSTED_JWKS_URL",
+    jwtKid: "AIRFLOW__API_AUTH__JWT_KID",
     apiSecretKey: "AIRFLOW__API__SECRET_KEY",
     apiPort: "AIRFLOW__API__PORT",
     apiWorkers: "AIRFLOW__API__WORKERS",
@@ -39,6 +43,11 @@ export const AIRFLOW_ENV = {
     statsdPort: "AIRFLOW__METRICS__STATSD_PORT",
     statsdPrefix: "AIRFLOW__METRICS__STATSD_PREFIX",
 } as const;
+
+/** The kid of a keys.generation's JWT signing key ([api_auth] jwt_kid), as the JWKS names it. */
+export function jwtKid(generation: number): string {
+    return `airflow-g${generation}`;
+}
 
 /** Set only by the standalone pod; in production they are the user's to tune through extraEnv. */
 export const STANDALONE_AIRFLOW_ENV = {

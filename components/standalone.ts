@@ -59,6 +59,7 @@ function podFactory(args: StandaloneAirflowArgs, credentials: { secretName: pulu
         dagReaderSidecars: args.dagSync?.sidecars,
         dagReaderVolumes: args.dagSync?.volumes,
         dagBundles: args.dagBundles,
+        keyGeneration: c.keys.generation,
         commonEnv: {
             [AIRFLOW_ENV.executor]: "LocalExecutor",
             [STANDALONE_AIRFLOW_ENV.parallelism]: String(c.standalone.parallelism),

@@ -245,7 +245,7 @@ describe("keys.generation: rotation", () => {
         );
     });
 
-    it("generation 1: the new key first and the previous second, the API secret key renewed, the JWT secret kept, the control plane restarted, then rotate-fernet-key", async () => {
+    it("generation 1: the new key first and the previous second, the API secret key renewed, the control plane restarted, then rotate-fernet-key", async () => {
         const before = await renderStack({});
         const r = await renderStack({ keys: { generation: 1 } });
         assertValidObjects(r.objects);
@@ -259,6 +259,7 @@ describe("keys.generation: rotation", () => {
             "airflow-keys-fernet-seed null",
             'airflow-keys-fernet-seed-odd {"generation":"1"}',
             "airflow-keys-jwt-secret null",
+            'airflow-keys-jwt-secret-odd {"generation":"1"}',
             "airflow-postgres-password null",
         ]);
         for (const name of ["scheduler", "api-server", "dag-processor", "triggerer"]) {
@@ -273,6 +274,52 @@ describe("keys.generation: rotation", () => {
         );
         // workers carry no Fernet key: their pod template does not change
         assert.deepStrictEqual(workerPodTemplate(r.objects), workerPodTemplate(before.objects));
+    });
+
+    it("JWTs from generation 1: the scheduler and API server sign with an Ed25519 key and trust this and the previous generation's key", async () => {
+        const zero = await renderStack({});
+        const one = await renderStack({ keys: { generation: 1 } });
+        const two = await renderStack({ keys: { generation: 2 } });
+        const jwks = (r: Rendered) => JSON.parse(secret(r)["jwt-jwks.json"]).keys as Record<string, string>[];
+        assert.deepStrictEqual([secret(zero)["jwt-jwks.json"], secret(zero)["jwt-private-key.pem"]], [undefined, undefined], "generation 0: the symmetric secret only");
+        // generation 0's tokens carry kid "not-used" (no jwt_kid) and are HS512 with its secret
+        assert.deepStrictEqual(
+            jwks(one).map((k) => [k.kid, k.alg, k.kty]),
+            [
+                ["airflow-g1", "EdDSA", "OKP"],
+                ["not-used", "HS512", "oct"],
+            ],
+        );
+        assert.strictEqual(Buffer.from(jwks(one)[1].k, "base64url").toString(), secret(zero)["jwt-secret"]);
+        assert.deepStrictEqual(
+            jwks(two).map((k) => [k.kid, k.alg]),
+            [
+                ["airflow-g2", "EdDSA"],
+                ["airflow-g1", "EdDSA"],
+            ],
+        );
+        assert.deepStrictEqual(jwks(two)[1], jwks(one)[0], "generation 1's public key stays trusted in generation 2");
+        assert.match(secret(one)["jwt-private-key.pem"], /^-----BEGIN PRIVATE KEY-----\n/);
+        for (const name of ["scheduler", "api-server"]) {
+            const spec = find(one.objects, "Deployment", `airflow-${name}`).spec.template.spec;
+            const env = envOf(container(spec, name));
+            assert.deepStrictEqual(
+                [env.AIRFLOW__API_AUTH__JWT_PRIVATE_KEY_PATH, env.AIRFLOW__API_AUTH__TRUSTED_JWKS_URL, env.AIRFLOW__API_AUTH__JWT_KID],
+                ["/etc/airflow/jwt/private.pem", "/etc/airflow/jwt/jwks.json", "airflow-g1"],
+                name,
+            );
+            const volume = spec.volumes.find((v: any) => v.name === "jwt-keys");
+            assert.deepStrictEqual(
+                volume.secret.items.map((i: any) => i.key),
+                ["jwt-private-key.pem", "jwt-jwks.json"],
+            );
+        }
+        for (const name of ["dag-processor", "triggerer"]) {
+            const spec = find(one.objects, "Deployment", `airflow-${name}`).spec.template.spec;
+            assert.strictEqual(envOf(container(spec, name)).AIRFLOW__API_AUTH__TRUSTED_JWKS_URL, undefined, name);
+        }
+        // a user may not set what the rotation drives
+        assert.match(problems({ extraEnv: { AIRFLOW__API_AUTH__JWT_KID: "mine" } })[0], /^airflow:extraEnv.AIRFLOW__API_AUTH__JWT_KID: is set by this package/);
     });
 
     it("generation 2: the generation-1 key second, the first one gone", async () => {

@@ -42,6 +42,7 @@ export const AIRFLOW_POD_VOLUMES = [
     "git-secret",
     "webserver-config",
     "dag-bundle-keys",
+    "jwt-keys",
 ];
 export const AIRFLOW_INIT_CONTAINERS = ["git-sync", "simple-auth-passwords", "dags"];
 export const OWN_POD_NAMES = {

@@ -75,6 +75,7 @@ export function podFactory(cp: ControlPlane, urls: ApiUrls): AirflowPodFactory {
         dagReaderVolumes: dagSync?.volumes,
         dagReaderOnce: dagSync?.oneTime,
         dagBundles: cp.args.dagBundles,
+        keyGeneration: c.keys.generation,
         commonEnv: commonEnv(cp, urls),
         // the stack-wide env knobs (extraEnv, secretEnv, envFromSecrets)
         sharedEnv: c,
