@@ -188,7 +188,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
                         resources: { requests: { storage: b.storageSize } },
                     },
                 },
-                // a first consumer binds it (WaitForFirstConsumer classes): do not wait for Bound
+                // Pulumi never deletes the snapshots (turning backups off, a destroy); a deleted namespace does
                 { ...parent, retainOnDelete: true },
             );
             this.claimName = this.claim.metadata.name;

@@ -9,6 +9,7 @@ import * as path from "path";
 import { parseStackConfig, StackConfigError, StackConfigInput } from "../components/config";
 import { keySlots, slotKeepers } from "../components/airflowKeys";
 import { restoreScript, snapshotScript } from "../components/databaseBackup";
+import { restoreDatabase } from "../scripts/dbRestore";
 import { container, envOf, find, ofKind, Rendered, renderStack, workerPodTemplate } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
@@ -343,5 +344,14 @@ describe("keys.generation: rotation", () => {
         );
         const zero = await renderStack({ architecture: "standalone" });
         assert.ok(!(container(find(zero.objects, "StatefulSet", "airflow").spec.template.spec, "airflow").args[2] as string).includes("rotate-fernet-key"));
+    });
+});
+
+describe("npm run db:restore", () => {
+    it("refuses a snapshot name that is not one (before any kubectl call)", async () => {
+        const o = { namespace: "airflow", instance: "airflow", snapshotNow: false, timeoutSec: 1, log: () => {} };
+        for (const snapshot of ["'; rm -rf /", "../x.dump", "airflow-1-g0-manual-ab.sql"]) {
+            await assert.rejects(restoreDatabase({ ...o, snapshot }), /--snapshot must be latest, none or a snapshot's file name/, snapshot);
+        }
     });
 });
