@@ -70,6 +70,31 @@ async function wipeClaim(namespace: string, statefulSet: string, claim: string):
     log(`wiped ${claim}: volume ${pv} released and emptied; the pod started on ${fresh}`);
 }
 
+/** A Job with the pod template of Job `from` (its own labels kept, the controller's dropped), `edit` applied; waits for it, returns its pods' logs. */
+function runJobLike(namespace: string, from: string, name: string, edit: (spec: any) => void): string {
+    const job = JSON.parse(kubectl(["get", "job", from, "-n", namespace, "-o", "json"]).stdout);
+    const template = job.spec.template;
+    for (const key of ["controller-uid", "batch.kubernetes.io/controller-uid", "job-name", "batch.kubernetes.io/job-name"]) delete template.metadata.labels[key];
+    edit(template.spec);
+    const manifest = { apiVersion: "batch/v1", kind: "Job", metadata: { name, namespace, labels: job.metadata.labels }, spec: { backoffLimit: 0, template } };
+    kubectl(["create", "-f", "-"], { input: JSON.stringify(manifest) });
+    const done = kubectl(["wait", `job/${name}`, "-n", namespace, "--for=condition=complete", "--timeout=600s"], { allowFail: true, timeoutMs: 620_000 });
+    const logs = kubectl(["logs", `job/${name}`, "-n", namespace, "--all-containers", "--tail=200"], { allowFail: true }).stdout;
+    if (done.code !== 0) throw new Error(`job ${name} did not complete:\n${logs.slice(-4000)}`);
+    return logs;
+}
+
+const CONTROL_PLANE = ["scheduler", "api-server", "dag-processor", "triggerer"];
+/** Scales the control plane's Deployments to `replicas` (a number, or each one's from a previous call); returns what they had. */
+function scaleControlPlane(namespace: string, replicas: number | Record<string, number>): Record<string, number> {
+    const had: Record<string, number> = {};
+    for (const d of CONTROL_PLANE) {
+        had[d] = Number(kubectl(["get", "deployment", `airflow-${d}`, "-n", namespace, "-o", "jsonpath={.spec.replicas}"]).stdout);
+        kubectl(["scale", "deployment", `airflow-${d}`, "-n", namespace, `--replicas=${typeof replicas === "number" ? replicas : replicas[d]}`]);
+    }
+    return had;
+}
+
 const psql = (namespace: string, pod: string, sql: string) =>
     kubectl(["exec", "-n", namespace, pod, "-c", "postgres", "--", "psql", "-U", "airflow", "-d", "airflow", "-XtAq", "-c", sql]).stdout.trim();
 
@@ -129,6 +154,35 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
         assert.strictEqual(await runToEnd(api, "lab_added", historyRun, 300), "success");
         firstKey = secretValue(NS, "airflow-keys", "fernet-key");
         assert.ok(!firstKey.includes(","), "generation 0: one key");
+    });
+
+    it("snapshots before a migration that changes the schema (the database taken back to Airflow 3.2.0's schema, then the migration Job again)", async function () {
+        const migration = kubectl(["get", "jobs", "-n", NS, "-o", "name"])
+            .stdout.split("\n")
+            .find((j) => j.startsWith("job.batch/airflow-migrate-"))!
+            .split("/")[1];
+        const replicas = scaleControlPlane(NS, 0);
+        await waitFor("the control plane to stop", 240, async () =>
+            pods(NS).some((p) => CONTROL_PLANE.includes(p.metadata.labels?.["app.kubernetes.io/component"] ?? "")) ? undefined : true,
+        );
+        const head = psql(NS, "airflow-postgres-0", "select version_num from alembic_version");
+        const downgrade = runJobLike(NS, migration, "lab-downgrade", (spec) => {
+            spec.initContainers = undefined;
+            spec.containers[0].args = ["bash", "-c", "airflow db downgrade --to-version 3.2.0 --yes"];
+        });
+        const older = psql(NS, "airflow-postgres-0", "select version_num from alembic_version");
+        log(`schema ${head} taken down to ${older} (3.2.0): ${downgrade.trim().split("\n").slice(-2).join(" | ")}`);
+        assert.notStrictEqual(older, head);
+        const again = runJobLike(NS, migration, "lab-migrate-again", () => {});
+        const snapshotLine = again.split("\n").find((l) => l.startsWith("snapshot airflow-"));
+        log(`the migration Job again: "${again.split("\n").find((l) => l.startsWith("schema check:"))}"; "${snapshotLine}"`);
+        assert.match(snapshotLine ?? "", new RegExp(`^snapshot airflow-\\d{8}T\\d{6}Z-g0-pre-migration-${older}\\.dump: \\d+ bytes, schema revision ${older}$`));
+        assert.strictEqual(psql(NS, "airflow-postgres-0", "select version_num from alembic_version"), head, "migrated back to the image's schema");
+        scaleControlPlane(NS, replicas);
+        await waitReady(NS, 600);
+        for (const j of ["lab-downgrade", "lab-migrate-again"]) kubectl(["delete", "job", j, "-n", NS, "--wait=false"]);
+        api = apiFor(NS);
+        assert.strictEqual((await waitFor("the API after the migration", 240, async () => api.dagRun("lab_added", historyRun))).state, "success");
     });
 
     it("rotates the keys (keys.generation 1) while a task runs: the task finishes on its first try, a token from before still works, the connection reads with the new key alone", async function () {
