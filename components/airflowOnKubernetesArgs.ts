@@ -39,9 +39,9 @@ export interface AirflowOnKubernetesArgs {
     airflowVersion?: string;
     /**
      * Airflow's generated keys. Raising `generation` by one rotates the Fernet key (the previous one
-     * stays as the second key, and `airflow rotate-fernet-key` re-encrypts every stored secret) and
-     * the API secret key, and restarts the control plane; the JWT secret is not rotated (Airflow 3.3
-     * checks tokens against one secret only). See docs/operations.md.
+     * stays as the second key, and `airflow rotate-fernet-key` re-encrypts every stored secret), the
+     * JWT signing key (an Ed25519 key; the previous generation's stays trusted) and the API secret
+     * key, and restarts the control plane. See docs/operations.md.
      *
      * Default: `{"generation":0}`.
      * @default {"generation":0}

@@ -161,7 +161,7 @@ describe("stack config", () => {
         {
             name: "a setting the package owns, in extraEnv",
             raw: { apiServer: { extraEnv: { AIRFLOW__CORE__EXECUTOR: "CeleryExecutor" } } },
-            problems: [/^airflow:apiServer.extraEnv.AIRFLOW__CORE__EXECUTOR: is set by this package .*the package sets AIRFLOW__API_AUTH__JWT_SECRET, .*AIRFLOW__CORE__DAGS_FOLDER, .*AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE/],
+            problems: [/^airflow:apiServer.extraEnv.AIRFLOW__CORE__EXECUTOR: is set by this package .*the package sets .*AIRFLOW__API_AUTH__JWT_SECRET, .*AIRFLOW__CORE__DAGS_FOLDER, .*AIRFLOW__KUBERNETES_EXECUTOR__POD_TEMPLATE_FILE/],
         },
         { name: "a setting the package owns, in secretEnv", raw: { secretEnv: { AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: { secretName: "db", key: "uri" } } }, problems: [/^airflow:secretEnv.AIRFLOW__DATABASE__SQL_ALCHEMY_CONN: is set by this package/] },
         { name: "parallelism in extraEnv of the standalone pod", raw: { architecture: "standalone", extraEnv: { AIRFLOW__CORE__PARALLELISM: "8" } }, problems: [/^airflow:extraEnv.AIRFLOW__CORE__PARALLELISM: is set by this package .*AIRFLOW__CORE__PARALLELISM/] },
@@ -436,6 +436,8 @@ describe("settings the package owns", () => {
             [{}, "production"],
             [{ ui: { authManager: "simple" }, logging: { remoteBaseLogFolder: "gs://logs/airflow" }, storage: { mode: "existing", dagsClaimName: "dags" } }, "production"],
             [{ ui: { ingress: { enabled: true, host: "airflow.example.com" }, webserverConfig: { secretName: "fab-config" } }, metrics: { enabled: true } }, "production"],
+            // a key rotation: the JWT signing key and JWKS settings
+            [{ keys: { generation: 1 } }, "production"],
             [{ architecture: "standalone" }, "standalone"],
             [{ architecture: "standalone", ui: { authManager: "simple" } }, "standalone"],
             [{ dagBundles: [{ name: "team", repo: "https://git.example.com/dags.git" }] }, "production"],
