@@ -93,7 +93,10 @@ export class AirflowKeys extends pulumi.ComponentResource {
         const secret = new k8s.core.v1.Secret(
             name,
             {
-                metadata: { name, namespace: args.namespace, labels: labels(args.instance, "keys") },
+                // A new Secret per generation: the provider replaces a Secret whose data changes, and with the
+                // same name it would delete it first, and with it every Deployment that reads it (no rolling
+                // update). Under a new name it is created first, the pods roll to it, the old one goes last.
+                metadata: { name: keysSecretName(name, generation), namespace: args.namespace, labels: labels(args.instance, "keys") },
                 type: "Opaque",
                 stringData: {
                     [SECRET_KEYS.fernetKey]: fernetKeys,
@@ -112,6 +115,11 @@ export class AirflowKeys extends pulumi.ComponentResource {
         this.secretName = secret.metadata.name;
         this.registerOutputs({ secretName: this.secretName });
     }
+}
+
+/** The keys Secret's name: the component's at generation 0 (as before rotation existed), then one per generation. */
+export function keysSecretName(name: string, generation: number): string {
+    return generation === 0 ? name : `${name}-g${generation}`;
 }
 
 /** The kid Airflow 3.3 puts in tokens signed with the symmetric jwt_secret (no jwt_kid set). */

@@ -204,7 +204,7 @@ describe("database.backup: the scripts (fake pg tools on PATH)", () => {
 });
 
 describe("keys.generation: rotation", () => {
-    const secret = (r: Rendered) => find(r.objects, "Secret", "airflow-keys").stringData;
+    const secret = (r: Rendered) => ofKind(r.objects, "Secret").find((x) => x.metadata.labels["app.kubernetes.io/component"] === "keys").stringData;
     const passwords = (r: Rendered) =>
         r.resources
             .filter((x) => x.type === "random:index/randomPassword:RandomPassword")
@@ -266,6 +266,21 @@ describe("keys.generation: rotation", () => {
         for (const name of ["scheduler", "api-server", "dag-processor", "triggerer"]) {
             assert.strictEqual(find(r.objects, "Deployment", `airflow-${name}`).spec.template.metadata.annotations["airflow.pulumi.com/key-generation"], "1", name);
         }
+        // a new Secret per generation (the provider replaces a changed Secret; under its old name it would delete the Deployments with it)
+        assert.deepStrictEqual(
+            ofKind(r.objects, "Secret")
+                .filter((x) => x.metadata.labels["app.kubernetes.io/component"] === "keys")
+                .map((x) => x.metadata.name),
+            ["airflow-keys-g1"],
+        );
+        assert.deepStrictEqual(envOf(container(find(r.objects, "Deployment", "airflow-scheduler").spec.template.spec, "scheduler")).AIRFLOW__CORE__FERNET_KEY, {
+            secretKeyRef: { name: "airflow-keys-g1", key: "fernet-key" },
+        });
+        assert.notStrictEqual(
+            migrationJob(r).metadata.name,
+            migrationJob(before).metadata.name,
+            "the migration Job reads the admin password from the new Secret: a new Job, never one replaced in place",
+        );
         const job = find(r.objects, "Job", "airflow-rotate-keys-g1");
         assert.deepStrictEqual(container(job.spec.template.spec, "rotate-keys").args, ["rotate-fernet-key"]);
         assert.deepStrictEqual(

@@ -51,7 +51,8 @@ export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, accou
     const suffix = pulumi.output(cp.args.schemaImage).apply((image) =>
         crypto
             .createHash("sha256")
-            .update(`${c.airflowVersion}\n${image}${backup ? "\nsnapshot" : ""}`)
+            // the keys Secret is named by the generation, and the Job reads the admin password from it
+            .update(`${c.airflowVersion}\n${image}${backup ? "\nsnapshot" : ""}${c.keys.generation > 0 ? `\nkeys ${c.keys.generation}` : ""}`)
             .digest("hex")
             .slice(0, 10),
     );

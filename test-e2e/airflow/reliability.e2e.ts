@@ -8,13 +8,19 @@
 // Run (lab up with --node first): node_modules/.bin/mocha --no-config --require ts-node/register/transpile-only --timeout 1200000 test-e2e/airflow/reliability.e2e.ts
 import * as assert from "assert";
 import { spawnSync } from "child_process";
+import * as fs from "fs";
 import * as path from "path";
 import { kubectl, kubectlBinary, labKubeconfig, labVolumes, namespaceLeftovers, REPO_DIR } from "../../lab/ts";
-import { apiFor, labImages, pods, secretValue, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { labImages, pods, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { deploy, deployPath, destroy, labStackOverrides, stackExport, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import type { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
+
+/** The keys Secret (airflow-keys, then airflow-keys-g<N> from keys.generation 1). */
+const keysSecret = (namespace: string) =>
+    kubectl(["get", "secret", "-n", namespace, "-l", "app.kubernetes.io/component=keys", "-o", "jsonpath={.items[*].metadata.name}"]).stdout.trim();
+const apiFor = (namespace: string) => new AirflowApi(uiServiceUrl(namespace), "admin", secretValue(namespace, keysSecret(namespace), "admin-password"));
 
 /** `npm run db:restore -- <args>` against the lab cluster; returns its output, throws when it fails. */
 function dbRestore(args: string[]): string {
@@ -95,6 +101,18 @@ function scaleControlPlane(namespace: string, replicas: number | Record<string, 
     return had;
 }
 
+/** `<op> <urn>` of each step of a Pulumi update, from its event log (none on the render path). */
+function updateOps(eventLog: string | undefined): string[] {
+    if (!eventLog) return [];
+    return fs
+        .readFileSync(eventLog, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => JSON.parse(l).resOutputsEvent?.metadata)
+        .filter((m) => m && m.op !== "same")
+        .map((m) => `${m.op} ${m.urn}`);
+}
+
 const psql = (namespace: string, pod: string, sql: string) =>
     kubectl(["exec", "-n", namespace, pod, "-c", "postgres", "--", "psql", "-U", "airflow", "-d", "airflow", "-XtAq", "-c", sql]).stdout.trim();
 
@@ -152,7 +170,7 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
         historyRun = `lab-history-${Date.now()}`;
         await api.trigger("lab_added", historyRun);
         assert.strictEqual(await runToEnd(api, "lab_added", historyRun, 300), "success");
-        firstKey = secretValue(NS, "airflow-keys", "fernet-key");
+        firstKey = secretValue(NS, keysSecret(NS), "fernet-key");
         assert.ok(!firstKey.includes(","), "generation 0: one key");
     });
 
@@ -191,7 +209,7 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
                 await fetch(`${api.baseUrl}/auth/token`, {
                     method: "POST",
                     headers: { "content-type": "application/json" },
-                    body: JSON.stringify({ username: "admin", password: secretValue(NS, "airflow-keys", "admin-password") }),
+                    body: JSON.stringify({ username: "admin", password: secretValue(NS, keysSecret(NS), "admin-password") }),
                 })
             ).json()) as { access_token: string }
         ).access_token;
@@ -200,12 +218,15 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
         await waitFor("the task to be running", 180, async () => ((await api.taskInstances("lab_added", runId)).some((t) => t.state === "running") ? true : undefined));
         const t = Date.now();
         configFile = writeStackConfig("lab-reliability", overrides(1));
-        deploy("lab-reliability", configFile, via.path, log);
+        const events = deploy("lab-reliability", configFile, via.path, log);
         log(`update with keys.generation 1 (rolled out, rotate-fernet-key done): ${seconds(t).toFixed(1)}s`);
-        const keys = secretValue(NS, "airflow-keys", "fernet-key").split(",");
+        const keys = secretValue(NS, keysSecret(NS), "fernet-key").split(",");
         assert.strictEqual(keys.length, 2, "two keys during the overlap");
         assert.strictEqual(keys[1], firstKey, "the previous key second");
         assert.notStrictEqual(keys[0], firstKey, "a new key first");
+        assert.strictEqual(keysSecret(NS), "airflow-keys-g1", "one keys Secret, the new generation's");
+        const replaced = updateOps(events).filter((o) => o.startsWith("replace ") && /Deployment|StatefulSet/.test(o));
+        assert.deepStrictEqual(replaced, [], "the workloads roll, none is replaced (deleted first)");
         const rotation = kubectl(["get", "job", "airflow-rotate-keys-g1", "-n", NS, "-o", "jsonpath={.status.succeeded}"]).stdout;
         assert.strictEqual(rotation, "1", "rotate-fernet-key completed");
         const state = await runToEnd(api, "lab_added", runId, 420);
