@@ -10,6 +10,7 @@
 // The standalone pod mounts the same claim in its Postgres container: snapshots are taken there
 // (`npm run db:restore -- --snapshot-now`), and a restore runs in an init container before Postgres
 // and Airflow start, when a restore request is on the claim.
+import * as crypto from "crypto";
 import * as k8s from "./kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { StackConfig } from "./config";
@@ -51,6 +52,10 @@ const CONNECT = [
     '  export PGHOST="${PGHOST:-127.0.0.1}" PGUSER="$POSTGRES_USER" PGPASSWORD="$POSTGRES_PASSWORD" PGDATABASE="$POSTGRES_DB"',
     '  target="dbname=$POSTGRES_DB"',
     "fi",
+    // a new pod's first packets can beat the NetworkPolicy engine's update for it (seen on the lab:
+    // kube-router refused the snapshot pod's first connection): wait for the database to answer
+    "i=0",
+    'until pg_isready -q -d "$target"; do i=$((i + 1)); [ "$i" -le 60 ] || { echo "the database does not answer" >&2; exit 1; }; sleep 1; done',
 ];
 
 /**
@@ -166,6 +171,8 @@ export class DatabaseBackup extends pulumi.ComponentResource {
     readonly snapshotCronJobName?: pulumi.Output<string>;
     readonly restoreCronJobName?: pulumi.Output<string>;
     private readonly scripts: k8s.core.v1.ConfigMap;
+    /** Hash of the scripts (the ConfigMap's name ends with it). */
+    readonly scriptsHash: string;
     private readonly claim?: k8s.core.v1.PersistentVolumeClaim;
 
     constructor(
@@ -195,14 +202,11 @@ export class DatabaseBackup extends pulumi.ComponentResource {
         } else {
             this.claimName = pulumi.output(b.claimName);
         }
-        this.scripts = new k8s.core.v1.ConfigMap(
-            `${name}-scripts`,
-            {
-                metadata: meta(`${name}-scripts`, BACKUP_COMPONENT.snapshot),
-                data: { "snapshot.sh": snapshotScript(), "restore.sh": restoreScript(), "restore-on-start.sh": restoreOnStartScript() },
-            },
-            parent,
-        );
+        const data = { "snapshot.sh": snapshotScript(), "restore.sh": restoreScript(), "restore-on-start.sh": restoreOnStartScript() };
+        // Named by its content: the provider replaces a changed ConfigMap, and under the same name it
+        // would delete it first, with the Jobs that mount it. A new name is created first instead.
+        this.scriptsHash = crypto.createHash("sha256").update(JSON.stringify(data)).digest("hex").slice(0, 8);
+        this.scripts = new k8s.core.v1.ConfigMap(`${name}-scripts`, { metadata: meta(`${name}-scripts-${this.scriptsHash}`, BACKUP_COMPONENT.snapshot), data }, parent);
         if (args.database) {
             const database = args.database;
             const dependsOn = [this.scripts, ...(this.claim ? [this.claim] : []), ...(args.databaseReady ?? [])];
@@ -280,6 +284,7 @@ export class DatabaseBackup extends pulumi.ComponentResource {
             volumes: [...this.volumes(), emptyDir("db-backup-tmp", FIXED_SCRATCH_SIZES.retention), emptyDir("snapshot-state", "1Mi")],
             stateMount: state,
             schemaCheckScript: schemaCheckScript(),
+            scriptsHash: this.scriptsHash,
             ready: [this.scripts, ...(this.claim ? [this.claim] : [])],
         };
     }

@@ -167,6 +167,7 @@ describe("database.backup: the scripts (fake pg tools on PATH)", () => {
         tool("psql", `case "$*" in *to_regclass*) echo "\${FAKE_HAS_SCHEMA:-t}";; *alembic_version*) echo 0123abcd;; esac`);
         tool("pg_dump", `echo "$@" >> "${root}/calls"; for a; do case "$a" in --file=*) echo dump > "\${a#--file=}";; esac; done`);
         tool("pg_restore", `echo "pg_restore $*" >> "${root}/calls"`);
+        tool("pg_isready", "exit 0");
     });
     afterEach(() => fs.rmSync(root, { recursive: true, force: true }));
     const listing = () => fs.readdirSync(path.join(root, "backups")).sort();

@@ -89,6 +89,8 @@ export interface MigrationSnapshotParts {
     stateMount: k8s.types.input.core.v1.VolumeMount;
     /** The shell line the schema check runs: writes `current` or `pending`. */
     schemaCheckScript: string[];
+    /** Hash of the scripts the snapshot runs (their ConfigMap is named by it): part of the Job's name. */
+    scriptsHash: string;
     /** What must exist before the Job runs (the claim, the scripts' ConfigMap). */
     ready: pulumi.Resource[];
 }

@@ -52,7 +52,7 @@ export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, accou
         crypto
             .createHash("sha256")
             // the keys Secret is named by the generation, and the Job reads the admin password from it
-            .update(`${c.airflowVersion}\n${image}${backup ? "\nsnapshot" : ""}${c.keys.generation > 0 ? `\nkeys ${c.keys.generation}` : ""}`)
+            .update(`${c.airflowVersion}\n${image}${backup ? `\nsnapshot ${backup.scriptsHash}` : ""}${c.keys.generation > 0 ? `\nkeys ${c.keys.generation}` : ""}`)
             .digest("hex")
             .slice(0, 10),
     );
