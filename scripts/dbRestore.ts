@@ -129,7 +129,12 @@ export async function restoreDatabase(o: RestoreOptions): Promise<string> {
         throw new Error(`--snapshot must be latest, none or a snapshot's file name (airflow-<time>-g<generation>-<reason>-<revision>.dump), got ${JSON.stringify(o.snapshot)}`);
     const restoreJob = kubectl(o, ["get", "cronjob", `${o.instance}-db-restore`, "-n", o.namespace, "-o", "name"], undefined, true).trim();
     if (restoreJob) return production(o);
-    const component = kubectl(o, ["get", "statefulset", o.instance, "-n", o.namespace, "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/component}"], undefined, true).trim();
+    const component = kubectl(
+        o,
+        ["get", "statefulset", o.instance, "-n", o.namespace, "-o", "jsonpath={.metadata.labels.app\\.kubernetes\\.io/component}"],
+        undefined,
+        true,
+    ).trim();
     if (component === "standalone") return standalone(o);
     throw new Error(
         `no snapshots in namespace ${o.namespace}: neither cronjob/${o.instance}-db-restore (production) nor the standalone statefulset/${o.instance}; set database.backup.enabled: true`,
