@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
-import { apiFor, labImages, pods, restarts, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { apiFor, labImages, labServesUpstream, pods, restarts, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { runDag } from "../../lab/ts/airflow/runs";
 import { probePolicies } from "../../lab/ts/airflow/policyProbe";
 import { CHROMIUM, screenshotDagList } from "../../lab/ts/airflow/screenshot";
@@ -58,7 +58,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
         ...labStackOverrides(airflowImage),
         // no controller publishes an address for the Ingress here: the provider must not wait for one
         ui: { ingress: { enabled: true, host: UI_HOST, pathPrefix: UI_PATH, annotations: { "pulumi.com/skipAwait": "true" } } },
-        metrics: { enabled: true, image: images.STATSD_EXPORTER },
+        metrics: { enabled: true, ...(labServesUpstream("statsdExporter") ? {} : { image: images.STATSD_EXPORTER }) },
     });
     // The upgrade adds a DAG bundle over SSH from the lab's git server (the Secret must exist first,
     // so it comes with the second deploy, into the namespace the first one made).

@@ -9,7 +9,7 @@ import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labContext, labKubeconfig, REPO_DIR, sleepSync } from "../kubectl";
 import { contextId } from "../localTarget";
 import { pulumiHome } from "../../../tools/pulumiSandbox";
-import { labImages } from "./cluster";
+import { labImages, labServesUpstream } from "./cluster";
 
 export type DeployPath = "pulumi" | "render";
 
@@ -49,8 +49,10 @@ export function deployPath(): { path: DeployPath; why: string } {
 }
 
 /**
- * What the lab changes in the committed local stacks: the images built on this machine (lab/images.sh),
- * deployed by digest, with the DAGs inside the DAG image. `airflowImage` defaults to the DAG image.
+ * What the lab changes in the committed local stacks: the project's images built on this machine
+ * (lab/images.sh), deployed by digest, with the DAGs inside the DAG image. `airflowImage` defaults to
+ * the DAG image. The upstream images (Postgres, the setup image) keep the package's defaults, which
+ * the node pulls through the lab's registry mirror; only an images.env from before the mirror names them.
  */
 export function labStackOverrides(airflowImage?: string, architecture: "production" | "standalone" = "production"): Record<string, unknown> {
     const images = labImages();
@@ -60,10 +62,9 @@ export function labStackOverrides(airflowImage?: string, architecture: "producti
         ...(architecture === "production" ? { retention: { workerPods: { minCompletedMinutes: 0 } } } : {}),
         images: {
             airflow: airflowImage ?? images.DAGS,
-            postgres: images.POSTGRES,
             taskImages: { example: images.TASK_EXAMPLE },
-            pullPolicy: "IfNotPresent",
-            setup: images.BASE,
+            ...(labServesUpstream("postgres") ? {} : { postgres: images.POSTGRES }),
+            ...(labServesUpstream("setup") ? {} : { setup: images.BASE }),
         },
     };
 }
