@@ -11,10 +11,10 @@ import { AirflowPodFactory, API_PORT, LOGS_MOUNT, taskImagesEnv } from "./airflo
 import { withEphemeralStorage } from "./ephemeralStorage";
 import type { DagBundlePodParts } from "./dagBundles";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
-import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
+import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, rolloutTimeouts, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
 /** The standalone pod's sections of the stack config (of database, only its resources apply). */
-export type StandaloneConfig = Pick<StackConfig, "standalone" | "database" | "ui" | "images" | "extraEnv" | "secretEnv" | "envFromSecrets">;
+export type StandaloneConfig = Pick<StackConfig, "standalone" | "database" | "ui" | "images" | "extraEnv" | "secretEnv" | "envFromSecrets" | "rolloutTimeoutMinutes">;
 
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
@@ -187,7 +187,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                     postgresDataClaim(args.instance, c.standalone.storageSize, c.standalone.storageClassName, "logs"),
                 ]),
             },
-            parent,
+            { ...parent, customTimeouts: rolloutTimeouts(c.rolloutTimeoutMinutes) },
         );
         this.registerOutputs({ serviceName: this.serviceName, uiUrl: this.uiUrl });
     }

@@ -16,6 +16,7 @@ export type ControlPlaneConfig = Pick<
     | "dagProcessor"
     | "triggerer"
     | "workers"
+    | "rolloutTimeoutMinutes"
     | "ui"
     | "logging"
     | "retention"
