@@ -1,15 +1,15 @@
-// Level 2, updates that cannot succeed, through the real Pulumi engine: an image that cannot be pulled
-// and a migration whose database refuses the connection. Each must fail the update at a deadline the
+// Level 2, updates interrupted or unable to succeed, through the real Pulumi engine: a `pulumi up`
+// killed mid-deploy, an image that cannot be pulled, a migration whose database refuses the connection. Each must fail the update at a deadline the
 // stack sets, saying which pod and why, while the Airflow already running keeps serving; the next
 // update with a good config converges. Runs after the scenario, on its lab.
 import * as assert from "assert";
-import { spawn } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { kubectl, namespaceLeftovers } from "../../lab/ts";
 import { apiFor, labImages, pods, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
-import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../../lab/ts/airflow/deploy";
+import { deploy, deployPath, destroy, labStackOverrides, pulumiInvocation, writeStackConfig } from "../../lab/ts/airflow/deploy";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 const NS = "airflow-faults";
@@ -61,10 +61,42 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
         if (configFile) destroy(STACK, via.path, configFile, NS);
     });
 
-    it("deploys the stack the faults start from", async function () {
+    it("a pulumi up killed (SIGKILL) in the middle of the first deploy: the next up converges, nothing duplicated, nothing left pending", async function () {
         configFile = writeStackConfig(STACK, base);
-        deploy(STACK, configFile, via.path, log);
+        // ensureStack and the program build happen in deploy(); here the stack must exist first
+        const inv = pulumiInvocation(["stack", "init", STACK]);
+        spawnSync(inv.command, inv.args, { cwd: inv.cwd, env: inv.env, encoding: "utf8" });
+        const up = pulumiInvocation(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", configFile, "--suppress-progress"]);
+        const cli = spawn(up.command, up.args, { cwd: up.cwd, env: up.env, stdio: "ignore" });
+        // killed once the database exists and the migration has started: the middle of the deploy
+        await waitFor("the migration Job of the first deploy", 300, async () =>
+            kubectl(["get", "jobs", "-n", NS, "-o", "name"], { allowFail: true }).stdout.includes("migrate") ? true : undefined,
+        );
+        cli.kill("SIGKILL");
+        await new Promise((r) => cli.once("exit", r));
+        log(`pulumi up killed with ${kubectl(["get", "all", "-n", NS, "-o", "name"]).stdout.trim().split("\n").length} objects in ${NS}`);
+        const lines: string[] = [];
+        deploy(STACK, configFile, via.path, (l) => {
+            lines.push(l);
+            log(l);
+        });
+        assert.ok(
+            lines.some((l) => /pulumi cancel/.test(l)),
+            "the left lock was cancelled",
+        );
         await waitReady(NS, 600);
+        const jobs = kubectl(["get", "jobs", "-n", NS, "-o", "name"])
+            .stdout.trim()
+            .split("\n")
+            .filter((j) => j.includes("migrate"));
+        assert.strictEqual(jobs.length, 1, `one migration Job: ${jobs.join(", ")}`);
+        for (const d of ["airflow-scheduler", "airflow-api-server", "airflow-dag-processor", "airflow-triggerer"]) {
+            const rs = JSON.parse(kubectl(["get", "replicasets", "-n", NS, "-o", "json"]).stdout).items.filter((r: any) => r.metadata.ownerReferences?.[0]?.name === d);
+            assert.strictEqual(rs.length, 1, `${d}: one ReplicaSet`);
+        }
+        const preview = pulumiInvocation(["preview", "--stack", STACK, "--config-file", configFile, "--expect-no-changes", "--suppress-progress"]);
+        const p = spawnSync(preview.command, preview.args, { cwd: preview.cwd, env: preview.env, encoding: "utf8" });
+        assert.strictEqual(p.status, 0, `the preview after the recovery expects no changes:\n${String(p.stdout).slice(-2000)}`);
     });
 
     it("an extra container whose image cannot be pulled: the update fails within the rollout deadline naming the pod and the pull error; the old pod keeps serving", async function () {

@@ -11,6 +11,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labKubeconfig, LAB_DIR, REPO_DIR } from "../../lab/ts";
 import { pods, waitFor } from "../../lab/ts/airflow/cluster";
+import { contextId } from "../../lab/ts/localTarget";
 import { upstreamDefaults } from "../../lab/ts/upstreamImages";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -69,6 +70,8 @@ describe("npm run local on the lab and on a cluster of the user's (level 2)", fu
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "airflow-local-kind-"));
         const config = yaml.load(fs.readFileSync(labKubeconfig(), "utf8")) as any;
         const context = "kind-airflow-lab";
+        // a user's first run: no deploy state of an earlier lab's run for this context
+        fs.rmSync(path.join(labCacheDir(), "contexts", contextId(context)), { recursive: true, force: true });
         config.contexts = config.contexts.map((c: any) => ({ ...c, name: context }));
         config["current-context"] = context;
         const kubeconfig = path.join(dir, "config");

@@ -4,6 +4,7 @@
 import { spawnSync, SpawnSyncOptions } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labContext, labKubeconfig, REPO_DIR, sleepSync } from "../kubectl";
@@ -134,6 +135,46 @@ function pulumi(args: string[], allowFail = false, cwd = REPO_DIR) {
     return run("pulumi", [...args, "--non-interactive"], { cwd, env: pulumiEnv(), allowFail });
 }
 
+/**
+ * After a `pulumi up` or `destroy` that was killed (the CLI's SIGKILL, a machine that stopped): a lock
+ * left by a process of this host that no longer runs is cancelled (`pulumi cancel`), and operations the
+ * state still marks pending are dropped by a refresh (`--clear-pending-creates`), so the next update
+ * re-applies them; server-side apply adopts what the killed update had already created. The steps
+ * docs/operations.md gives a user, run only when needed, saying so.
+ */
+function recoverInterrupted(stack: string, log: (l: string) => void): void {
+    const locks = path.join(STATE_DIR(), "backend", ".pulumi", "locks");
+    const stale = (fs.existsSync(locks) ? (fs.readdirSync(locks, { recursive: true }) as string[]) : [])
+        .filter((f) => f.endsWith(".json") && path.basename(path.dirname(f)) === stack)
+        .map((f) => JSON.parse(fs.readFileSync(path.join(locks, f), "utf8")) as { pid: number; hostname: string })
+        .filter((l) => l.hostname === os.hostname() && !processRuns(l.pid));
+    if (stale.length) {
+        log(`the stack's lock was left by a pulumi process that no longer runs (pid ${stale.map((l) => l.pid).join(", ")}): pulumi cancel`);
+        pulumi(["cancel", "--yes", "--stack", stack]);
+    }
+    const state = JSON.parse(pulumi(["stack", "export", "--stack", stack]).stdout) as { deployment?: { pending_operations?: unknown[] } };
+    const pending = state.deployment?.pending_operations?.length ?? 0;
+    if (pending) {
+        log(`${pending} operations of an interrupted update are pending in the state: pulumi refresh --clear-pending-creates`);
+        pulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, "--suppress-progress"]);
+    }
+}
+
+function processRuns(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** How the lab runs the pulumi CLI (its environment and directory), for a caller that must run it asynchronously. */
+export function pulumiInvocation(args: string[]): { command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string } {
+    ensureProgramBuilt();
+    return { command: "pulumi", args: [...args, "--non-interactive"], env: pulumiEnv(), cwd: REPO_DIR };
+}
+
 function ensureStack(stack: string): void {
     const ls = pulumi(["stack", "ls", "--json"]);
     const exists = (JSON.parse(ls.stdout || "[]") as { name: string }[]).some((s) => s.name === stack);
@@ -214,6 +255,7 @@ function refOf(o: any): string {
 export function deploy(stack: string, configFile: string, via: DeployPath, log: (l: string) => void): string | undefined {
     if (via === "pulumi") {
         ensureStack(stack);
+        recoverInterrupted(stack, log);
         // the engine's event log: scripts/critical-path.ts turns it into a per-resource timeline
         const events = path.join(STATE_DIR(), `${stack}-up-${Date.now()}.events.jsonl`);
         const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress", "--event-log", events]);
@@ -317,6 +359,7 @@ export function emptyProgramPreview(preload: boolean): number {
 /** Destroys stack `stack`: everything it deployed, namespace last. */
 export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string): void {
     if (via === "pulumi") {
+        recoverInterrupted(stack, (l) => process.stderr.write(`[lab] ${l}\n`));
         pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
         pulumi(["stack", "rm", "--yes", "--force", stack], true);
         return;
