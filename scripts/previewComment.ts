@@ -1,7 +1,8 @@
 // The pull-request comment of .github/workflows/preview.yml: a summary of `pulumi preview --json --diff`
 // (the engine's own JSON, not its text display), one row per resource that changes, with the property
-// paths the provider reports as changed. Secret values show as [secret], whatever the preview was run
-// with (the engine keeps its secret markers in the JSON, even with --show-secrets).
+// paths the provider reports as changed. Secret values show as [secret]: the engine's JSON has them
+// as that string (also with --show-secrets, CLI v3.277.0), and a Kubernetes Secret's data is never
+// shown, marked or not; objects and lists show only their size, so nothing nested is printed.
 //
 //   pulumi preview --json --diff --stack prod > preview.json; npm run --silent preview:comment -- --stack prod preview.json
 //
@@ -35,17 +36,12 @@ export interface Change {
     properties: { path: string; kind: string; before?: string; after?: string }[];
 }
 
-/** The signature key and values Pulumi's serialized property values carry (sdk/go/common/resource/sig). */
-const SIG_KEY = "4dabf18193072939515e22adb298388d";
-const SIG_SECRET = "1b47061264138c4ac30d75fd1eb44270";
-const SIG_OUTPUT = "d0e6a833031e9bbcd3f4e8bde6ca49a4";
-const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+/** How the engine's preview JSON writes a secret value (with or without --show-secrets). */
 export const SECRET_MASK = "[secret]";
 
 const SECRET = Symbol("secret");
-const COMPUTED = Symbol("computed");
 const MISSING = Symbol("missing");
-type Looked = unknown | typeof SECRET | typeof COMPUTED | typeof MISSING;
+type Looked = unknown | typeof SECRET | typeof MISSING;
 
 /** Parses a property path as the engine prints it: `spec.template.spec.containers[0].image`, `data["a.b"]`. */
 export function parsePath(path: string): (string | number)[] {
@@ -81,26 +77,15 @@ export function parsePath(path: string): (string | number)[] {
     return out;
 }
 
-/** Strips Pulumi's markers off one value: secret and unknown become symbols, outputs their value. */
 function unwrap(v: unknown): Looked {
-    if (v === SECRET_MASK) return SECRET;
-    if (v === UNKNOWN) return COMPUTED;
-    if (v !== null && typeof v === "object" && !Array.isArray(v) && SIG_KEY in (v as object)) {
-        const o = v as Record<string, unknown>;
-        if (o[SIG_KEY] === SIG_SECRET) return SECRET;
-        if (o[SIG_KEY] === SIG_OUTPUT) {
-            if (o.secret) return SECRET;
-            return "value" in o ? unwrap(o.value) : COMPUTED;
-        }
-    }
-    return v;
+    return v === SECRET_MASK ? SECRET : v;
 }
 
 /** The value at `path` in `props`: a secret anywhere on the way makes the whole value secret. */
 function lookup(props: Record<string, unknown> | undefined, path: (string | number)[]): Looked {
     let v: Looked = unwrap(props);
     for (const key of path) {
-        if (v === SECRET || v === COMPUTED) return v;
+        if (v === SECRET) return v;
         if (v === null || typeof v !== "object") return MISSING;
         v = unwrap((v as Record<string | number, unknown>)[key]);
         if (v === undefined) return MISSING;
@@ -108,24 +93,20 @@ function lookup(props: Record<string, unknown> | undefined, path: (string | numb
     return v;
 }
 
-/** Whether any value under `v` is a secret (a container holding one is not shown). */
-function holdsSecret(v: unknown): boolean {
-    const u = unwrap(v);
-    if (u === SECRET) return true;
-    if (u === null || typeof u !== "object") return false;
-    return Object.values(u as object).some(holdsSecret);
-}
-
 const MAX_VALUE = 60;
+/** A value as the comment shows it: scalars as JSON, objects and lists by their size only. */
 function show(v: Looked): string | undefined {
     if (v === MISSING) return undefined;
     if (v === SECRET) return SECRET_MASK;
-    if (v === COMPUTED) return "(known after update)";
     if (v === null) return "null";
-    if (Array.isArray(v)) return holdsSecret(v) ? SECRET_MASK : `[${v.length} items]`;
-    if (typeof v === "object") return holdsSecret(v) ? SECRET_MASK : `{${Object.keys(v as object).length} keys}`;
+    if (Array.isArray(v)) return `[${v.length} item${v.length === 1 ? "" : "s"}]`;
+    if (typeof v === "object") {
+        const n = Object.keys(v as object).length;
+        return `{${n} key${n === 1 ? "" : "s"}}`;
+    }
     const text = typeof v === "string" ? JSON.stringify(v) : String(v);
-    return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE - 1)}…` : text;
+    // a long value keeps its start and its end (where a dotted name or a tag has its last part)
+    return text.length > MAX_VALUE ? `${text.slice(0, MAX_VALUE / 2 - 1)}…${text.slice(text.length - MAX_VALUE / 2)}` : text;
 }
 
 /** Properties whose values are never shown, marked secret or not: a Kubernetes Secret's contents. */
@@ -143,7 +124,7 @@ const OPS: Record<string, Change["op"] | undefined> = {
     discard: "delete",
 };
 
-/** The resources a preview changes, one entry per URN, in the engine's order (reads and no-ops left out). */
+/** The resources a preview changes, one entry per URN, by type and name (reads and no-ops left out). */
 export function changes(preview: PreviewJson): Change[] {
     const byUrn = new Map<string, Change>();
     for (const step of preview.steps ?? []) {
@@ -158,7 +139,8 @@ export function changes(preview: PreviewJson): Change[] {
         const type = step.newState?.type ?? step.oldState?.type ?? urnType(step.urn);
         byUrn.set(step.urn, { op, type, name: urnName(step.urn), urn: step.urn, properties: properties(step, type) });
     }
-    return [...byUrn.values()];
+    // the engine runs steps in parallel, so its order varies from run to run: the comment's is fixed
+    return [...byUrn.values()].sort((a, b) => a.type.localeCompare(b.type) || a.name.localeCompare(b.name) || a.urn.localeCompare(b.urn));
 }
 
 function properties(step: PreviewStep, type: string): Change["properties"] {
@@ -169,10 +151,19 @@ function properties(step: PreviewStep, type: string): Change["properties"] {
     if (step.op === "create" || step.op === "delete") return [];
     return entries.map(([path, d]) => {
         const parsed = parsePath(path);
-        const from = d.inputDiff === false ? "outputs" : "inputs";
+        // inputDiff false (the Kubernetes provider's server-side diff): the path is in the outputs, which a
+        // preview has only for the old state; the inputs hold the same path for the new one.
+        const sides: ("inputs" | "outputs")[] = d.inputDiff === false ? ["outputs", "inputs"] : ["inputs", "outputs"];
+        const at = (state: PreviewStep["oldState"]) => {
+            for (const side of sides) {
+                const v = lookup(state?.[side] ?? undefined, parsed);
+                if (v !== MISSING) return v;
+            }
+            return MISSING;
+        };
         const secret = alwaysSecret(type, parsed);
-        const before = d.kind.startsWith("add") ? undefined : secret ? SECRET_MASK : show(lookup(step.oldState?.[from] ?? undefined, parsed));
-        const after = d.kind.startsWith("delete") ? undefined : secret ? SECRET_MASK : show(lookup(step.newState?.[from] ?? undefined, parsed));
+        const before = d.kind.startsWith("add") ? undefined : secret ? SECRET_MASK : show(at(step.oldState));
+        const after = d.kind.startsWith("delete") ? undefined : secret ? SECRET_MASK : show(at(step.newState));
         return { path, kind: d.kind, before, after };
     });
 }
@@ -241,7 +232,9 @@ export function previewComment(preview: PreviewJson, options: CommentOptions): s
                               `${code(p.path)}${p.kind.endsWith("-replace") ? " (replaces)" : ""}${p.before !== undefined || p.after !== undefined ? `: ${cell(p.before ?? "∅")} → ${cell(p.after ?? "∅")}` : ""}`,
                       )
                       .join("<br>")
-                : "";
+                : c.op === "replace"
+                  ? "no property diff from the engine: replaced along with a resource it depends on"
+                  : "";
             const row = `| ${SYMBOL[c.op]} | ${code(c.type)} | ${code(c.name)} | ${props} |`;
             if (length + row.length > MAX_COMMENT) break;
             lines.push(row);
