@@ -36,5 +36,5 @@ fi
 cd "$REPO_DIR"
 v="$("$ACTIONLINT" -version)"
 lab_log "actionlint ${v%%$'\n'*}: linting .github/workflows"
-"$ACTIONLINT"
+"$ACTIONLINT" .github/workflows/*.yml
 lab_log "actionlint: .github/workflows is clean"
