@@ -214,7 +214,10 @@ export function previewComment(preview: PreviewJson, options: CommentOptions): s
     const warnings = (preview.diagnostics ?? []).filter((d) => d.severity === "warning");
     const failed = (options.exitCode ?? 0) !== 0 || errors.length > 0;
     const lines = [marker(options.stack), `### Pulumi preview of \`${options.stack}\``, ""];
-    if (failed) lines.push(`**The preview failed** (exit code ${options.exitCode ?? "?"}): ${errors.length} error(s) below.`, "");
+    if (failed) {
+        const where = errors.length ? `${errors.length} error(s) below` : "the engine reported no error here, see the job's log";
+        lines.push(`**The preview failed** (exit code ${options.exitCode ?? "?"}): ${where}.`, "");
+    }
     lines.push(
         list.length
             ? `**${list.length} resource(s) change**: ${counts.join(", ")}; ${summary.same ?? 0} unchanged.`

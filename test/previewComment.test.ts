@@ -122,6 +122,15 @@ describe("the pull-request comment from `pulumi preview --json --diff` (scripts/
         assert.match(comment, /<summary>Errors \(2\)<\/summary>[\s\S]*failed to read resource state due to unreachable cluster/);
     });
 
+    it("a preview that wrote no JSON (it failed before the engine ran: an empty file) is reported as failed, pointing at the log", () => {
+        const script = path.join(__dirname, "..", "scripts", "previewComment.ts");
+        const tsNode = path.join(__dirname, "..", "node_modules", ".bin", "ts-node");
+        const r = spawnSync(tsNode, ["--transpile-only", script, "--stack", STACK, "--exit-code", "255", "/dev/null"], { encoding: "utf8" });
+        assert.strictEqual(r.status, 0, r.stderr);
+        const comment = r.stdout;
+        assert.match(comment, /\*\*The preview failed\*\* \(exit code 255\): the engine reported no error here, see the job's log\./);
+    });
+
     it("the command: reads the file, prints the comment; a missing --stack fails naming it", () => {
         const script = path.join(__dirname, "..", "scripts", "previewComment.ts");
         const tsNode = path.join(__dirname, "..", "node_modules", ".bin", "ts-node");
