@@ -368,3 +368,14 @@ export function destroy(stack: string, via: DeployPath, configFile: string, name
     kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--timeout=180s"]);
     fs.rmSync(refs, { force: true });
 }
+
+/**
+ * `pulumi preview --json --diff` of deployed stack `stack` with the config of `configFile` (the
+ * pull-request workflow's preview): the engine's JSON on stdout, and its exit code (non-zero when
+ * the preview failed). `showSecrets` adds --show-secrets (the JSON then holds secret plaintexts).
+ */
+export function previewJson(stack: string, configFile: string, showSecrets = false): { code: number; json: string; stderr: string } {
+    const args = ["preview", "--json", "--diff", "--stack", stack, "--config-file", configFile, ...(showSecrets ? ["--show-secrets"] : [])];
+    const r = pulumi(args, true);
+    return { code: r.code, json: r.stdout, stderr: r.stderr };
+}
