@@ -65,7 +65,11 @@ function deployment(
                 },
             },
         },
-        { parent: cp.parent, dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])], customTimeouts: rolloutTimeouts(cp.args.config.rolloutTimeoutMinutes) },
+        {
+            parent: cp.parent,
+            dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])],
+            customTimeouts: rolloutTimeouts(cp.args.config.rolloutTimeoutMinutes),
+        },
     );
 }
 
