@@ -207,6 +207,15 @@ export interface AirflowOnKubernetesArgs {
      */
     retention?: Retention;
     /**
+     * How long `pulumi up` waits for a Deployment or the standalone StatefulSet to roll out before it
+     * fails, naming the pods and why (an image that cannot be pulled, a crash loop); Kubernetes marks
+     * a Deployment's rollout failed at the same deadline. The old pods keep serving meanwhile.
+     *
+     * Default: `10`.
+     * @default 10
+     */
+    rolloutTimeoutMinutes?: number;
+    /**
      * Metrics (production): Airflow's StatsD metrics into a prometheus statsd-exporter Deployment, a
      * Service to scrape, and optionally a Prometheus Operator ServiceMonitor.
      *

@@ -268,3 +268,8 @@ export function isolatedPodSpec(uid: number, pullSecrets: string[] | undefined):
         ...imagePullSecrets(pullSecrets),
     };
 }
+
+/** How long the engine waits for a rollout (config rolloutTimeoutMinutes): it then fails with the pods' errors. */
+export function rolloutTimeouts(minutes: number): pulumi.CustomTimeouts {
+    return { create: `${minutes}m`, update: `${minutes}m` };
+}

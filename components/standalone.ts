@@ -12,10 +12,10 @@ import { withEphemeralStorage } from "./ephemeralStorage";
 import { BACKUP_SCRIPTS_MOUNT, DatabaseBackup } from "./databaseBackup";
 import type { DagBundlePodParts } from "./dagBundles";
 import { postgresContainer, postgresCredentials, postgresDataClaim, postgresScratchVolumes } from "./metadataDatabase";
-import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, keyGenerationAnnotation, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
+import { AIRFLOW_GID, AIRFLOW_UID, awaitedWorkloadService, httpProbe, keyGenerationAnnotation, labels, POSTGRES_UID, READINESS_PROBE_PERIOD, rolloutTimeouts, selectorLabels, singlePodStatefulSetSpec, startupProbe } from "./podParts";
 
 /** The standalone pod's sections of the stack config (of database, only its resources apply). */
-export type StandaloneConfig = Pick<StackConfig, "standalone" | "database" | "ui" | "images" | "keys" | "extraEnv" | "secretEnv" | "envFromSecrets">;
+export type StandaloneConfig = Pick<StackConfig, "standalone" | "database" | "ui" | "images" | "keys" | "extraEnv" | "secretEnv" | "envFromSecrets" | "rolloutTimeoutMinutes">;
 
 export interface StandaloneAirflowArgs {
     namespace: pulumi.Input<string>;
@@ -230,7 +230,7 @@ export class StandaloneAirflow extends pulumi.ComponentResource {
                     { labels: labels(args.instance, COMPONENT_NAME), ...annotationsOf(keyGenerationAnnotation(c.keys.generation)) },
                 ),
             },
-            parent,
+            { ...parent, customTimeouts: rolloutTimeouts(c.rolloutTimeoutMinutes) },
         );
         this.registerOutputs({ serviceName: this.serviceName, uiUrl: this.uiUrl });
     }

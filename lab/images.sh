@@ -3,7 +3,8 @@
 # the loopback registry; cached: an image that exists is not rebuilt (LAB_REBUILD=1 forces).
 #   airflow-lab/debian:bookworm    debootstrap --variant=minbase root filesystem (bookworm, -updates, -security)
 #   airflow-lab/airflow:3.3.2      stand-in for apache/airflow:3.3.2 (same contract; lab/images/airflow)
-#   lab/postgres:15                stand-in for the official postgres image (lab/images/postgres)
+#   airflow-lab/debian:trixie      the same for Debian 13 (the Postgres stand-in's PostgreSQL 17)
+#   lab/postgres:17                stand-in for the official postgres image (lab/images/postgres)
 #   lab/pause, lab/coredns         the node's sandbox image and cluster DNS (static binaries, FROM scratch)
 #   lab/statsd-exporter            stand-in for quay.io/prometheus/statsd-exporter (static binary, FROM scratch)
 #   lab/git-server                 the scenario's git server: smart HTTP and SSH (lab/images/git-server)
@@ -12,6 +13,9 @@
 # and on top of the stand-in, the project's own images, built from images/ unchanged but for the
 # base image's FROM (and the constraints file, since GitHub is unreachable here):
 #   airflow/base, airflow/dags, airflow/task-example, and airflow/dags:lab-v2 (plus lab/testdata/dags)
+# The stand-ins are also served under the names of the images the package defaults to
+# (docker.io/apache/airflow, docker.io/library/postgres, busybox (the Debian root filesystem),
+# quay.io/prometheus/statsd-exporter, registry.k8s.io/git-sync/git-sync), for the node's registry mirror.
 # Writes the digest-pinned references to $LAB_IMAGES_ENV for the stack config.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -49,24 +53,30 @@ push() {
   printf '%s@%s\n' "${remote%:*}" "$digest"
 }
 
-# --- Debian root filesystem ---------------------------------------------------------------
-DEBIAN=airflow-lab/debian:bookworm
-if ! have_image "$DEBIAN"; then
+# --- Debian root filesystems ----------------------------------------------------------------
+# debian_rootfs SUITE: airflow-lab/debian:SUITE, debootstrap --variant=minbase with SUITE, -updates
+# and -security (the suite alone lacks the patched releases)
+debian_rootfs() {
+  local suite=$1 image="airflow-lab/debian:$1" root t
+  have_image "$image" && return 0
   t=$(lab_now)
-  root="$AIRFLOW_LAB_CACHE/rootfs-bookworm"
+  root="$AIRFLOW_LAB_CACHE/rootfs-$suite"
   rm -rf "$root"
-  lab_log "debootstrap bookworm (minbase) into $root (log: $LAB_LOGS/debootstrap.log)"
-  debootstrap --variant=minbase bookworm "$root" http://deb.debian.org/debian >"$LAB_LOGS/debootstrap.log" 2>&1 \
-    || { tail -20 "$LAB_LOGS/debootstrap.log" >&2; lab_die "debootstrap failed"; }
-  # updates and security too: bookworm alone lacks the patched releases
-  printf '%s\n' "deb http://deb.debian.org/debian bookworm main" \
-    "deb http://deb.debian.org/debian bookworm-updates main" \
-    "deb http://deb.debian.org/debian-security bookworm-security main" >"$root/etc/apt/sources.list"
+  lab_log "debootstrap $suite (minbase) into $root (log: $LAB_LOGS/debootstrap-$suite.log)"
+  debootstrap --variant=minbase "$suite" "$root" http://deb.debian.org/debian >"$LAB_LOGS/debootstrap-$suite.log" 2>&1 \
+    || { tail -20 "$LAB_LOGS/debootstrap-$suite.log" >&2; lab_die "debootstrap $suite failed"; }
+  printf '%s\n' "deb http://deb.debian.org/debian $suite main" \
+    "deb http://deb.debian.org/debian $suite-updates main" \
+    "deb http://deb.debian.org/debian-security $suite-security main" >"$root/etc/apt/sources.list"
   rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
-  tar -C "$root" -c . | lab_docker import - "$DEBIAN" >/dev/null
+  tar -C "$root" -c . | lab_docker import - "$image" >/dev/null
   rm -rf "$root"
-  lab_log "imported $DEBIAN in $(lab_elapsed "$t")s"
-fi
+  lab_log "imported $image in $(lab_elapsed "$t")s"
+}
+DEBIAN=airflow-lab/debian:bookworm
+debian_rootfs bookworm
+# the PostgreSQL major the package defaults to (17) is Debian 13's
+debian_rootfs trixie
 
 # --- stand-ins for the upstream images --------------------------------------------------------
 AIRFLOW_STANDIN="airflow-lab/airflow:3.3.2-$(content_tag "$LAB_DIR/images/airflow")"
@@ -76,17 +86,19 @@ if ! have_image "$AIRFLOW_STANDIN"; then
   cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$ctx/host-ca.crt"
   build "$AIRFLOW_STANDIN" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN"
 fi
-have_image lab/postgres:15 || build lab/postgres:15 "$LAB_DIR/images/postgres" --build-arg "DEBIAN_IMAGE=$DEBIAN"
+POSTGRES="lab/postgres:17-$(content_tag "$LAB_DIR/images/postgres" "$(image_id airflow-lab/debian:trixie)")"
+have_image "$POSTGRES" || build "$POSTGRES" "$LAB_DIR/images/postgres" --build-arg DEBIAN_IMAGE=airflow-lab/debian:trixie
 GIT_SERVER="lab/git-server:$(content_tag "$LAB_DIR/images/git-server" "$(image_id "$DEBIAN")")"
 have_image "$GIT_SERVER" || build "$GIT_SERVER" "$LAB_DIR/images/git-server" --build-arg "DEBIAN_IMAGE=$DEBIAN"
 lab_docker tag "$GIT_SERVER" lab/git-server:latest
 # git-sync as upstream packages it: its binary, git and openssh-client from Debian, uid 65533 with a
 # passwd entry (ssh needs one), HOME=/tmp. The binary is handed in; nothing here builds it.
-GIT_SYNC=""
+GIT_SYNC="" GIT_SYNC_VERSION=""
 if [ -n "${AIRFLOW_LAB_GIT_SYNC:-}" ]; then
   [ -x "$AIRFLOW_LAB_GIT_SYNC" ] || lab_die "AIRFLOW_LAB_GIT_SYNC=$AIRFLOW_LAB_GIT_SYNC is not an executable git-sync binary"
   version="$("$AIRFLOW_LAB_GIT_SYNC" --version 2>/dev/null | tr -dc 'A-Za-z0-9.-')"
   [ -n "$version" ] || lab_die "$AIRFLOW_LAB_GIT_SYNC --version printed nothing: is it git-sync?"
+  GIT_SYNC_VERSION=$version
   GIT_SYNC="lab/git-sync:$version-$(content_tag "$(sha256sum <"$AIRFLOW_LAB_GIT_SYNC")" "$(image_id "$DEBIAN")")"
   if ! have_image "$GIT_SYNC"; then
     ctx="$AIRFLOW_LAB_CACHE/contexts/git-sync"
@@ -123,6 +135,27 @@ for b in pause coredns statsd_exporter; do
   fi
 done
 
+# --- the stand-ins under the upstream names -----------------------------------------------------
+# Each stand-in is also pushed as <host>/<path>:<tag> of the image the package defaults to
+# (lab/ts/upstreamImages.ts); containerd on the lab's node resolves those hosts through this registry
+# (lab/node.sh), so a stack names the upstream images on the lab as on any cluster.
+declare -A STANDIN=([airflow]="$AIRFLOW_STANDIN" [postgres]="$POSTGRES" [setup]="$DEBIAN" [statsdExporter]=lab/statsd-exporter:latest [gitSync]="$GIT_SYNC")
+UPSTREAM="$("$REPO_DIR/node_modules/.bin/ts-node" --transpile-only "$LAB_DIR/ts/upstreamImages.ts")"
+MIRROR_HOSTS=() MIRRORED=()
+while read -r what ref; do
+  src="${STANDIN[$what]:-}"
+  if [ -z "$src" ]; then lab_log "no stand-in for $ref: not served by the lab"; continue; fi
+  if [ "$what" = gitSync ] && [ "${ref##*:}" != "$GIT_SYNC_VERSION" ]; then
+    lab_log "the git-sync binary is $GIT_SYNC_VERSION, the package defaults to $ref: not served under that name"; continue
+  fi
+  lab_docker tag "$src" "$LAB_REGISTRY/$ref"
+  lab_docker push "$LAB_REGISTRY/$ref" >"$LAB_LOGS/push.log" 2>&1 || { tail -5 "$LAB_LOGS/push.log" >&2; lab_die "pushing $LAB_REGISTRY/$ref failed"; }
+  host=${ref%%/*}
+  [[ " ${MIRROR_HOSTS[*]} " == *" $host "* ]] || MIRROR_HOSTS+=("$host")
+  MIRRORED+=("$what")
+done <<<"$UPSTREAM"
+lab_log "serving ${MIRRORED[*]} under their upstream names (${MIRROR_HOSTS[*]})"
+
 # --- the project's images ---------------------------------------------------------------------
 BASE="airflow/base:lab-$(content_tag "$REPO_DIR/images/base" "$(image_id "$AIRFLOW_STANDIN")")"
 have_image "$BASE" || build "$BASE" "$REPO_DIR/images/base" \
@@ -146,12 +179,14 @@ lab_docker tag "$TASK" airflow/task-example:lab
   echo "LAB_IMAGE_DAGS=$(push airflow/dags:lab)"
   echo "LAB_IMAGE_DAGS_V2=$(push airflow/dags:lab-v2)"
   echo "LAB_IMAGE_TASK_EXAMPLE=$(push airflow/task-example:lab)"
-  echo "LAB_IMAGE_POSTGRES=$(push lab/postgres:15)"
+  echo "LAB_IMAGE_POSTGRES=$(push "$POSTGRES")"
   echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
   echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
   echo "LAB_IMAGE_STATSD_EXPORTER=$(push lab/statsd-exporter:latest)"
   echo "LAB_IMAGE_GIT_SERVER=$(push lab/git-server:latest)"
   [ -z "$GIT_SYNC" ] || echo "LAB_IMAGE_GIT_SYNC=$(push "$GIT_SYNC")"
+  echo "LAB_MIRROR_HOSTS=\"${MIRROR_HOSTS[*]}\""
+  echo "LAB_MIRRORED=\"${MIRRORED[*]}\""
 } >"$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
 lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"

@@ -98,6 +98,15 @@ state = "$LAB_NODE_RUN/containerd/state"
 TOML
   printf 'server = "http://%s"\n[host."http://%s"]\n  capabilities = ["pull", "resolve"]\n' "$LAB_REGISTRY" "$LAB_REGISTRY" \
     | lab_write_if_changed "$d/certs.d/$LAB_REGISTRY/hosts.toml"
+  # the registry mirror: pulls from the upstream hosts whose images the lab stands in for
+  # (lab/images.sh, LAB_MIRROR_HOSTS) are served by the loopback registry under <host>/<path>, and
+  # never go further: the fallback server is the loopback registry too, where <path> alone is absent
+  local host
+  for host in ${LAB_MIRROR_HOSTS:-}; do
+    mkdir -p "$d/certs.d/$host"
+    printf 'server = "http://%s"\n[host."http://%s/v2/%s"]\n  capabilities = ["pull", "resolve"]\n  override_path = true\n' \
+      "$LAB_REGISTRY" "$LAB_REGISTRY" "$host" | lab_write_if_changed "$d/certs.d/$host/hosts.toml"
+  done
   lab_write_if_changed "$d/cni/net.d/10-airflow-lab.conflist" <<JSON
 {"cniVersion": "0.4.0", "name": "airflow-lab", "plugins": [
   {"type": "bridge", "bridge": "cni0", "isGateway": true, "ipMasq": false, "hairpinMode": true,

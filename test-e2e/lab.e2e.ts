@@ -5,7 +5,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { CheckError, isExternalCluster, LAB_DIR, REPO_DIR, runCheck } from "../lab/ts";
+import * as yaml from "js-yaml";
+import { CheckError, isExternalCluster, kubectl, LAB_DIR, REPO_DIR, runCheck } from "../lab/ts";
 
 const TESTDATA = path.join(LAB_DIR, "testdata");
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -81,5 +82,71 @@ describe("local lab (real Kubernetes API server, kwok nodes)", function () {
                 }
             });
         }
+    });
+
+    // The worker pod template reaches no API server at deploy time: the scheduler creates a Pod from
+    // it for every task. So each one is created here as the scheduler would (a name, its namespace),
+    // with a server-side dry-run, for the default workers and for workers with every extension point.
+    describe("the worker pod template, as a Pod (server-side dry-run)", function () {
+        const NS = "lab-worker-template";
+        const WORKERS = {
+            nodeSelector: { "kubernetes.io/os": "linux" },
+            tolerations: [{ key: "dedicated", operator: "Equal", value: "airflow", effect: "NoSchedule" }],
+            affinity: { nodeAffinity: { preferredDuringSchedulingIgnoredDuringExecution: [{ weight: 10, preference: { matchExpressions: [{ key: "pool", operator: "In", values: ["tasks"] }] } }] } },
+            topologySpreadConstraints: [{ maxSkew: 1, topologyKey: "kubernetes.io/hostname", whenUnsatisfiable: "ScheduleAnyway", labelSelector: { matchLabels: { kubernetes_executor: "True" } } }],
+            extraVolumes: [{ name: "ca", secret: { secretName: "corp-ca" } }],
+            extraVolumeMounts: [{ name: "ca", mountPath: "/etc/corp-ca", readOnly: true }],
+            extraInitContainers: [{ name: "warm", image: "busybox:1.37.0", command: ["true"] }],
+            extraContainers: [{ name: "shipper", image: "busybox:1.37.0", command: ["sleep", "3600"] }],
+            podAnnotations: { "example.com/team": "data" },
+            podLabels: { team: "data" },
+        };
+        const templates: { title: string; sets: string[] }[] = [
+            { title: "default workers", sets: [] },
+            { title: "workers with every extension point", sets: [`workers=${JSON.stringify(WORKERS)}`] },
+        ];
+
+        function templatePod(sets: string[]): any {
+            const file = render("Pulumi.local.yaml", sets);
+            try {
+                const objects = JSON.parse(fs.readFileSync(file, "utf8")) as any[];
+                const cm = objects.find((o) => o.kind === "ConfigMap" && typeof o.data?.["pod_template.yaml"] === "string");
+                assert.ok(cm, "a ConfigMap with pod_template.yaml is rendered");
+                const pod = yaml.load(cm.data["pod_template.yaml"]) as any;
+                return { ...pod, metadata: { ...pod.metadata, name: "lab-task-pod", namespace: NS } };
+            } finally {
+                fs.rmSync(path.dirname(file), { recursive: true, force: true });
+            }
+        }
+
+        function dryRun(pod: any): { ok: boolean; output: string } {
+            const r = kubectl(["create", "--dry-run=server", "--validate=strict", "-o", "name", "-f", "-"], { input: JSON.stringify(pod), allowFail: true });
+            return { ok: r.code === 0, output: `${r.stdout}${r.stderr}`.trim() };
+        }
+
+        before(function () {
+            kubectl(["create", "namespace", NS]);
+        });
+        after(function () {
+            kubectl(["delete", "namespace", NS, "--ignore-not-found", "--wait=false"], { allowFail: true });
+        });
+
+        for (const t of templates) {
+            it(`${t.title}: accepted as a Pod`, function () {
+                const pod = templatePod(t.sets);
+                // the ServiceAccount admission checks that the pod's account exists
+                if (pod.spec.serviceAccountName) kubectl(["create", "serviceaccount", pod.spec.serviceAccountName, "-n", NS], { allowFail: true });
+                const r = dryRun(pod);
+                log(`${t.title}: ${r.output}`);
+                assert.ok(r.ok, `the API server refused the worker pod template:\n${r.output}`);
+            });
+        }
+
+        it("the dry-run refuses what Kubernetes would (an affinity operator it does not have)", function () {
+            const pod = templatePod([]);
+            pod.spec.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: "pool", operator: "Within", values: ["a"] }] }] } } };
+            const r = dryRun(pod);
+            assert.ok(!r.ok && /operator/i.test(r.output), `refused, naming the operator:\n${r.output}`);
+        });
     });
 });

@@ -215,7 +215,7 @@ describe("preview speed", () => {
 
         // .ci/run with every tool it calls replaced by a stub that logs its command line (and fails the
         // type-check when asked): what CI runs, in which order, and whether a type error stops it.
-        const runCi = (failTypeCheck: boolean) => {
+        const runCi = (failTypeCheck: boolean, env: NodeJS.ProcessEnv = {}) => {
             fs.mkdirSync(path.join(dir, ".ci"));
             fs.copyFileSync(path.join(root, ".ci", "run"), path.join(dir, ".ci", "run"));
             const stubs = path.join(dir, "stubs");
@@ -225,7 +225,11 @@ describe("preview speed", () => {
                 const stub = `#!/bin/sh\necho "${tool} $*" >> "${log}"\n${tool === "npx" && failTypeCheck ? 'case "$1" in tsc) exit 2;; esac\n' : ""}exit 0\n`;
                 fs.writeFileSync(path.join(stubs, tool), stub, { mode: 0o755 });
             }
-            const r = spawnSync("bash", [path.join(dir, ".ci", "run")], { cwd: dir, encoding: "utf8", env: { ...process.env, PATH: `${stubs}:/usr/bin:/bin` } });
+            const r = spawnSync("bash", [path.join(dir, ".ci", "run")], {
+                cwd: dir,
+                encoding: "utf8",
+                env: { ...process.env, AIRFLOW_LAB_CACHE: path.join(dir, "no-lab-cache"), PATH: `${stubs}:/usr/bin:/bin`, ...env },
+            });
             const commands = fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : [];
             return { status: r.status, commands, output: r.stdout + r.stderr };
         };
@@ -242,6 +246,25 @@ describe("preview speed", () => {
             for (const project of [".", "test-e2e"]) {
                 assert.ok(checkedBefore.includes(project), `no type-check of ${project} before the tests: ${ci.commands.join("; ")}`);
             }
+        });
+
+        it(".ci/run lints the workflows with actionlint from the lab's tool cache when it is there, and says so in one line when not", () => {
+            fs.mkdirSync(path.join(dir, ".github", "workflows"), { recursive: true });
+            fs.writeFileSync(path.join(dir, ".github", "workflows", "preview.yml"), "on: push\n");
+            const skipped = runCi(false);
+            assert.strictEqual(skipped.status, 0, skipped.output);
+            assert.match(skipped.output, /actionlint is not installed \(bash tools\/actionlint\.sh --install builds it\): skipping the workflow lint/);
+            fs.rmSync(path.join(dir, ".ci"), { recursive: true });
+            fs.rmSync(path.join(dir, "stubs"), { recursive: true });
+            fs.rmSync(path.join(dir, "commands.log"));
+            const cache = path.join(dir, "cache");
+            fs.mkdirSync(path.join(cache, "bin"), { recursive: true });
+            const log = path.join(dir, "actionlint.log");
+            fs.writeFileSync(path.join(cache, "bin", "actionlint"), `#!/bin/sh\necho "actionlint $*" >> "${log}"\n[ "$*" = -version ] && exit 0\nexit 1\n`, { mode: 0o755 });
+            const failed = runCi(false, { AIRFLOW_LAB_CACHE: cache });
+            assert.deepStrictEqual(fs.readFileSync(log, "utf8").trim().split("\n"), ["actionlint -version", "actionlint .github/workflows/preview.yml"]);
+            assert.notStrictEqual(failed.status, 0, "a workflow actionlint rejects fails CI");
+            assert.ok(!failed.commands.some(isTests), "and nothing after it runs");
         });
 
         it(".ci/run stops at a type error: the tests do not run and CI fails", () => {

@@ -52,6 +52,15 @@ describe("production architecture (KubernetesExecutor)", () => {
         );
     });
 
+    it("gives every Airflow Deployment's rollout the deadline rolloutTimeoutMinutes sets (10 minutes unless set)", async () => {
+        const airflowDeployments = (objects: Rendered["objects"]) => ofKind(objects, "Deployment").filter((d) => d.metadata.name.startsWith("airflow-"));
+        const deployments = airflowDeployments(r.objects);
+        assert.strictEqual(deployments.length, 4, deployments.map((d) => d.metadata.name).join(", "));
+        assert.deepStrictEqual(deployments.map((d) => d.spec.progressDeadlineSeconds), [600, 600, 600, 600]);
+        const short = await renderStack({ namespace: "data", rolloutTimeoutMinutes: 3 });
+        assert.ok(airflowDeployments(short.objects).every((d) => d.spec.progressDeadlineSeconds === 180), "3 minutes: a rollout that cannot progress fails after 180 s");
+    });
+
     it("keeps every object in the stack's namespace", () => {
         assert.deepStrictEqual(ofKind(r.objects, "Namespace").map((n) => n.metadata.name), ["data"]);
         for (const o of r.objects.filter((o) => o.kind !== "Namespace")) {

@@ -17,6 +17,7 @@ export type ControlPlaneConfig = Pick<
     | "dagProcessor"
     | "triggerer"
     | "workers"
+    | "rolloutTimeoutMinutes"
     | "ui"
     | "logging"
     | "retention"

@@ -9,7 +9,18 @@ import { simpleAuthUsers } from "../airflowAdmin";
 import { AirflowPodFactory, API_PORT, POD_TEMPLATE_DIR, SCHEDULER_HEALTH_PORT } from "../airflowPod";
 import type { PodExtensionSettings, WorkloadSettings } from "../config";
 import { COMPONENT } from "../names";
-import { execProbe, extendPodSpec, httpProbe, keyGenerationAnnotation, podMetadata, READINESS_PROBE_PERIOD, selectorLabels, spreadOverNodes, startupProbe } from "../podParts";
+import {
+    execProbe,
+    extendPodSpec,
+    httpProbe,
+    keyGenerationAnnotation,
+    podMetadata,
+    READINESS_PROBE_PERIOD,
+    rolloutTimeouts,
+    selectorLabels,
+    spreadOverNodes,
+    startupProbe,
+} from "../podParts";
 import { ControlPlane, meta } from "./args";
 import type { ApiUrls } from "./env";
 import type { Identities } from "./identities";
@@ -59,6 +70,7 @@ function deployment(
             spec: {
                 // An autoscaled Deployment has no replica count here: `pulumi up` never resets the HPA's choice.
                 ...(autoscaled ? {} : { replicas: w.replicas }),
+                progressDeadlineSeconds: cp.args.config.rolloutTimeoutMinutes * 60,
                 selector: { matchLabels: selectorLabels(cp.args.instance, component) },
                 template: {
                     metadata: podMetadata(cp.args.instance, component, w, annotations),
@@ -66,7 +78,11 @@ function deployment(
                 },
             },
         },
-        { parent: cp.parent, dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])] },
+        {
+            parent: cp.parent,
+            dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])],
+            customTimeouts: rolloutTimeouts(cp.args.config.rolloutTimeoutMinutes),
+        },
     );
 }
 

@@ -10,22 +10,11 @@ import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, Pod, pods, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, writeStackConfig } from "../../lab/ts/airflow/deploy";
 import { dagPresent, GIT_SYNC_NS, GIT_SYNC_SECRETS, gitSyncCronJob, gitSyncSidecar, gitSyncStackOverrides, pushToListed, VERSIONED_DAG } from "../../lab/ts/airflow/dagsFromGit";
+import { runEnd, startRun } from "../../lab/ts/airflow/runs";
 import { GitServer, GitWorkspace, gitCredentialSecret, startGitServer } from "../../lab/ts/airflow/gitServer";
 import { median } from "../../tools/median";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
-
-async function finish(api: AirflowApi, dagId: string, runId: string, timeoutSec: number): Promise<string> {
-    return waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
-        const s = (await api.dagRun(dagId, runId)).state;
-        return ["success", "failed"].includes(s) ? s : undefined;
-    });
-}
-
-async function trigger(api: AirflowApi, dagId: string, runId: string, conf?: Record<string, unknown>): Promise<void> {
-    await api.unpause(dagId);
-    await api.request("POST", `/api/v2/dags/${dagId}/dagRuns`, { dag_run_id: runId, logical_date: null, ...(conf ? { conf } : {}) });
-}
 
 describe("DAGs from git-sync on the lab's real node (level 2)", function () {
     this.bail(true);
@@ -86,7 +75,7 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
     it("CronJob mode: a pushed DAG appears within the schedule plus parsing and runs through the KubernetesExecutor, while a task reading its files sees a sync land", async function () {
         // a run that reads marker.txt for 80 s: at least one sync swaps the checkout under it
         const longRun = `lab-sync-read-${Date.now()}`;
-        await trigger(api, "lab_versioned", longRun, { sleep: 80 });
+        await startRun(api, "lab_versioned", longRun, { sleep: 80 });
         await waitFor("the reading task to be running", 180, async () =>
             (await api.taskInstances("lab_versioned", longRun)).some((t) => t.task_id === "first" && t.state === "running") ? true : undefined,
         );
@@ -95,9 +84,9 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
         }
         log(`CronJob (every minute) push to parsed: ${cronSamples.map((x) => x.toFixed(1)).join(", ")}s`);
         const runId = `lab-sync-pushed-${Date.now()}`;
-        await trigger(api, "lab_pushed_b", runId);
-        assert.strictEqual(await finish(api, "lab_pushed_b", runId, 300), "success", "the workers read the pushed DAG from the claim");
-        assert.strictEqual(await finish(api, "lab_versioned", longRun, 300), "success", "the task reading its files through the sync succeeded");
+        await startRun(api, "lab_pushed_b", runId);
+        assert.strictEqual(await runEnd(api, "lab_pushed_b", runId, 300), "success", "the workers read the pushed DAG from the claim");
+        assert.strictEqual(await runEnd(api, "lab_versioned", longRun, 300), "success", "the task reading its files through the sync succeeded");
         const log1 = await api.taskLog("lab_versioned", longRun, "first", 1);
         const seen = /first read markers (\[[^\]]*\])/.exec(log1)?.[1];
         log(`the reading task saw markers ${seen} while syncs landed`);
@@ -145,8 +134,8 @@ describe("DAGs from git-sync on the lab's real node (level 2)", function () {
         for (const id of ["lab_pushed_c", "lab_pushed_d", "lab_pushed_e"]) sidecarSamples.push(await pushToListed(api, work, id));
         log(`sidecar (period 10s) push to parsed: ${sidecarSamples.map((x) => x.toFixed(1)).join(", ")}s`);
         const runId = `lab-sidecar-${Date.now()}`;
-        await trigger(api, "lab_pushed_e", runId);
-        assert.strictEqual(await finish(api, "lab_pushed_e", runId, 300), "success", "the worker synced the pushed DAG once and ran it");
+        await startRun(api, "lab_pushed_e", runId);
+        assert.strictEqual(await runEnd(api, "lab_pushed_e", runId, 300), "success", "the worker synced the pushed DAG once and ran it");
         const finished = pods(NS, "kubernetes_executor=True").filter((p) => ["Succeeded", "Failed"].includes(p.status.phase));
         const bad = finished.flatMap((p) =>
             [...(p.status.initContainerStatuses ?? []), ...(p.status.containerStatuses ?? [])]

@@ -8,7 +8,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { kubectl, labCacheDir, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
-import { apiFor, labImages, pods, restarts, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { apiFor, labImages, labServesUpstream, pods, restarts, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { runDag } from "../../lab/ts/airflow/runs";
 import { probePolicies } from "../../lab/ts/airflow/policyProbe";
 import { CHROMIUM, screenshotDagList } from "../../lab/ts/airflow/screenshot";
 import { deploy, deployPath, destroy, labStackOverrides, noopPreview, writeStackConfig } from "../../lab/ts/airflow/deploy";
@@ -42,23 +43,6 @@ class WorkerWatch {
     }
 }
 
-async function runDag(api: AirflowApi, dagId: string, runId: string, timeoutSec: number, conf?: Record<string, unknown>): Promise<number> {
-    await api.unpause(dagId);
-    const t = Date.now();
-    await api.request("POST", `/api/v2/dags/${dagId}/dagRuns`, { dag_run_id: runId, logical_date: null, ...(conf ? { conf } : {}) });
-    const state = await waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
-        const run = await api.dagRun(dagId, runId);
-        return ["success", "failed"].includes(run.state) ? run.state : undefined;
-    });
-    if (state !== "success") {
-        const tis = await api.taskInstances(dagId, runId);
-        const logs = await Promise.all(tis.map(async (ti) => `--- ${ti.task_id} (${ti.state})\n${await api.taskLog(dagId, runId, ti.task_id, Math.max(ti.try_number, 1)).catch((e) => e.message)}`));
-        throw new Error(`${dagId} run ${runId} ended ${state}\n${logs.join("\n").slice(-6000)}`);
-    }
-    return seconds(t);
-}
-
-
 const timings: Record<string, number> = {};
 describe("Airflow on the lab's real node (level 2)", function () {
     this.bail(true);
@@ -74,7 +58,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
         ...labStackOverrides(airflowImage),
         // no controller publishes an address for the Ingress here: the provider must not wait for one
         ui: { ingress: { enabled: true, host: UI_HOST, pathPrefix: UI_PATH, annotations: { "pulumi.com/skipAwait": "true" } } },
-        metrics: { enabled: true, image: images.STATSD_EXPORTER },
+        metrics: { enabled: true, ...(labServesUpstream("statsdExporter") ? {} : { image: images.STATSD_EXPORTER }) },
     });
     // The upgrade adds a DAG bundle over SSH from the lab's git server (the Secret must exist first,
     // so it comes with the second deploy, into the namespace the first one made).
@@ -252,7 +236,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
         await api.unpause("lab_versioned");
         const before = repo.head;
         const runA = `lab-bundle-a-${Date.now()}`;
-        await api.request("POST", "/api/v2/dags/lab_versioned/dagRuns", { dag_run_id: runA, logical_date: null, conf: { sleep: 30 } });
+        await api.trigger("lab_versioned", runA, { sleep: 30 });
         await waitFor("run A's first task to be running", 180, async () => ((await api.taskInstances("lab_versioned", runA)).some((t) => t.task_id === "first" && t.state === "running") ? true : undefined));
         const t = Date.now();
         const after = repo.push();
@@ -276,7 +260,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
 
     it("DAG bundles: a worker pod deleted while it clones does not poison the task's retry or the next task", async function () {
         const runId = `lab-bundle-kill-${Date.now()}`;
-        await api.request("POST", "/api/v2/dags/lab_versioned/dagRuns", { dag_run_id: runId, logical_date: null });
+        await api.trigger("lab_versioned", runId);
         // the clone is the first thing the task's process does: delete the pod as soon as its container runs
         const pod = await waitFor("run's first worker pod to start", 180, async () =>
             pods(NS, "kubernetes_executor=True,dag_id=lab_versioned,task_id=first").find((p) => (p.status.containerStatuses ?? []).some((c: any) => c.state?.running)),
@@ -297,7 +281,7 @@ describe("Airflow on the lab's real node (level 2)", function () {
     it("completes a run whose scheduler pod is deleted while its task runs", async function () {
         await api.unpause("lab_added");
         const runId = `lab-scheduler-fault-${Date.now()}`;
-        await api.request("POST", "/api/v2/dags/lab_added/dagRuns", { dag_run_id: runId, logical_date: null, conf: { sleep: 40 } });
+        await api.trigger("lab_added", runId, { sleep: 40 });
         await waitFor("the task to be running", 180, async () => ((await api.taskInstances("lab_added", runId)).some((t) => t.state === "running") ? true : undefined));
         const scheduler = pods(NS, "app.kubernetes.io/component=scheduler").map((p) => p.metadata.name);
         kubectl(["delete", "pod", "-n", NS, ...scheduler, "--wait=false"]);

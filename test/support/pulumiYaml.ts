@@ -13,6 +13,11 @@ const STACK_FIELDS = ["secretsprovider", "encryptedkey", "encryptionsalt", "conf
 /** A stack file's text as the Pulumi CLI writes it. */
 export function pulumiStackYaml(doc: Record<string, unknown>): string {
     const ordered = Object.fromEntries(STACK_FIELDS.filter((k) => doc[k] !== undefined).map((k) => [k, doc[k]]));
+    // A key's value is a string to the CLI unless it is an object or a list (config.Value): `true` or `5`
+    // at the top of a key is saved as "true" / "5". Inside an object, values keep their JSON types.
+    if (isMap(ordered.config)) {
+        ordered.config = Object.fromEntries(Object.entries(ordered.config).map(([k, v]) => [k, isMap(v) || Array.isArray(v) || v === null ? v : String(v)]));
+    }
     return emitMap(ordered, 0, false).join("\n") + "\n";
 }
 

@@ -52,6 +52,13 @@ export const operationsSections = {
         .prefault({}),
 
     /**
+     * How long `pulumi up` waits for a Deployment or the standalone StatefulSet to roll out before it
+     * fails, naming the pods and why (an image that cannot be pulled, a crash loop); Kubernetes marks
+     * a Deployment's rollout failed at the same deadline. The old pods keep serving meanwhile.
+     */
+    rolloutTimeoutMinutes: z.int().min(1).max(120).default(10),
+
+    /**
      * Metrics (production): Airflow's StatsD metrics into a prometheus statsd-exporter Deployment, a
      * Service to scrape, and optionally a Prometheus Operator ServiceMonitor.
      */

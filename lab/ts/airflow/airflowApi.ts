@@ -51,8 +51,8 @@ export class AirflowApi {
         await this.request("PATCH", `/api/v2/dags/${dagId}`, { is_paused: false });
     }
 
-    async trigger(dagId: string, runId: string): Promise<void> {
-        await this.request("POST", `/api/v2/dags/${dagId}/dagRuns`, { dag_run_id: runId, logical_date: null });
+    async trigger(dagId: string, runId: string, conf?: Record<string, unknown>): Promise<void> {
+        await this.request("POST", `/api/v2/dags/${dagId}/dagRuns`, { dag_run_id: runId, logical_date: null, ...(conf ? { conf } : {}) });
     }
 
     async dagRun(dagId: string, runId: string): Promise<{ state: string }> {

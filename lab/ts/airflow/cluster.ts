@@ -3,21 +3,31 @@
 import * as fs from "fs";
 import * as path from "path";
 import { kubectl, labCacheDir } from "../kubectl";
+import type { StandIn } from "../upstreamImages";
 import { AirflowApi } from "./airflowApi";
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const seconds = (since: number) => (Date.now() - since) / 1000;
 
-export function labImages(): Record<string, string> {
+function imagesEnv(): string[] {
     const file = path.join(labCacheDir(), "images.env");
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run lab/images.sh`);
+    return fs.readFileSync(file, "utf8").split("\n");
+}
+
+/** The digest-pinned references lab/images.sh pushed, by name (`LAB_IMAGE_<NAME>`). */
+export function labImages(): Record<string, string> {
     return Object.fromEntries(
-        fs
-            .readFileSync(file, "utf8")
-            .split("\n")
+        imagesEnv()
             .filter((l) => /^LAB_IMAGE_\w+=/.test(l))
             .map((l) => [l.slice("LAB_IMAGE_".length, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]),
     );
+}
+
+/** Whether the lab's node pulls this upstream default through its registry mirror (lab/ts/upstreamImages.ts). */
+export function labServesUpstream(standIn: StandIn): boolean {
+    const line = imagesEnv().find((l) => l.startsWith("LAB_MIRRORED="));
+    return line?.slice("LAB_MIRRORED=".length).replace(/"/g, "").split(" ").includes(standIn) ?? false;
 }
 
 export type Pod = { metadata: { name: string; labels?: Record<string, string>; deletionTimestamp?: string }; spec: { containers: { name: string; image: string }[] }; status: any };

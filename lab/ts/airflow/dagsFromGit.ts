@@ -5,7 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { LAB_DIR } from "../kubectl";
 import { AirflowApi } from "./airflowApi";
-import { labImages, seconds, waitFor } from "./cluster";
+import { labImages, labServesUpstream, seconds, waitFor } from "./cluster";
 import { labStackOverrides } from "./deploy";
 import { GIT_NAMESPACE, GIT_SERVER_LABELS, GitServer, GitWorkspace } from "./gitServer";
 
@@ -77,7 +77,7 @@ export function gitSyncStackOverrides(gitSync: Record<string, unknown>): Record<
         namespace: GIT_SYNC_NS,
         createNamespace: false,
         dagsInImage: false,
-        images: { ...lab.images, gitSync: images.GIT_SYNC },
+        images: { ...lab.images, ...(labServesUpstream("gitSync") ? {} : { gitSync: images.GIT_SYNC }) },
         gitSync: { enabled: true, ...gitSync },
         network: gitEgress(),
     };

@@ -4,12 +4,13 @@
 import { spawnSync, SpawnSyncOptions } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labContext, labKubeconfig, REPO_DIR, sleepSync } from "../kubectl";
 import { contextId } from "../localTarget";
 import { pulumiHome } from "../../../tools/pulumiSandbox";
-import { labImages } from "./cluster";
+import { labImages, labServesUpstream } from "./cluster";
 
 export type DeployPath = "pulumi" | "render";
 
@@ -49,8 +50,10 @@ export function deployPath(): { path: DeployPath; why: string } {
 }
 
 /**
- * What the lab changes in the committed local stacks: the images built on this machine (lab/images.sh),
- * deployed by digest, with the DAGs inside the DAG image. `airflowImage` defaults to the DAG image.
+ * What the lab changes in the committed local stacks: the project's images built on this machine
+ * (lab/images.sh), deployed by digest, with the DAGs inside the DAG image. `airflowImage` defaults to
+ * the DAG image. The upstream images (Postgres, the setup image) keep the package's defaults, which
+ * the node pulls through the lab's registry mirror; only an images.env from before the mirror names them.
  */
 export function labStackOverrides(airflowImage?: string, architecture: "production" | "standalone" = "production"): Record<string, unknown> {
     const images = labImages();
@@ -60,10 +63,9 @@ export function labStackOverrides(airflowImage?: string, architecture: "producti
         ...(architecture === "production" ? { retention: { workerPods: { minCompletedMinutes: 0 } } } : {}),
         images: {
             airflow: airflowImage ?? images.DAGS,
-            postgres: images.POSTGRES,
             taskImages: { example: images.TASK_EXAMPLE },
-            pullPolicy: "IfNotPresent",
-            setup: images.BASE,
+            ...(labServesUpstream("postgres") ? {} : { postgres: images.POSTGRES }),
+            ...(labServesUpstream("setup") ? {} : { setup: images.BASE }),
         },
     };
 }
@@ -131,6 +133,46 @@ function ensureProgramBuilt(): void {
 function pulumi(args: string[], allowFail = false, cwd = REPO_DIR) {
     ensureProgramBuilt();
     return run("pulumi", [...args, "--non-interactive"], { cwd, env: pulumiEnv(), allowFail });
+}
+
+/**
+ * After a `pulumi up` or `destroy` that was killed (the CLI's SIGKILL, a machine that stopped): a lock
+ * left by a process of this host that no longer runs is cancelled (`pulumi cancel`), and operations the
+ * state still marks pending are dropped by a refresh (`--clear-pending-creates`), so the next update
+ * re-applies them; server-side apply adopts what the killed update had already created. The steps
+ * docs/operations.md gives a user, run only when needed, saying so.
+ */
+function recoverInterrupted(stack: string, log: (l: string) => void): void {
+    const locks = path.join(STATE_DIR(), "backend", ".pulumi", "locks");
+    const stale = (fs.existsSync(locks) ? (fs.readdirSync(locks, { recursive: true }) as string[]) : [])
+        .filter((f) => f.endsWith(".json") && path.basename(path.dirname(f)) === stack)
+        .map((f) => JSON.parse(fs.readFileSync(path.join(locks, f), "utf8")) as { pid: number; hostname: string })
+        .filter((l) => l.hostname === os.hostname() && !processRuns(l.pid));
+    if (stale.length) {
+        log(`the stack's lock was left by a pulumi process that no longer runs (pid ${stale.map((l) => l.pid).join(", ")}): pulumi cancel`);
+        pulumi(["cancel", "--yes", "--stack", stack]);
+    }
+    const state = JSON.parse(pulumi(["stack", "export", "--stack", stack]).stdout) as { deployment?: { pending_operations?: unknown[] } };
+    const pending = state.deployment?.pending_operations?.length ?? 0;
+    if (pending) {
+        log(`${pending} operations of an interrupted update are pending in the state: pulumi refresh --clear-pending-creates`);
+        pulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, "--suppress-progress"]);
+    }
+}
+
+function processRuns(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch (e) {
+        return (e as NodeJS.ErrnoException).code === "EPERM";
+    }
+}
+
+/** How the lab runs the pulumi CLI (its environment and directory), for a caller that must run it asynchronously. */
+export function pulumiInvocation(args: string[]): { command: string; args: string[]; env: NodeJS.ProcessEnv; cwd: string } {
+    ensureProgramBuilt();
+    return { command: "pulumi", args: [...args, "--non-interactive"], env: pulumiEnv(), cwd: REPO_DIR };
 }
 
 function ensureStack(stack: string): void {
@@ -213,6 +255,7 @@ function refOf(o: any): string {
 export function deploy(stack: string, configFile: string, via: DeployPath, log: (l: string) => void): string | undefined {
     if (via === "pulumi") {
         ensureStack(stack);
+        recoverInterrupted(stack, log);
         // the engine's event log: scripts/critical-path.ts turns it into a per-resource timeline
         const events = path.join(STATE_DIR(), `${stack}-up-${Date.now()}.events.jsonl`);
         const up = pulumi(["up", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress", "--event-log", events]);
@@ -321,6 +364,7 @@ export function stackExport(stack: string): string {
 /** Destroys stack `stack`: everything it deployed, namespace last. */
 export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string): void {
     if (via === "pulumi") {
+        recoverInterrupted(stack, (l) => process.stderr.write(`[lab] ${l}\n`));
         pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
         pulumi(["stack", "rm", "--yes", "--force", stack], true);
         return;
@@ -328,4 +372,15 @@ export function destroy(stack: string, via: DeployPath, configFile: string, name
     const refs = path.join(STATE_DIR(), `${stack}.objects.json.refs`);
     kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--timeout=180s"]);
     fs.rmSync(refs, { force: true });
+}
+
+/**
+ * `pulumi preview --json --diff` of deployed stack `stack` with the config of `configFile` (the
+ * pull-request workflow's preview): the engine's JSON on stdout, and its exit code (non-zero when
+ * the preview failed). `showSecrets` adds --show-secrets (the JSON then holds secret plaintexts).
+ */
+export function previewJson(stack: string, configFile: string, showSecrets = false): { code: number; json: string; stderr: string } {
+    const args = ["preview", "--json", "--diff", "--stack", stack, "--config-file", configFile, ...(showSecrets ? ["--show-secrets"] : [])];
+    const r = pulumi(args, true);
+    return { code: r.code, json: r.stdout, stderr: r.stderr };
 }

@@ -1,0 +1,170 @@
+// Level 2, updates interrupted or unable to succeed, through the real Pulumi engine: a `pulumi up`
+// killed mid-deploy, an image that cannot be pulled, a migration whose database refuses the connection. Each must fail the update at a deadline the
+// stack sets, saying which pod and why, while the Airflow already running keeps serving; the next
+// update with a good config converges. Runs after the scenario, on its lab.
+import * as assert from "assert";
+import { spawn, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { kubectl, namespaceLeftovers } from "../../lab/ts";
+import { apiFor, labImages, pods, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { deploy, deployPath, destroy, labStackOverrides, pulumiInvocation, writeStackConfig } from "../../lab/ts/airflow/deploy";
+
+const log = (line: string) => process.stdout.write(`      ${line}\n`);
+const NS = "airflow-faults";
+const STACK = "lab-faults";
+const ROLLOUT_MINUTES = 2;
+
+/** A digest no registry has: what a typo'd or garbage-collected image looks like. */
+const MISSING_DIGEST = `sha256:${"0".repeat(64)}`;
+
+/**
+ * Runs `f` (a synchronous deploy) while a separate process asks the API server's health endpoint every
+ * 2 s through its Service; how many answers were not HTTP 200, of how many.
+ */
+function whileServing<T>(f: () => T): { result: T | Error; failed: number; polls: number } {
+    const url = `${uiServiceUrl(NS)}/api/v2/monitor/health`;
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "airflow-faults-")), "health");
+    const poller = spawn("bash", ["-c", `while :; do curl -s -o /dev/null -m 5 --noproxy '*' -w '%{http_code}\\n' "$0" >>"$1"; sleep 2; done`, url, out], {
+        stdio: "ignore",
+        detached: true,
+    });
+    let result: T | Error;
+    try {
+        result = f();
+    } catch (e) {
+        result = e as Error;
+    } finally {
+        process.kill(-(poller.pid as number), "SIGKILL");
+    }
+    const codes = fs.existsSync(out) ? fs.readFileSync(out, "utf8").trim().split("\n").filter(Boolean) : [];
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    return { result, failed: codes.filter((c) => c !== "200").length, polls: codes.length };
+}
+
+describe("updates that cannot succeed, on the lab's real node (level 2)", function () {
+    this.bail(true);
+    const via = deployPath();
+    const images = labImages();
+    const base = { ...labStackOverrides(), namespace: NS, rolloutTimeoutMinutes: ROLLOUT_MINUTES };
+    let configFile = "";
+
+    before(function () {
+        if (via.path !== "pulumi") {
+            log(`fault checks skipped: they need the Pulumi engine's deadlines (${via.why})`);
+            this.skip();
+        }
+    });
+
+    after(function () {
+        if (configFile) destroy(STACK, via.path, configFile, NS);
+    });
+
+    it("a pulumi up killed (SIGKILL) in the middle of the first deploy: the next up converges, nothing duplicated, nothing left pending", async function () {
+        configFile = writeStackConfig(STACK, base);
+        // ensureStack and the program build happen in deploy(); here the stack must exist first
+        const inv = pulumiInvocation(["stack", "init", STACK]);
+        spawnSync(inv.command, inv.args, { cwd: inv.cwd, env: inv.env, encoding: "utf8" });
+        const up = pulumiInvocation(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", configFile, "--suppress-progress"]);
+        const cli = spawn(up.command, up.args, { cwd: up.cwd, env: up.env, stdio: "ignore" });
+        // killed once the database exists and the migration has started: the middle of the deploy
+        await waitFor("the migration Job of the first deploy", 300, async () =>
+            kubectl(["get", "jobs", "-n", NS, "-o", "name"], { allowFail: true }).stdout.includes("migrate") ? true : undefined,
+        );
+        cli.kill("SIGKILL");
+        await new Promise((r) => cli.once("exit", r));
+        log(`pulumi up killed with ${kubectl(["get", "all", "-n", NS, "-o", "name"]).stdout.trim().split("\n").length} objects in ${NS}`);
+        const lines: string[] = [];
+        deploy(STACK, configFile, via.path, (l) => {
+            lines.push(l);
+            log(l);
+        });
+        assert.ok(
+            lines.some((l) => /pulumi cancel/.test(l)),
+            "the left lock was cancelled",
+        );
+        await waitReady(NS, 600);
+        const jobs = kubectl(["get", "jobs", "-n", NS, "-o", "name"])
+            .stdout.trim()
+            .split("\n")
+            .filter((j) => j.includes("migrate"));
+        assert.strictEqual(jobs.length, 1, `one migration Job: ${jobs.join(", ")}`);
+        for (const d of ["airflow-scheduler", "airflow-api-server", "airflow-dag-processor", "airflow-triggerer"]) {
+            const rs = JSON.parse(kubectl(["get", "replicasets", "-n", NS, "-o", "json"]).stdout).items.filter((r: any) => r.metadata.ownerReferences?.[0]?.name === d);
+            assert.strictEqual(rs.length, 1, `${d}: one ReplicaSet`);
+        }
+        const preview = pulumiInvocation(["preview", "--stack", STACK, "--config-file", configFile, "--expect-no-changes", "--suppress-progress"]);
+        const p = spawnSync(preview.command, preview.args, { cwd: preview.cwd, env: preview.env, encoding: "utf8" });
+        assert.strictEqual(p.status, 0, `the preview after the recovery expects no changes:\n${String(p.stdout).slice(-2000)}`);
+    });
+
+    it("an extra container whose image cannot be pulled: the update fails within the rollout deadline naming the pod and the pull error; the old pod keeps serving", async function () {
+        const bad = `${images.BASE.split("@")[0]}@${MISSING_DIGEST}`;
+        const file = writeStackConfig(STACK, { ...base, apiServer: { extraContainers: [{ name: "missing", image: bad, command: ["sleep", "infinity"] }] } });
+        const t = Date.now();
+        const { result, failed, polls } = whileServing(() => deploy(STACK, file, via.path, log));
+        const seconds = (Date.now() - t) / 1000;
+        assert.ok(result instanceof Error, "the update failed");
+        assert.ok(polls > 10, `the health was polled throughout (${polls} polls)`);
+        const message = result.message;
+        log(`failed after ${seconds.toFixed(0)} s; health polls failed: ${failed} of ${polls}`);
+        log(
+            message
+                .split("\n")
+                .filter((l) => /airflow-api-server|ImagePull|ErrImage/.test(l))
+                .slice(0, 4)
+                .join("\n      "),
+        );
+        assert.ok(seconds < ROLLOUT_MINUTES * 60 + 120, `failed within the ${ROLLOUT_MINUTES}-minute deadline plus the engine's start (${seconds.toFixed(0)} s)`);
+        assert.match(message, /airflow-api-server-[a-z0-9]+-[a-z0-9]+/, "the error names the pod");
+        assert.match(message, /ErrImagePull|ImagePullBackOff/, "the error says why");
+        assert.strictEqual(failed, 0, "the API server answered healthy all along (the old pod kept serving)");
+        const ready = pods(NS, "app.kubernetes.io/component=api-server").filter((p) => (p.status.conditions ?? []).some((c: any) => c.type === "Ready" && c.status === "True"));
+        assert.ok(ready.length >= 1, "an api-server pod is still Ready");
+    });
+
+    it("the next update with the good config converges", async function () {
+        configFile = writeStackConfig(STACK, base);
+        deploy(STACK, configFile, via.path, log);
+        await waitReady(NS, 600);
+        const stuck = pods(NS).filter((p) => p.spec.containers.some((c) => c.image.endsWith(MISSING_DIGEST)));
+        assert.deepStrictEqual(
+            stuck.map((p) => p.metadata.name),
+            [],
+            "no pod of the failed update is left",
+        );
+    });
+
+    it("a migration whose database refuses the connection: the update fails with the migration's log lines, and the running Airflow keeps serving", async function () {
+        kubectl(["create", "secret", "generic", "refusing-db", "-n", NS, "--from-literal=connection=postgresql+psycopg2://airflow:airflow@127.0.0.1:1/airflow"]);
+        const file = writeStackConfig(STACK, { ...base, database: { mode: "external", externalSecretName: "refusing-db" } });
+        const t = Date.now();
+        const { result, failed, polls } = whileServing(() => deploy(STACK, file, via.path, log));
+        const seconds = (Date.now() - t) / 1000;
+        assert.ok(result instanceof Error, "the update failed");
+        log(`failed after ${seconds.toFixed(0)} s; health polls failed: ${failed} of ${polls}`);
+        const lines = result.message.split("\n").filter((l) => /refused|OperationalError|127\.0\.0\.1.*1\b/.test(l));
+        log(lines.slice(0, 3).join("\n      "));
+        assert.ok(lines.length > 0, `the error carries the migration's own log lines:\n${result.message.slice(-3000)}`);
+        assert.match(result.message, /migrate/, "the error names the migration Job");
+        assert.strictEqual(failed, 0, "the API server answered healthy all along");
+        const postgres = pods(NS, "app.kubernetes.io/component=postgres");
+        assert.ok(postgres.length === 1, "the internal database still runs (nothing was deleted by the failed update)");
+    });
+
+    it("the next update with the good config converges again", async function () {
+        configFile = writeStackConfig(STACK, base);
+        deploy(STACK, configFile, via.path, log);
+        await waitReady(NS, 600);
+        const api = apiFor(NS);
+        await waitFor("a healthy API server", 120, async () => ((await api.health()).scheduler?.status === "healthy" ? true : undefined));
+        kubectl(["delete", "secret", "refusing-db", "-n", NS]);
+    });
+
+    it("destroys the stack and leaves the namespace empty", function () {
+        destroy(STACK, via.path, configFile, NS);
+        configFile = "";
+        assert.deepStrictEqual(namespaceLeftovers(NS), []);
+    });
+});
