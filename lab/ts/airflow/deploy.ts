@@ -146,9 +146,16 @@ function ensureStack(stack: string): void {
     }
 }
 
-/** The lab cluster's `default/kubernetes` EndpointSlice, as JSON. */
-function kubernetesApiSlice(): string {
-    return kubectl(["get", "endpointslice", "kubernetes", "-n", "default", "-o", "json"]).stdout;
+/**
+ * The lab cluster's `default/kubernetes` EndpointSlice, as JSON; undefined on the level-1 lab, whose API
+ * server listens on loopback, an address no EndpointSlice may hold (it runs without the endpoint
+ * reconciler), so the render keeps its mocked slice.
+ */
+function kubernetesApiSlice(): string | undefined {
+    const r = kubectl(["get", "endpointslice", "kubernetes", "-n", "default", "-o", "json"], { allowFail: true });
+    if (r.code === 0) return r.stdout;
+    if (/NotFound/.test(r.stderr)) return undefined;
+    throw new Error(`kubectl get endpointslice kubernetes -n default failed: ${r.stderr.trim()}`);
 }
 
 /** The objects the program renders for a stack config (scripts/render.ts), Secrets included. */
