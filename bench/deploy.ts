@@ -24,7 +24,7 @@ import * as path from "path";
 import { criticalPathReport } from "../scripts/critical-path";
 import { median } from "../tools/median";
 import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../lab/ts";
-import { deploy, deployPath, destroy, emptyProgramPreview, noopPreview, renderObjects, writeStackConfig } from "../lab/ts/airflow/deploy";
+import { deploy, deployPath, destroy, emptyProgramPreview, noopPreview, removeStack, renderObjects, writeStackConfig } from "../lab/ts/airflow/deploy";
 
 const argv = process.argv.slice(2);
 const RUNS = argv.includes("--runs") ? Number(argv[argv.indexOf("--runs") + 1]) : 5;
@@ -130,7 +130,8 @@ const tools: Record<Tool, (config: string, objectsFile: string, changed: { confi
         emptyProgram.shipped.push(emptyProgramPreview(false));
         emptyProgram.preloaded.push(emptyProgramPreview(true));
         times.pulumi.change.push(timed(() => deploy(STACK, changed.config, "pulumi", () => undefined)));
-        times.pulumi.teardown.push(timed(() => destroy(STACK, "pulumi", changed.config, NS)));
+        times.pulumi.teardown.push(timed(() => destroy(STACK, "pulumi", changed.config, NS, true)));
+        removeStack(STACK);
     },
     floor(_config, objectsFile, changed) {
         const apply = (file: string, dryRun = false) => kubectl(["apply", "--server-side", "--field-manager=bench-floor", ...(dryRun ? ["--dry-run=server"] : []), "-f", file]);

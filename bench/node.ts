@@ -25,7 +25,7 @@ import { median } from "../tools/median";
 import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../lab/ts";
 import { AirflowApi } from "../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "../lab/ts/airflow/cluster";
-import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../lab/ts/airflow/deploy";
+import { deploy, deployPath, destroy, labStackOverrides, removeStack, writeStackConfig } from "../lab/ts/airflow/deploy";
 
 const argv = process.argv.slice(2);
 const RUNS = argv.includes("--runs") ? Number(argv[argv.indexOf("--runs") + 1]) : 5;
@@ -51,6 +51,8 @@ const times: Record<Tool, Record<Measure, number[]>> = {
 /** Per tool and run: where trigger-to-success went, phase → seconds. */
 const phases: Record<Tool, Record<string, number>[]> = { package: [], chart: [] };
 const eventLogs: { seconds: number; file: string }[] = [];
+/** The package's last task log, each event at its offset from the trigger (the chart's log leaves with its worker pod). */
+let taskTimeline: string[] = [];
 
 function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): { code: number; out: string } {
     const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, KUBECONFIG: labKubeconfig() } });
@@ -197,6 +199,35 @@ function breakdown(trigger: number, seen: number, run: any, ti: any): Record<str
     return out;
 }
 
+/** The task's log events (the task SDK's structured log) with their offsets from the trigger, in seconds. */
+async function timeline(client: AirflowApi, runId: string, ti: any, trigger: number): Promise<string[]> {
+    try {
+        const body = await client.get(`/api/v2/dags/${DAG}/dagRuns/${encodeURIComponent(runId)}/taskInstances/${ti.task_id}/logs/${ti.try_number}?full_content=true`);
+        const entries = (Array.isArray(body.content) ? body.content : []) as { timestamp?: string; event?: string; logger?: string }[];
+        return entries
+            .filter((e) => e.timestamp)
+            .map(
+                (e) =>
+                    `${((Date.parse(e.timestamp!) - trigger) / 1000).toFixed(2).padStart(6)} s  ${e.logger ? `${e.logger}: ` : ""}${String(e.event).split("\n")[0].slice(0, 160)}`,
+            );
+    } catch (e) {
+        return [`(no task log: ${(e as Error).message.slice(0, 200)})`];
+    }
+}
+
+/** Runs a pod of each image once, so every tool starts with the images in the node's cache. */
+async function prePull(images: string[]): Promise<void> {
+    kubectl(["create", "namespace", "bench-pull"]);
+    images.forEach((image, i) =>
+        kubectl(["run", `pull-${i}`, "-n", "bench-pull", "--image", image, "--restart=Never", "--image-pull-policy=IfNotPresent", "--command", "--", "true"]),
+    );
+    await waitFor("the images pulled", 300, async () => {
+        const list = JSON.parse(kubectl(["get", "pods", "-n", "bench-pull", "-o", "json"]).stdout).items as any[];
+        return list.every((p) => (p.status.containerStatuses ?? []).some((c: any) => c.imageID)) ? true : undefined;
+    });
+    kubectl(["delete", "namespace", "bench-pull", "--wait=true", "--timeout=120s"], { timeoutMs: 140_000 });
+}
+
 async function floorPod(image: string): Promise<number> {
     const name = `floor-${Date.now()}`;
     const t = Date.now();
@@ -230,6 +261,7 @@ async function toFirstTask(tool: Tool, start: number, api: () => AirflowApi, ima
     times[tool].firstTask.push(seconds(start));
     const [ti] = await client.taskInstances(DAG, runId);
     phases[tool].push(breakdown(trigger, seen, run, ti));
+    if (tool === "package") taskTimeline = await timeline(client, runId, ti, trigger);
     times[tool].floorPod.push(await floorPod(image));
 }
 
@@ -241,9 +273,10 @@ async function runPackage(image: string, round: number): Promise<void> {
     eventLogs.push({ seconds: seconds(t), file: events });
     await toFirstTask("package", t, () => apiFor(NS), image, round);
     const d = Date.now();
-    destroy(STACK, "pulumi", config, NS);
+    destroy(STACK, "pulumi", config, NS, true);
     namespaceGone();
     times.package.teardown.push(seconds(d));
+    removeStack(STACK);
 }
 
 async function runChart(images: Record<string, string>, round: number): Promise<void> {
@@ -262,6 +295,10 @@ async function runChart(images: Record<string, string>, round: number): Promise<
                 .map((o) => JSON.stringify(o))
                 .join("\n"),
         });
+        // the database is up before the chart starts, as the package's own order has it (Postgres Ready,
+        // then the migration): the chart starts every pod at once, and in the first trial run those that
+        // tried the database while it initialised waited out a TCP connect timeout (2 min 19 s)
+        kubectl(["rollout", "status", "statefulset/bench-postgres", "-n", NS, "--timeout=300s"], { timeoutMs: 320_000 });
         sh(helm, ["install", ...args, "-f", valuesFile, "--wait", "--wait-for-jobs", "--timeout", "15m"]);
         times.chart.deployed.push(seconds(t));
         await toFirstTask("chart", t, () => chartApi(adminPassword), images.DAGS_V2, round);
@@ -295,6 +332,7 @@ function table(): string {
         return xs.length ? median(xs).toFixed(2) : "–";
     };
     for (const n of names) lines.push(`| ${n} | ${m("package", n)} | ${m("chart", n)} |`);
+    lines.push("", "The package's task log of its last run, each event at its offset from the trigger:", "", "```", ...taskTimeline, "```");
     return lines.join("\n");
 }
 
@@ -310,6 +348,7 @@ async function main(): Promise<void> {
     sh("bash", [path.join(LAB_DIR, "down.sh")]);
     try {
         sh("bash", [path.join(LAB_DIR, "up.sh"), "--node"]);
+        await prePull([images.DAGS_V2, images.POSTGRES, images.BASE]);
         for (let round = 0; round < RUNS; round++) {
             const rotated = [...order.slice(round % order.length), ...order.slice(0, round % order.length)];
             for (const tool of rotated) {

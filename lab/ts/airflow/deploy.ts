@@ -320,14 +320,22 @@ export function emptyProgramPreview(preload: boolean): number {
     return (Date.now() - t) / 1000;
 }
 
-/** Destroys stack `stack`: everything it deployed, namespace last. */
-export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string): void {
+/**
+ * Destroys stack `stack`: everything it deployed, namespace last; then removes the stack unless
+ * `keepStack` (a benchmark times the destroy alone and calls removeStack after).
+ */
+export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string, keepStack = false): void {
     if (via === "pulumi") {
         pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
-        pulumi(["stack", "rm", "--yes", "--force", stack], true);
+        if (!keepStack) removeStack(stack);
         return;
     }
     const refs = path.join(STATE_DIR(), `${stack}.objects.json.refs`);
     kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--timeout=180s"]);
     fs.rmSync(refs, { force: true });
+}
+
+/** Removes Pulumi stack `stack` (after destroy). */
+export function removeStack(stack: string): void {
+    pulumi(["stack", "rm", "--yes", "--force", stack], true);
 }
