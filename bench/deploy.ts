@@ -47,7 +47,7 @@ const changeOverrides = { apiServer: { resources: { requests: { cpu: CHANGED_CPU
 let chartNoopChanges: string | undefined;
 const eventLogs: { seconds: number; file: string }[] = [];
 /** No-op previews of an empty Node.js program, beside the package's: the fixed cost of any program. */
-const emptyProgram = { shipped: [] as number[], preloaded: [] as number[] };
+const emptyProgram = { shipped: [] as number[], preloaded: [] as number[], oneObject: [] as number[] };
 /** The package's no-op preview with the CLI's automatic debug log unable to start: what that log costs. */
 const withoutAutomaticLog: number[] = [];
 
@@ -129,6 +129,7 @@ const tools: Record<Tool, (config: string, objectsFile: string, changed: { confi
         withoutAutomaticLog.push(noopPreview(STACK, true));
         emptyProgram.shipped.push(emptyProgramPreview(false));
         emptyProgram.preloaded.push(emptyProgramPreview(true));
+        emptyProgram.oneObject.push(emptyProgramPreview(true, true));
         times.pulumi.change.push(timed(() => deploy(STACK, changed.config, "pulumi", () => undefined)));
         times.pulumi.teardown.push(timed(() => destroy(STACK, "pulumi", changed.config, NS, true)));
         removeStack(STACK);
@@ -188,7 +189,7 @@ function table(chartSkipped: string | undefined): string {
     ];
     lines.push(
         "",
-        `No-op preview of an empty Node.js program on the same CLI, backend and node_modules (the fixed cost of any program): ${f(emptyProgram.shipped)} with the SDK as it loads, ${f(emptyProgram.preloaded)} with this package's tools/preload.js. The package's no-op preview is ${ratio(times.pulumi.noop, emptyProgram.shipped)} × the first and ${ratio(times.pulumi.noop, emptyProgram.preloaded)} × the second.`,
+        `No-op preview of an empty Node.js program on the same CLI, backend and node_modules (the fixed cost of any program): ${f(emptyProgram.shipped)} with the SDK as it loads, ${f(emptyProgram.preloaded)} with this package's tools/preload.js. The package's no-op preview is ${ratio(times.pulumi.noop, emptyProgram.shipped)} × the first and ${ratio(times.pulumi.noop, emptyProgram.preloaded)} × the second. The preloaded empty program with one ConfigMap through the kubernetes provider (what starting the provider adds before any of this package's resources): ${f(emptyProgram.oneObject)}, ${ratio(emptyProgram.oneObject, emptyProgram.preloaded)} × the empty program.`,
     );
     lines.push(
         "",

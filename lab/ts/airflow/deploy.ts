@@ -240,14 +240,17 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     const before: any[] = fs.existsSync(`${file}.refs`) ? JSON.parse(fs.readFileSync(`${file}.refs`, "utf8")) : [];
     // The program's order, as the engine would follow its dependsOn: storage, database and config
     // first, then the storage preparation Job (the claims' roots made writable), then the other
-    // one-shot Jobs (migrations, git-sync's first sync onto the claim), then the workloads.
+    // one-shot Jobs (migrations, git-sync's first sync onto the claim), then the workloads and FAB's
+    // admin Job.
     // Like the engine's state, what this deploy creates is recorded before it is applied: a failed
     // update's objects (a Job that failed) are deleted by the next update that no longer renders them.
     const refsOf = (list: any[]) => list.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }));
     const attempted = new Set(before.map(refOf));
     fs.writeFileSync(`${file}.refs`, JSON.stringify([...before, ...refsOf(objects.filter((o) => !attempted.has(refOf(o))))]));
     const isStorageJob = (o: any) => o.kind === "Job" && o.metadata.labels?.["app.kubernetes.io/component"] === "storage";
-    const phase = (o: any) => (isStorageJob(o) ? 1 : o.kind === "Job" ? 2 : ["Deployment", "CronJob"].includes(o.kind) ? 3 : 0);
+    // FAB's admin Job runs after the migrations, beside the workloads, as the engine's dependsOn orders it
+    const isAdminJob = (o: any) => o.kind === "Job" && /-admin-[0-9a-f]{10}$/.test(o.metadata.name);
+    const phase = (o: any) => (isStorageJob(o) ? 1 : isAdminJob(o) ? 3 : o.kind === "Job" ? 2 : ["Deployment", "CronJob"].includes(o.kind) ? 3 : 0);
     try {
         for (const p of [0, 1, 2, 3]) {
             const batch = objects.filter((o) => phase(o) === p);
@@ -300,17 +303,21 @@ export function noopPreview(stack: string, withoutAutomaticLog = false): number 
 /**
  * Seconds of a no-op preview of an empty Node.js program (it only loads @pulumi/pulumi), with the
  * same CLI, backend and node_modules as this program: what any Node.js program pays before its first
- * resource. `preload`: with this package's tools/preload.js, as its Pulumi.yaml has it.
+ * resource. `preload`: with this package's tools/preload.js, as its Pulumi.yaml has it. `oneObject`:
+ * the same program with one ConfigMap through the kubernetes provider (in the namespace `default`):
+ * what the provider's start adds before any resource of this package.
  */
-export function emptyProgramPreview(preload: boolean): number {
-    const stack = preload ? "lab-empty-preload" : "lab-empty";
+export function emptyProgramPreview(preload: boolean, oneObject = false): number {
+    const stack = `lab-empty${preload ? "-preload" : ""}${oneObject ? "-one" : ""}`;
     const dir = path.join(STATE_DIR(), stack);
     if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
         fs.mkdirSync(dir, { recursive: true });
         const options = { typescript: false, ...(preload ? { nodeargs: `--require ${path.join(REPO_DIR, "tools", "preload.js")}` } : {}) };
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump({ name: stack, runtime: { name: "nodejs", options }, main: "index.js" }));
         fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: stack, private: true, main: "index.js" }));
-        fs.writeFileSync(path.join(dir, "index.js"), 'require("@pulumi/pulumi");\n');
+        const one =
+            'const k8s = require("@pulumi/kubernetes");\nnew k8s.core.v1.ConfigMap("one", { metadata: { name: "bench-one-object", namespace: "default" }, data: { a: "b" } });\n';
+        fs.writeFileSync(path.join(dir, "index.js"), `require("@pulumi/pulumi");\n${oneObject ? one : ""}`);
         fs.symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules"));
         pulumi(["stack", "init", stack], false, dir);
         pulumi(["up", "--yes", "--skip-preview", "--stack", stack], false, dir);
