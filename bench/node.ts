@@ -51,6 +51,8 @@ const times: Record<Tool, Record<Measure, number[]>> = {
 /** Per tool and run: where trigger-to-success went, phase → seconds. */
 const phases: Record<Tool, Record<string, number>[]> = { package: [], chart: [] };
 const eventLogs: { seconds: number; file: string }[] = [];
+/** Rounds that failed, with why (their figures are left out). */
+const failures: string[] = [];
 /** The package's last task log, each event at its offset from the trigger (the chart's log leaves with its worker pod). */
 let taskTimeline: string[] = [];
 
@@ -332,6 +334,7 @@ function table(): string {
         return xs.length ? median(xs).toFixed(2) : "–";
     };
     for (const n of names) lines.push(`| ${n} | ${m("package", n)} | ${m("chart", n)} |`);
+    if (failures.length) lines.push("", `Failed rounds (left out): ${failures.join("; ")}`);
     lines.push("", "The package's task log of its last run, each event at its offset from the trigger:", "", "```", ...taskTimeline, "```");
     return lines.join("\n");
 }
@@ -354,13 +357,31 @@ async function main(): Promise<void> {
             for (const tool of rotated) {
                 labVolumes(8); // each tool starts from the same free pool
                 log(`round ${round + 1}/${RUNS}: ${tool}`);
-                if (tool === "package") await runPackage(images.DAGS_V2, round);
-                else await runChart(images, round);
-                log(`${tool}: ${(Object.keys(MEASURES) as Measure[]).map((m) => `${m} ${times[tool][m].at(-1)?.toFixed(1)}`).join(", ")}`);
+                const before = Object.fromEntries((Object.keys(MEASURES) as Measure[]).map((m) => [m, times[tool][m].length]));
+                const phasesBefore = phases[tool].length;
+                try {
+                    if (tool === "package") await runPackage(images.DAGS_V2, round);
+                    else await runChart(images, round);
+                    log(`${tool}: ${(Object.keys(MEASURES) as Measure[]).map((m) => `${m} ${times[tool][m].at(-1)?.toFixed(1)}`).join(", ")}`);
+                } catch (e) {
+                    // a failed round is reported, its partial figures dropped, and the next one starts clean
+                    failures.push(`round ${round + 1}, ${tool}: ${(e as Error).message.split("\n").slice(0, 6).join(" ")}`);
+                    log(`FAILED ${failures.at(-1)}`);
+                    for (const m of Object.keys(MEASURES) as Measure[]) times[tool][m].length = before[m];
+                    phases[tool].length = phasesBefore;
+                    if (tool === "package") {
+                        try {
+                            destroy(STACK, "pulumi", writeStackConfig(STACK, labStackOverrides(images.DAGS_V2)), NS);
+                        } catch {
+                            removeStack(STACK);
+                        }
+                    } else sh(helmBinary()!, ["uninstall", "airflow", "-n", NS, "--wait", "--timeout", "5m"], { allowFail: true });
+                    namespaceGone();
+                }
             }
         }
         const medianUp = [...eventLogs].sort((a, b) => a.seconds - b.seconds)[Math.floor(eventLogs.length / 2)];
-        criticalPath = `Critical path of the median \`pulumi up\` (${medianUp.seconds.toFixed(1)} s; engine events in whole seconds):\n\n${criticalPathReport(medianUp.file).split("\n\n")[1]}`;
+        if (medianUp) criticalPath = `Critical path of the median \`pulumi up\` (${medianUp.seconds.toFixed(1)} s; engine events in whole seconds):\n\n${criticalPathReport(medianUp.file).split("\n\n")[1]}`;
     } finally {
         sh("bash", [path.join(LAB_DIR, "down.sh")], { allowFail: true });
     }
