@@ -1,6 +1,6 @@
 // The Airflow control plane for the KubernetesExecutor: a thin component over the builders in
 // controlPlane/, each of which makes one part (identities, env and the pod factory, the worker pod
-// template, the migration Job, the four Deployments, the Service and Ingress, the autoscaler and
+// template, the migration and admin Jobs, the four Deployments, the Service and Ingress, the autoscaler and
 // disruption budgets), plus the retention CronJobs.
 import * as pulumi from "@pulumi/pulumi";
 import { componentType, withLegacyType } from "./names";
@@ -9,7 +9,7 @@ import { availability } from "./controlPlane/availability";
 import { apiUrls, podFactory } from "./controlPlane/env";
 import { exposure } from "./controlPlane/exposure";
 import { identities } from "./controlPlane/identities";
-import { fernetRotationJob, migrationJob, webserverConfigParts } from "./controlPlane/migration";
+import { adminJob, fernetRotationJob, migrationJob, webserverConfigParts } from "./controlPlane/migration";
 import { workerPodTemplate } from "./controlPlane/podTemplate";
 import { workloads } from "./controlPlane/workloads";
 import { retentionCronJobs } from "./retention";
@@ -37,6 +37,7 @@ export class Airflow extends pulumi.ComponentResource {
         const podTemplate = workerPodTemplate(cp, factory, ids.worker);
         const webserverConfig = webserverConfigParts(args.config.ui);
         const migration = migrationJob(cp, factory, ids.migrate, webserverConfig);
+        adminJob(cp, factory, ids.migrate, webserverConfig, migration);
         const { apiServer, all } = workloads(cp, { factory, ids, podTemplate, webserverConfig, urls, migration });
         fernetRotationJob(cp, factory, ids.migrate, all);
         exposure(cp, urls);

@@ -7,17 +7,16 @@ import { secretEnv } from "./podParts";
 
 type EnvVar = k8s.types.input.core.v1.EnvVar;
 
+/** Shell lines that create FAB's admin user; idempotent (FAB reports an existing user and exits 0). */
+export function adminScript(): string[] {
+    return [
+        'airflow users create --role Admin --username "$ADMIN_USERNAME" --password "$ADMIN_PASSWORD" --firstname Airflow --lastname Admin --email "$ADMIN_USERNAME@example.invalid"',
+    ];
+}
+
 /** Shell lines that migrate the database and (FAB) create the admin user; safe to run on every start. */
 export function migrationScript(createAdmin: boolean): string[] {
-    return [
-        "airflow db migrate",
-        ...(createAdmin
-            ? [
-                  // Idempotent: FAB reports an existing user and exits 0.
-                  'airflow users create --role Admin --username "$ADMIN_USERNAME" --password "$ADMIN_PASSWORD" --firstname Airflow --lastname Admin --email "$ADMIN_USERNAME@example.invalid"',
-              ]
-            : []),
-    ];
+    return ["airflow db migrate", ...(createAdmin ? adminScript() : [])];
 }
 
 /** Env the admin-creation step reads; the password comes from the keys Secret. */

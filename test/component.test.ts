@@ -226,13 +226,17 @@ describe("AirflowOnKubernetes args validation", () => {
 });
 
 describe("teardown through the namespace", () => {
-    it("lets the namespace's deletion take every namespaced object with it, and nothing cluster-scoped", () => {
+    it("lets the namespace's deletion take every namespaced object but the pod owners with it, and nothing cluster-scoped", () => {
         const { deleteWithNamespace } = require("../components/deploy") as typeof import("../components/deploy");
         const namespace = { urn: "ns" } as any;
         const transform = deleteWithNamespace(namespace);
         const apply = (type: string) => transform({ type, name: "x", props: {}, opts: {}, resource: {} as any } as any);
-        for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Secret"]) {
+        for (const type of ["kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap", "kubernetes:networking.k8s.io/v1:NetworkPolicy"]) {
             assert.strictEqual((apply(type) as any)?.opts.deletedWith, namespace, type);
+        }
+        // deleted by Pulumi first, so no running pod is left for the namespace controller to wait on
+        for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"]) {
+            assert.strictEqual(apply(type), undefined, type);
         }
         for (const type of ["kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolume", "random:index/randomPassword:RandomPassword", "gcp:filestore/instance:Instance"]) {
             assert.strictEqual(apply(type), undefined, type);
@@ -241,7 +245,7 @@ describe("teardown through the namespace", () => {
 });
 
 describe("teardown through the namespace, as rendered", () => {
-    it("marks every namespaced Kubernetes object of the stack deletedWith its namespace", async () => {
+    it("marks every namespaced Kubernetes object of the stack but the pod owners deletedWith its namespace", async () => {
         const { renderStack, deletedWith } = require("./support/harness") as typeof import("./support/harness");
         deletedWith.clear();
         const r = await renderStack({});
@@ -249,8 +253,10 @@ describe("teardown through the namespace, as rendered", () => {
         const namespaced = r.resources.filter(
             (x) => x.type.startsWith("kubernetes:") && !x.type.startsWith("pulumi:providers") && x.type !== "kubernetes:core/v1:Namespace" && x.type !== "kubernetes:discovery.k8s.io/v1:EndpointSlice",
         );
-        assert.ok(namespaced.length > 30);
-        for (const x of namespaced) assert.strictEqual(deletedWith.get(`${x.type}::${x.name}`), "namespace", `${x.type} ${x.name}`);
+        const podOwner = (type: string) => /:(apps\/v1:(Deployment|StatefulSet)|batch\/v1:(Job|CronJob))$/.test(type);
+        assert.ok(namespaced.filter((x) => !podOwner(x.type)).length > 25);
+        assert.ok(namespaced.filter((x) => podOwner(x.type)).length >= 7);
+        for (const x of namespaced) assert.strictEqual(deletedWith.get(`${x.type}::${x.name}`), podOwner(x.type) ? undefined : "namespace", `${x.type} ${x.name}`);
     });
 });
 

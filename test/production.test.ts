@@ -68,10 +68,11 @@ describe("production architecture (KubernetesExecutor)", () => {
         }
     });
 
-    it("migrates the schema with exactly one Job; any other Job prepares the shared storage", () => {
+    it("migrates the schema with exactly one Job and creates FAB's admin with one; any other Job prepares the shared storage", () => {
         const jobs = ofKind(r.objects, "Job").map((j) => j.metadata.name);
         assert.strictEqual(jobs.filter((name) => name.startsWith("airflow-migrate-")).length, 1, jobs.join(", "));
-        for (const name of jobs.filter((name) => !name.startsWith("airflow-migrate-"))) assert.match(name, /^airflow-storage-prepare-/);
+        assert.strictEqual(jobs.filter((name) => name.startsWith("airflow-admin-")).length, 1, jobs.join(", "));
+        for (const name of jobs.filter((name) => !/^airflow-(migrate|admin)-/.test(name))) assert.match(name, /^airflow-storage-prepare-/);
     });
 
     it("makes no ServiceAccount that no pod runs as, and runs no pod as one it does not make", () => {
@@ -327,14 +328,25 @@ describe("production architecture (KubernetesExecutor)", () => {
         const migrate = container(job.spec.template.spec, "migrate");
         assert.strictEqual(migrate.command, undefined, "the image's entrypoint runs bash -c");
         assert.deepStrictEqual(migrate.args.slice(0, 2), ["bash", "-c"]);
-        const script = migrate.args[2];
-        assert.match(script, /^set -euo pipefail\nairflow db migrate\n/);
-        assert.match(script, /airflow users create --role Admin/);
+        assert.strictEqual(migrate.args[2], "set -euo pipefail\nairflow db migrate");
         assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
         for (const name of ["airflow-scheduler", "airflow-api-server", "airflow-dag-processor", "airflow-triggerer"]) {
             assert.ok(r.dependsOn.get(name)?.includes("airflow-migrate"), `${name} must depend on the migration Job`);
+            assert.ok(!r.dependsOn.get(name)?.includes("airflow-admin"), `${name} need not wait for the admin`);
         }
         assert.ok(r.dependsOn.get("airflow-migrate")?.includes("airflow-postgres-statefulset"), "migrations wait for Postgres");
+    });
+
+    it("creates FAB's admin in its own Job after the migrations, beside the workloads, with the migration Job's name suffix", () => {
+        const job = ofKind(r.objects, "Job").find((j) => j.metadata.name.startsWith("airflow-admin-"))!;
+        assert.strictEqual(job.metadata.name.slice(-10), migrationJob(r.objects).metadata.name.slice(-10));
+        const admin = container(job.spec.template.spec, "migrate");
+        assert.match(admin.args[2], /^set -euo pipefail\nairflow users create --role Admin --username "\$ADMIN_USERNAME" --password "\$ADMIN_PASSWORD"/);
+        assert.doesNotMatch(admin.args[2], /db migrate/);
+        const env = Object.fromEntries(admin.env.map((e: any) => [e.name, e]));
+        assert.strictEqual(env.ADMIN_PASSWORD.valueFrom.secretKeyRef.key, "admin-password");
+        assert.deepStrictEqual(r.dependsOn.get("airflow-admin"), ["airflow-migrate"]);
+        assert.strictEqual(job.spec.template.spec.restartPolicy, "Never");
     });
 
     it("renames the migration Job when the image or the Airflow version changes, and only then", async () => {
@@ -508,6 +520,7 @@ describe("production architecture (KubernetesExecutor)", () => {
         const env = envOf(container(find(lb.objects, "Deployment", "airflow-api-server").spec.template.spec, "api-server"));
         assert.match(env.AIRFLOW__CORE__AUTH_MANAGER, /SimpleAuthManager$/);
         assert.doesNotMatch(container(migrationJob(lb.objects).spec.template.spec, "migrate").args[2], /users create/);
+        assert.ok(!ofKind(lb.objects, "Job").some((j) => j.metadata.name.startsWith("airflow-admin-")), "no FAB admin Job with the simple auth manager");
     });
 
     it("signs simple auth manager users in with one generated password that every API server replica shares", async () => {

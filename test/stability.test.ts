@@ -77,7 +77,7 @@ describe("stable, focused previews", () => {
         });
     }
 
-    it("changing the image rolls every Airflow workload and renames the migration Job, not the database", async () => {
+    it("changing the image rolls every Airflow workload and renames the migration and admin Jobs, not the database", async () => {
         const base = await renderStack({});
         const next = await renderStack({ images: { airflow: "example.com/airflow@sha256:" + "cd".repeat(32) } });
         const diff = changed(base, next);
@@ -90,6 +90,7 @@ describe("stable, focused previews", () => {
             "kubernetes:batch/v1:CronJob::airflow-db-clean",
             "kubernetes:batch/v1:CronJob::airflow-log-cleanup",
             "kubernetes:batch/v1:CronJob::airflow-worker-cleanup",
+            "kubernetes:batch/v1:Job::airflow-admin",
             "kubernetes:batch/v1:Job::airflow-migrate",
             "kubernetes:core/v1:ConfigMap::airflow-pod-template",
         ]);

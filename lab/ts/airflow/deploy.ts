@@ -188,9 +188,16 @@ function ensureStack(stack: string): void {
     }
 }
 
-/** The lab cluster's `default/kubernetes` EndpointSlice, as JSON. */
-function kubernetesApiSlice(): string {
-    return kubectl(["get", "endpointslice", "kubernetes", "-n", "default", "-o", "json"]).stdout;
+/**
+ * The lab cluster's `default/kubernetes` EndpointSlice, as JSON; undefined on the level-1 lab, whose API
+ * server listens on loopback, an address no EndpointSlice may hold (it runs without the endpoint
+ * reconciler), so the render keeps its mocked slice.
+ */
+function kubernetesApiSlice(): string | undefined {
+    const r = kubectl(["get", "endpointslice", "kubernetes", "-n", "default", "-o", "json"], { allowFail: true });
+    if (r.code === 0) return r.stdout;
+    if (/NotFound/.test(r.stderr)) return undefined;
+    throw new Error(`kubectl get endpointslice kubernetes -n default failed: ${r.stderr.trim()}`);
 }
 
 /** The objects the program renders for a stack config (scripts/render.ts), Secrets included. */
@@ -276,14 +283,17 @@ export function deploy(stack: string, configFile: string, via: DeployPath, log: 
     const before: any[] = fs.existsSync(`${file}.refs`) ? JSON.parse(fs.readFileSync(`${file}.refs`, "utf8")) : [];
     // The program's order, as the engine would follow its dependsOn: storage, database and config
     // first, then the storage preparation Job (the claims' roots made writable), then the other
-    // one-shot Jobs (migrations, git-sync's first sync onto the claim), then the workloads.
+    // one-shot Jobs (migrations, git-sync's first sync onto the claim), then the workloads and FAB's
+    // admin Job.
     // Like the engine's state, what this deploy creates is recorded before it is applied: a failed
     // update's objects (a Job that failed) are deleted by the next update that no longer renders them.
     const refsOf = (list: any[]) => list.map((o) => ({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata.name, namespace: o.metadata.namespace } }));
     const attempted = new Set(before.map(refOf));
     fs.writeFileSync(`${file}.refs`, JSON.stringify([...before, ...refsOf(objects.filter((o) => !attempted.has(refOf(o))))]));
     const isStorageJob = (o: any) => o.kind === "Job" && o.metadata.labels?.["app.kubernetes.io/component"] === "storage";
-    const phase = (o: any) => (isStorageJob(o) ? 1 : o.kind === "Job" ? 2 : ["Deployment", "CronJob"].includes(o.kind) ? 3 : 0);
+    // FAB's admin Job runs after the migrations, beside the workloads, as the engine's dependsOn orders it
+    const isAdminJob = (o: any) => o.kind === "Job" && /-admin-[0-9a-f]{10}$/.test(o.metadata.name);
+    const phase = (o: any) => (isStorageJob(o) ? 1 : isAdminJob(o) ? 3 : o.kind === "Job" ? 2 : ["Deployment", "CronJob"].includes(o.kind) ? 3 : 0);
     try {
         for (const p of [0, 1, 2, 3]) {
             const batch = objects.filter((o) => phase(o) === p);
@@ -336,17 +346,21 @@ export function noopPreview(stack: string, withoutAutomaticLog = false): number 
 /**
  * Seconds of a no-op preview of an empty Node.js program (it only loads @pulumi/pulumi), with the
  * same CLI, backend and node_modules as this program: what any Node.js program pays before its first
- * resource. `preload`: with this package's tools/preload.js, as its Pulumi.yaml has it.
+ * resource. `preload`: with this package's tools/preload.js, as its Pulumi.yaml has it. `oneObject`:
+ * the same program with one ConfigMap through the kubernetes provider (in the namespace `default`):
+ * what the provider's start adds before any resource of this package.
  */
-export function emptyProgramPreview(preload: boolean): number {
-    const stack = preload ? "lab-empty-preload" : "lab-empty";
+export function emptyProgramPreview(preload: boolean, oneObject = false): number {
+    const stack = `lab-empty${preload ? "-preload" : ""}${oneObject ? "-one" : ""}`;
     const dir = path.join(STATE_DIR(), stack);
     if (!fs.existsSync(path.join(dir, "Pulumi.yaml"))) {
         fs.mkdirSync(dir, { recursive: true });
         const options = { typescript: false, ...(preload ? { nodeargs: `--require ${path.join(REPO_DIR, "tools", "preload.js")}` } : {}) };
         fs.writeFileSync(path.join(dir, "Pulumi.yaml"), yaml.dump({ name: stack, runtime: { name: "nodejs", options }, main: "index.js" }));
         fs.writeFileSync(path.join(dir, "package.json"), JSON.stringify({ name: stack, private: true, main: "index.js" }));
-        fs.writeFileSync(path.join(dir, "index.js"), 'require("@pulumi/pulumi");\n');
+        const one =
+            'const k8s = require("@pulumi/kubernetes");\nnew k8s.core.v1.ConfigMap("one", { metadata: { name: "bench-one-object", namespace: "default" }, data: { a: "b" } });\n';
+        fs.writeFileSync(path.join(dir, "index.js"), `require("@pulumi/pulumi");\n${oneObject ? one : ""}`);
         fs.symlinkSync(path.join(REPO_DIR, "node_modules"), path.join(dir, "node_modules"));
         pulumi(["stack", "init", stack], false, dir);
         pulumi(["up", "--yes", "--skip-preview", "--stack", stack], false, dir);
@@ -361,12 +375,15 @@ export function stackExport(stack: string): string {
     return pulumi(["stack", "export", "--stack", stack]).stdout;
 }
 
-/** Destroys stack `stack`: everything it deployed, namespace last. */
-export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string): void {
+/**
+ * Destroys stack `stack`: everything it deployed, namespace last; then removes the stack unless
+ * `keepStack` (a benchmark times the destroy alone and calls removeStack after).
+ */
+export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string, keepStack = false): void {
     if (via === "pulumi") {
         recoverInterrupted(stack, (l) => process.stderr.write(`[lab] ${l}\n`));
         pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
-        pulumi(["stack", "rm", "--yes", "--force", stack], true);
+        if (!keepStack) removeStack(stack);
         return;
     }
     const refs = path.join(STATE_DIR(), `${stack}.objects.json.refs`);
@@ -383,4 +400,9 @@ export function previewJson(stack: string, configFile: string, showSecrets = fal
     const args = ["preview", "--json", "--diff", "--stack", stack, "--config-file", configFile, ...(showSecrets ? ["--show-secrets"] : [])];
     const r = pulumi(args, true);
     return { code: r.code, json: r.stdout, stderr: r.stderr };
+}
+
+/** Removes Pulumi stack `stack` (after destroy). */
+export function removeStack(stack: string): void {
+    pulumi(["stack", "rm", "--yes", "--force", stack], true);
 }
