@@ -10,6 +10,7 @@ import { apiUrls, podFactory } from "./controlPlane/env";
 import { exposure } from "./controlPlane/exposure";
 import { identities } from "./controlPlane/identities";
 import { migrationJob, webserverConfigParts } from "./controlPlane/migration";
+import { taskImagesVariableJob } from "./controlPlane/taskImagesVariable";
 import { workerPodTemplate } from "./controlPlane/podTemplate";
 import { workloads } from "./controlPlane/workloads";
 import { retentionCronJobs } from "./retention";
@@ -37,7 +38,8 @@ export class Airflow extends pulumi.ComponentResource {
         const podTemplate = workerPodTemplate(cp, factory, ids.worker);
         const webserverConfig = webserverConfigParts(args.config.ui);
         const migration = migrationJob(cp, factory, ids.migrate, webserverConfig);
-        const { apiServer } = workloads(cp, { factory, ids, podTemplate, webserverConfig, urls, migration });
+        const taskImagesVariable = args.taskImages !== undefined ? taskImagesVariableJob(cp, factory, ids.migrate, migration, args.taskImages) : undefined;
+        const { apiServer } = workloads(cp, { factory, ids, podTemplate, webserverConfig, urls, migration, taskImagesVariable });
         exposure(cp, urls);
         availability(cp, apiServer);
         retentionCronJobs(name, {

@@ -75,6 +75,7 @@ export class AirflowImages extends pulumi.ComponentResource {
                         // fixed, so that machines of another architecture do not rebuild
                         platform: build.platform,
                         args: buildArgs,
+                        ...(build.network !== undefined ? { network: build.network } : {}),
                         // A CI runner starts with an empty layer cache: reuse the layers of the last push.
                         cacheFrom: { images: [pulumi.interpolate`${repository}:${tag}`] },
                     },
@@ -87,6 +88,7 @@ export class AirflowImages extends pulumi.ComponentResource {
 
         if (build.enabled) {
             const base = image("base", build.baseContext, "Dockerfile", {
+                ...build.baseArgs,
                 AIRFLOW_BASE_IMAGE: build.baseImage ?? upstream,
                 AIRFLOW_VERSION: args.airflowVersion,
             });

@@ -9,10 +9,14 @@
 #   lab/git-server                 the scenario's git server: smart HTTP and SSH (lab/images/git-server)
 #   lab/git-sync:<version>         stand-in for registry.k8s.io/git-sync/git-sync, only when AIRFLOW_LAB_GIT_SYNC
 #                                  names a git-sync binary built elsewhere (no registry here serves it)
-# and on top of the stand-in, the project's own images, built from images/ unchanged but for the
-# base image's FROM (and the constraints file, since GitHub is unreachable here):
+# The project's own images (base, DAG and task images) are built by the stacks themselves through the
+# package's images.build (@pulumi/docker, this dockerd, the loopback registry) when they deploy through
+# the Pulumi engine and the docker provider plugin is installed: then the stand-in is pushed for the
+# base to start FROM, and nothing else is built here. Otherwise (AIRFLOW_LAB_DEPLOY=render, no CLI or
+# plugin, or AIRFLOW_LAB_IMAGES=lab) this script builds them from images/ unchanged but for the base
+# image's FROM (and the constraints file, since GitHub is unreachable here):
 #   airflow/base, airflow/dags, airflow/task-example, and airflow/dags:lab-v2 (plus lab/testdata/dags)
-# Writes the digest-pinned references to $LAB_IMAGES_ENV for the stack config.
+# Writes the digest-pinned references, and who builds the project images, to $LAB_IMAGES_ENV.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -124,6 +128,39 @@ for b in pause coredns statsd_exporter; do
 done
 
 # --- the project's images ---------------------------------------------------------------------
+# project_images_source -> "engine|lab WHY": who builds them (lab/ts/airflow/engineImages.ts reads it)
+project_images_source() {
+  [ "${AIRFLOW_LAB_DEPLOY:-}" != render ] || { echo "lab AIRFLOW_LAB_DEPLOY=render: the stacks deploy without the engine"; return; }
+  [ "${AIRFLOW_LAB_IMAGES:-}" != lab ] || { echo "lab AIRFLOW_LAB_IMAGES=lab"; return; }
+  command -v pulumi >/dev/null 2>&1 || { echo "lab the pulumi CLI is not installed"; return; }
+  local plugins p
+  plugins="$(pulumi plugin ls 2>/dev/null | awk '$2 == "resource" {print $1 "@" $3}')"
+  for p in kubernetes@4.34.2 random@4.21.2 docker@5.2.0; do
+    [[ $'\n'"$plugins"$'\n' == *$'\n'"$p"$'\n'* ]] || { echo "lab the ${p%@*} ${p#*@} provider plugin is not installed"; return; }
+  done
+  echo "engine pulumi $(pulumi version) with the docker ${p#*@} provider plugin"
+}
+read -r PROJECT_IMAGES PROJECT_IMAGES_WHY <<<"$(project_images_source)"
+if [ "$PROJECT_IMAGES" = engine ]; then
+  lab_log "project images: built by the stacks through images.build ($PROJECT_IMAGES_WHY); pushing the apache/airflow stand-in they start FROM"
+  {
+    echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+    echo "LAB_PROJECT_IMAGES=engine"
+    echo "LAB_PROJECT_IMAGES_WHY='$PROJECT_IMAGES_WHY'"
+    echo "LAB_IMAGE_AIRFLOW_UPSTREAM=$(push "$AIRFLOW_STANDIN")"
+    echo "LAB_IMAGE_POSTGRES=$(push lab/postgres:15)"
+    echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
+    echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
+    echo "LAB_IMAGE_STATSD_EXPORTER=$(push lab/statsd-exporter:latest)"
+    echo "LAB_IMAGE_GIT_SERVER=$(push lab/git-server:latest)"
+    [ -z "$GIT_SYNC" ] || echo "LAB_IMAGE_GIT_SYNC=$(push "$GIT_SYNC")"
+  } >"$LAB_IMAGES_ENV.tmp"
+  mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
+  lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"
+  cat "$LAB_IMAGES_ENV" >&2
+  exit 0
+fi
+lab_log "project images: built here ($PROJECT_IMAGES_WHY); the stacks deploy them by digest"
 BASE="airflow/base:lab-$(content_tag "$REPO_DIR/images/base" "$(image_id "$AIRFLOW_STANDIN")")"
 have_image "$BASE" || build "$BASE" "$REPO_DIR/images/base" \
   --build-arg "AIRFLOW_BASE_IMAGE=$AIRFLOW_STANDIN" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
@@ -142,6 +179,8 @@ lab_docker tag "$TASK" airflow/task-example:lab
 
 {
   echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "LAB_PROJECT_IMAGES=lab"
+  echo "LAB_PROJECT_IMAGES_WHY='$PROJECT_IMAGES_WHY'"
   echo "LAB_IMAGE_BASE=$BASE_REF"
   echo "LAB_IMAGE_DAGS=$(push airflow/dags:lab)"
   echo "LAB_IMAGE_DAGS_V2=$(push airflow/dags:lab-v2)"

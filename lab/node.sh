@@ -67,6 +67,8 @@ node_up() {
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || lab_log "warning: cannot set net.bridge.bridge-nf-call-iptables=1 (Service traffic between pods may fail)"
 
   lab_registry_up
+  # the stacks build the project images with the lab's dockerd (lab/images.sh decided: engineImages.ts)
+  [ "${LAB_PROJECT_IMAGES:-lab}" != engine ] || lab_dockerd_up
 
   # --- containerd --------------------------------------------------------------------------
   # every file below is written only when its content changes (lab_write_if_changed): a warm re-run

@@ -26,6 +26,8 @@ export interface WorkloadParts {
     webserverConfig: WebserverConfigParts;
     urls: ApiUrls;
     migration: k8s.batch.v1.Job;
+    /** The Job that sets the task_images Variable, when there are task images: DAGs are first parsed with it set. */
+    taskImagesVariable?: k8s.batch.v1.Job;
 }
 
 /** Fewest and most replicas a component runs with (the autoscaler's range for an autoscaled API server). */
@@ -64,7 +66,7 @@ function deployment(
                 },
             },
         },
-        { parent: cp.parent, dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])] },
+        { parent: cp.parent, dependsOn: [parts.migration, ...(parts.taskImagesVariable ? [parts.taskImagesVariable] : []), ...cp.args.storage.ready, ...(more.dependsOn ?? [])] },
     );
 }
 
