@@ -13,9 +13,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { kubectl, labVolumes } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
-import { apiFor, pods, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { apiFor, labImages, pods, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, labStackOverrides, PreviewStep, previewSteps, stackImages, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { EngineContexts, engineImageSections, imageSource, imageSourceLine, labRegistry, writeLabContext } from "../../lab/ts/airflow/engineImages";
+import { EngineContexts, engineImageSections, imageSource, imageSourceLine, labRegistry, pushAs, writeLabContext } from "../../lab/ts/airflow/engineImages";
+import { deployExample, destroyExample, EXAMPLE_NAMESPACE } from "../../lab/ts/airflow/example";
 import { deployInfraStack, destroyInfraStack, INFRA_STACK_NAME } from "../../lab/ts/airflow/infraStack";
 import { REPO_DIR } from "../../lab/ts/kubectl";
 
@@ -85,7 +86,9 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
         };
     });
 
+    let exampleDeployed = false;
     after(function () {
+        if (exampleDeployed) destroyExample(INFRA_STACK_NAME);
         if (!configFile) return;
         destroy(STACK, "pulumi", configFile, NS);
         destroyInfraStack();
@@ -250,5 +253,22 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
         }
         const { changes } = previewSteps(STACK, configFile);
         assert.deepStrictEqual(changes, [], "back to the old output: nothing to change");
+    });
+
+    it("runs examples/typescript for real: another program deploys the package into the infrastructure stack's cluster, with its registry's image", async function () {
+        // the example runs `${registry}/airflow:3.3.2`: the platform's mirror of the upstream image
+        pushAs(labImages().AIRFLOW_UPSTREAM, `${registry}/airflow:3.3.2`);
+        exampleDeployed = true;
+        const t = Date.now();
+        log(`example: ${deployExample(INFRA_STACK_NAME)}`);
+        await waitReady(EXAMPLE_NAMESPACE, 600);
+        log(`example deployed and Ready in ${seconds(t).toFixed(1)}s`);
+        const scheduler = JSON.parse(kubectl(["get", "deployment", "analytics-scheduler", "-n", EXAMPLE_NAMESPACE, "-o", "json"]).stdout);
+        assert.strictEqual(scheduler.spec.template.spec.containers[0].image, `${registry}/airflow:3.3.2`);
+        assert.strictEqual(scheduler.metadata.labels["example.com/team"], "analytics", "the example's transformation labelled it");
+        const running = pods(EXAMPLE_NAMESPACE)
+            .filter((p) => p.status.phase === "Running")
+            .map((p) => p.metadata.name.replace(/-[a-z0-9]+-[a-z0-9]+$|-[0-9]+$/, ""));
+        log(`example pods running: ${[...new Set(running)].sort().join(", ")}`);
     });
 });

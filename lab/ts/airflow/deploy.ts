@@ -87,7 +87,7 @@ export function writeStackConfig(name: string, overrides: Record<string, unknown
         const full = `airflow:${key}`;
         const current = config[full];
         // an undefined value removes the committed file's key (images.airflow where the stack builds its images)
-        const merged = isPlainObject(current) && isPlainObject(value) ? Object.fromEntries(Object.entries({ ...current, ...value }).filter(([, v]) => v !== undefined)) : value;
+        const merged = isPlainObject(value) ? Object.fromEntries(Object.entries({ ...(isPlainObject(current) ? current : {}), ...value }).filter(([, v]) => v !== undefined)) : value;
         if (merged === undefined) delete config[full];
         else config[full] = merged;
     }

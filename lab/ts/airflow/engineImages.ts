@@ -4,6 +4,7 @@
 // lab's loopback registry; lab/images.sh then builds only the stand-ins for upstream images (the
 // apache/airflow stand-in the base starts FROM, Postgres, the exporters). Without the plugin or
 // dockerd, images.sh builds the project images as before and the stacks deploy those by digest.
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { kubectl, labCacheDir, REPO_DIR } from "../kubectl";
@@ -132,6 +133,17 @@ export function labImageSections(dags: LabDags): { images: Record<string, unknow
     const ref = { dags: images.DAGS, "dags-v2": images.DAGS_V2, none: images.BASE }[dags];
     if (!ref) throw new Error(`images.env has no lab-built ${dags} image: run lab/images.sh`);
     return { images: { airflow: ref, taskImages: { example: images.TASK_EXAMPLE } } };
+}
+
+/** Tags an image of the lab's dockerd as `target` and pushes it (a platform team mirroring an upstream image into its registry). */
+export function pushAs(source: string, target: string): void {
+    for (const args of [
+        ["tag", source, target],
+        ["push", target],
+    ]) {
+        const r = spawnSync("docker", ["-H", labDockerHost(), ...args], { encoding: "utf8" });
+        if (r.status !== 0) throw new Error(`docker ${args.join(" ")} failed:\n${r.stderr || r.stdout}`);
+    }
 }
 
 /** The image every Airflow process of `namespace` runs, and the task_images Variable the deployment set. */
