@@ -141,56 +141,49 @@ project_images_source() {
   echo "engine pulumi $(pulumi version) with the docker ${p#*@} provider plugin"
 }
 read -r PROJECT_IMAGES PROJECT_IMAGES_WHY <<<"$(project_images_source)"
-if [ "$PROJECT_IMAGES" = engine ]; then
-  lab_log "project images: built by the stacks through images.build ($PROJECT_IMAGES_WHY); pushing the apache/airflow stand-in they start FROM"
-  {
-    echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-    echo "LAB_PROJECT_IMAGES=engine"
-    echo "LAB_PROJECT_IMAGES_WHY='$PROJECT_IMAGES_WHY'"
-    echo "LAB_IMAGE_AIRFLOW_UPSTREAM=$(push "$AIRFLOW_STANDIN")"
-    echo "LAB_IMAGE_POSTGRES=$(push lab/postgres:15)"
-    echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
-    echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
-    echo "LAB_IMAGE_STATSD_EXPORTER=$(push lab/statsd-exporter:latest)"
-    echo "LAB_IMAGE_GIT_SERVER=$(push lab/git-server:latest)"
-    [ -z "$GIT_SYNC" ] || echo "LAB_IMAGE_GIT_SYNC=$(push "$GIT_SYNC")"
-  } >"$LAB_IMAGES_ENV.tmp"
-  mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
-  lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"
-  cat "$LAB_IMAGES_ENV" >&2
-  exit 0
-fi
-lab_log "project images: built here ($PROJECT_IMAGES_WHY); the stacks deploy them by digest"
-BASE="airflow/base:lab-$(content_tag "$REPO_DIR/images/base" "$(image_id "$AIRFLOW_STANDIN")")"
-have_image "$BASE" || build "$BASE" "$REPO_DIR/images/base" \
-  --build-arg "AIRFLOW_BASE_IMAGE=$AIRFLOW_STANDIN" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
-lab_docker tag "$BASE" airflow/base:lab
-BASE_REF="$(push airflow/base:lab)"
-# DAG and task images build FROM the base by digest, as components/images.ts does
-LAB_REBUILD=1 build airflow/dags:lab "$REPO_DIR/images/dags" --build-arg "BASE_IMAGE=$BASE_REF"
-# the same DAG image plus the lab's test DAGs (one added after deploy, one with an import error):
-# the scenario upgrades to it to check DAG delivery, a new migration Job and kept history
-ctx="$AIRFLOW_LAB_CACHE/contexts/dags-v2"
-rm -rf "$ctx"; cp -r "$REPO_DIR/images/dags" "$ctx"; cp "$LAB_DIR"/testdata/dags/*.py "$ctx/dags/"
-LAB_REBUILD=1 build airflow/dags:lab-v2 "$ctx" --build-arg "BASE_IMAGE=$BASE_REF"
-TASK="airflow/task-example:lab-$(content_tag "$REPO_DIR/images/tasks/example" "$BASE_REF")"
-have_image "$TASK" || build "$TASK" "$REPO_DIR/images/tasks/example" --build-arg "BASE_IMAGE=$BASE_REF"
-lab_docker tag "$TASK" airflow/task-example:lab
-
-{
-  echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "LAB_PROJECT_IMAGES=lab"
-  echo "LAB_PROJECT_IMAGES_WHY='$PROJECT_IMAGES_WHY'"
-  echo "LAB_IMAGE_BASE=$BASE_REF"
-  echo "LAB_IMAGE_DAGS=$(push airflow/dags:lab)"
-  echo "LAB_IMAGE_DAGS_V2=$(push airflow/dags:lab-v2)"
-  echo "LAB_IMAGE_TASK_EXAMPLE=$(push airflow/task-example:lab)"
+# what this script pushes in either case: the stand-ins, and the images the node and the scenario run
+upstream_refs() {
   echo "LAB_IMAGE_POSTGRES=$(push lab/postgres:15)"
   echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
   echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
   echo "LAB_IMAGE_STATSD_EXPORTER=$(push lab/statsd-exporter:latest)"
   echo "LAB_IMAGE_GIT_SERVER=$(push lab/git-server:latest)"
   [ -z "$GIT_SYNC" ] || echo "LAB_IMAGE_GIT_SYNC=$(push "$GIT_SYNC")"
+}
+if [ "$PROJECT_IMAGES" = engine ]; then
+  lab_log "project images: built by the stacks through images.build ($PROJECT_IMAGES_WHY); pushing the apache/airflow stand-in they start FROM"
+  project_refs() { echo "LAB_IMAGE_AIRFLOW_UPSTREAM=$(push "$AIRFLOW_STANDIN")"; }
+else
+  lab_log "project images: built here ($PROJECT_IMAGES_WHY); the stacks deploy them by digest"
+  BASE="airflow/base:lab-$(content_tag "$REPO_DIR/images/base" "$(image_id "$AIRFLOW_STANDIN")")"
+  have_image "$BASE" || build "$BASE" "$REPO_DIR/images/base" \
+    --build-arg "AIRFLOW_BASE_IMAGE=$AIRFLOW_STANDIN" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
+  lab_docker tag "$BASE" airflow/base:lab
+  BASE_REF="$(push airflow/base:lab)"
+  # DAG and task images build FROM the base by digest, as components/images.ts does
+  LAB_REBUILD=1 build airflow/dags:lab "$REPO_DIR/images/dags" --build-arg "BASE_IMAGE=$BASE_REF"
+  # the same DAG image plus the lab's test DAGs (one added after deploy, one with an import error):
+  # the scenario upgrades to it to check DAG delivery, a new migration Job and kept history
+  ctx="$AIRFLOW_LAB_CACHE/contexts/dags-v2"
+  rm -rf "$ctx"; cp -r "$REPO_DIR/images/dags" "$ctx"; cp "$LAB_DIR"/testdata/dags/*.py "$ctx/dags/"
+  LAB_REBUILD=1 build airflow/dags:lab-v2 "$ctx" --build-arg "BASE_IMAGE=$BASE_REF"
+  TASK="airflow/task-example:lab-$(content_tag "$REPO_DIR/images/tasks/example" "$BASE_REF")"
+  have_image "$TASK" || build "$TASK" "$REPO_DIR/images/tasks/example" --build-arg "BASE_IMAGE=$BASE_REF"
+  lab_docker tag "$TASK" airflow/task-example:lab
+  project_refs() {
+    echo "LAB_IMAGE_BASE=$BASE_REF"
+    echo "LAB_IMAGE_DAGS=$(push airflow/dags:lab)"
+    echo "LAB_IMAGE_DAGS_V2=$(push airflow/dags:lab-v2)"
+    echo "LAB_IMAGE_TASK_EXAMPLE=$(push airflow/task-example:lab)"
+  }
+fi
+
+{
+  echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "LAB_PROJECT_IMAGES=$PROJECT_IMAGES"
+  echo "LAB_PROJECT_IMAGES_WHY='$PROJECT_IMAGES_WHY'"
+  project_refs
+  upstream_refs
 } >"$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
 lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"

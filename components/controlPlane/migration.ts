@@ -64,18 +64,31 @@ export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, accou
         extraVolumes: webserverConfig.volumes,
         extraMounts: webserverConfig.mounts,
     });
-    const name = `${cp.name}-${COMPONENT.migrate}`;
+    return databaseJob(cp, `${cp.name}-${COMPONENT.migrate}`, suffix, spec, 1800, database.ready);
+}
+
+/**
+ * A one-shot Job of the migrations' kind (their labels, so their database access and policies), named
+ * `<name>-<suffix>`: a new suffix means a new Job (Job templates are immutable), the old one deleted after.
+ */
+export function databaseJob(
+    cp: ControlPlane,
+    name: string,
+    suffix: pulumi.Input<string>,
+    spec: k8s.types.input.core.v1.PodSpec,
+    activeDeadlineSeconds: number,
+    dependsOn: pulumi.Resource[],
+): k8s.batch.v1.Job {
     return new k8s.batch.v1.Job(
         name,
         {
             metadata: { ...meta(cp, name, COMPONENT.migrate), name: pulumi.interpolate`${name}-${suffix}` },
             spec: {
                 backoffLimit: 4,
-                activeDeadlineSeconds: 1800,
+                activeDeadlineSeconds,
                 template: { metadata: { labels: labels(cp.args.instance, COMPONENT.migrate) }, spec: withEphemeralStorage(spec) },
             },
         },
-        // A new name means a new Job (Job templates are immutable); the old one is deleted after.
-        { parent: cp.parent, dependsOn: database.ready },
+        { parent: cp.parent, dependsOn },
     );
 }

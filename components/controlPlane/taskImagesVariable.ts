@@ -7,10 +7,10 @@ import * as k8s from "../kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV } from "../airflowSettings";
 import type { AirflowPodFactory } from "../airflowPod";
-import { withEphemeralStorage } from "../ephemeralStorage";
 import { COMPONENT } from "../names";
-import { labels, secretEnv } from "../podParts";
-import { ControlPlane, meta } from "./args";
+import { secretEnv } from "../podParts";
+import type { ControlPlane } from "./args";
+import { databaseJob } from "./migration";
 
 /** The Airflow Variable DAGs read the task images from. */
 export const TASK_IMAGES_VARIABLE = "task_images";
@@ -56,18 +56,5 @@ export function taskImagesVariableJob(
         restartPolicy: "Never",
         extraEnv: [{ name: "TASK_IMAGES", value: json }, ...directDatabase],
     });
-    const name = `${cp.name}-task-images`;
-    return new k8s.batch.v1.Job(
-        name,
-        {
-            metadata: { ...meta(cp, name, COMPONENT.migrate), name: pulumi.interpolate`${name}-${suffix}` },
-            spec: {
-                backoffLimit: 4,
-                activeDeadlineSeconds: 600,
-                template: { metadata: { labels: labels(cp.args.instance, COMPONENT.migrate) }, spec: withEphemeralStorage(spec) },
-            },
-        },
-        // A new name means a new Job (Job templates are immutable); the old one is deleted after.
-        { parent: cp.parent, dependsOn: [migration] },
-    );
+    return databaseJob(cp, `${cp.name}-task-images`, suffix, spec, 600, [migration]);
 }

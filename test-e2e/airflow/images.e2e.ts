@@ -35,6 +35,11 @@ function snapshot(): { pods: Map<string, string>; generations: Map<string, numbe
     };
 }
 
+/** Until the last rollout's old pods are gone. */
+async function settled(): Promise<void> {
+    await waitFor("the old pods of the last rollout to be gone", 300, async () => (pods(NS).some((p) => p.metadata.deletionTimestamp) ? undefined : true));
+}
+
 function migrationJobs(): string[] {
     return kubectl(["get", "jobs", "-n", NS, "-o", "name"])
         .stdout.split("\n")
@@ -126,11 +131,16 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
         const { steps, changes } = previewSteps(STACK, configFile);
         log(`preview (${seconds(t).toFixed(1)}s): ${steps.length} steps, changes: ${changes.length ? describeSteps(changes) : "none"}`);
         assert.deepStrictEqual(changes, []);
-        assert.deepStrictEqual(imageSteps(steps), ["same airflow-images-base", "same airflow-images-dags", "same airflow-images-task-example"]);
+        assert.deepStrictEqual(
+            imageSteps(steps).filter((s) => !s.startsWith("same ")),
+            [],
+            "no image step",
+        );
         assert.deepStrictEqual(stackImages(STACK), before);
     });
 
     it("(b) a DAG-only change: only the DAG image is rebuilt, only the pods running it roll, no new migration Job", async function () {
+        await settled();
         const before = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs() };
         context("spec-dags", "images/dags", {
             "dags/lab_images_added.py":
@@ -186,17 +196,14 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
     });
 
     it("(d) a task-image change: nothing rolls but the task_images Variable, and the next task runs the new digest", async function () {
+        await settled();
         const before = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs() };
         const dockerfile = fs.readFileSync(path.join(REPO_DIR, "images", "tasks", "example", "Dockerfile"), "utf8");
         context("spec-task-example", "images/tasks/example", { Dockerfile: `${dockerfile}\n# the lab's task image change\nENV LAB_TASK_REVISION=2\n` });
         const { changes } = previewSteps(STACK, configFile);
         log(`preview:\n        ${describeSteps(changes)}`);
         assert.deepStrictEqual(imageSteps(changes), ["update airflow-images-task-example"]);
-        assert.deepStrictEqual(
-            changes.filter((s) => s.type !== IMAGE).map((s) => s.name),
-            ["airflow-task-images"],
-            "only the Job that sets the Variable",
-        );
+        assert.deepStrictEqual([...new Set(changes.filter((s) => s.type !== IMAGE).map((s) => s.name))], ["airflow-task-images"], "only the Job that sets the Variable");
         const t = Date.now();
         deploy(STACK, configFile, "pulumi", log);
         const after = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs() };
