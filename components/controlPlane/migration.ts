@@ -44,27 +44,44 @@ export function webserverConfigParts(ui: StackConfig["ui"]): WebserverConfigPart
 export function migrationJob(cp: ControlPlane, factory: AirflowPodFactory, account: k8s.core.v1.ServiceAccount, webserverConfig: WebserverConfigParts): k8s.batch.v1.Job {
     const { config: c, database } = cp.args;
     const fab = c.ui.authManager === "fab";
-    // Migrations and `db clean` talk to the database itself, never through PgBouncer.
-    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
     const suffix = pulumi.output(cp.args.schemaImage).apply((image) => crypto.createHash("sha256").update(`${c.airflowVersion}\n${image}`).digest("hex").slice(0, 10));
-    const spec = factory.podSpec({
+    const spec = databasePodSpec(cp, factory, account, ["set -euo pipefail", ...migrationScript(fab)], {
+        leadingEnv: fab ? adminEnv(cp.args.keysSecretName, c.ui.adminUsername) : [],
+        extraEnv: webserverConfig.env,
+        extraVolumes: webserverConfig.volumes,
+        extraMounts: webserverConfig.mounts,
+    });
+    return databaseJob(cp, `${cp.name}-${COMPONENT.migrate}`, suffix, spec, 1800, database.ready);
+}
+
+/**
+ * The pod of a one-shot database Job: the schema image (Airflow and its providers, never the DAG
+ * files), the database itself (never through PgBouncer), its output in its pod log (no shared volume).
+ */
+export function databasePodSpec(
+    cp: ControlPlane,
+    factory: AirflowPodFactory,
+    account: k8s.core.v1.ServiceAccount,
+    shellScript: string[],
+    more: { leadingEnv?: EnvVar[]; extraEnv?: EnvVar[]; extraVolumes?: k8s.types.input.core.v1.Volume[]; extraMounts?: k8s.types.input.core.v1.VolumeMount[] } = {},
+): k8s.types.input.core.v1.PodSpec {
+    const { config: c, database } = cp.args;
+    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
+    return factory.podSpec({
         component: COMPONENT.migrate,
-        // `airflow db migrate` (and FAB's admin) need Airflow and its providers, never the DAG files.
         image: cp.args.schemaImage,
-        shellScript: ["set -euo pipefail", ...migrationScript(fab)],
+        shellScript,
         role: "control-plane",
         readsDags: false,
-        // its output is its pod log: it need not wait for the shared volume
         logsOnEmptyDir: true,
         resources: c.scheduler.resources,
         settings: c.scheduler,
         serviceAccountName: account.metadata.name,
         restartPolicy: "Never",
-        extraEnv: [...(fab ? adminEnv(cp.args.keysSecretName, c.ui.adminUsername) : []), ...directDatabase, ...webserverConfig.env],
-        extraVolumes: webserverConfig.volumes,
-        extraMounts: webserverConfig.mounts,
+        extraEnv: [...(more.leadingEnv ?? []), ...directDatabase, ...(more.extraEnv ?? [])],
+        extraVolumes: more.extraVolumes,
+        extraMounts: more.extraMounts,
     });
-    return databaseJob(cp, `${cp.name}-${COMPONENT.migrate}`, suffix, spec, 1800, database.ready);
 }
 
 /**

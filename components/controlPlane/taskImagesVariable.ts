@@ -5,12 +5,9 @@
 import * as crypto from "crypto";
 import * as k8s from "../kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { AIRFLOW_ENV } from "../airflowSettings";
 import type { AirflowPodFactory } from "../airflowPod";
-import { COMPONENT } from "../names";
-import { secretEnv } from "../podParts";
 import type { ControlPlane } from "./args";
-import { databaseJob } from "./migration";
+import { databaseJob, databasePodSpec } from "./migration";
 
 /** The Airflow Variable DAGs read the task images from. */
 export const TASK_IMAGES_VARIABLE = "task_images";
@@ -38,23 +35,9 @@ export function taskImagesVariableJob(
     migration: k8s.batch.v1.Job,
     taskImages: pulumi.Input<Record<string, pulumi.Input<string>>>,
 ): k8s.batch.v1.Job {
-    const { config: c, database } = cp.args;
     const json = pulumi.output(taskImages).apply((m) => taskImagesJson(m as Record<string, string>));
     const suffix = json.apply((j) => crypto.createHash("sha256").update(j).digest("hex").slice(0, 10));
-    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
-    const spec = factory.podSpec({
-        // labelled as the migrations: the same database access, NetworkPolicies and Pod Security
-        component: COMPONENT.migrate,
-        image: cp.args.schemaImage,
-        shellScript: ["set -euo pipefail", `airflow variables set ${TASK_IMAGES_VARIABLE} "$TASK_IMAGES" --description "Task images by name (set by the deployment)"`],
-        role: "control-plane",
-        readsDags: false,
-        logsOnEmptyDir: true,
-        resources: c.scheduler.resources,
-        settings: c.scheduler,
-        serviceAccountName: account.metadata.name,
-        restartPolicy: "Never",
-        extraEnv: [{ name: "TASK_IMAGES", value: json }, ...directDatabase],
-    });
+    const script = ["set -euo pipefail", `airflow variables set ${TASK_IMAGES_VARIABLE} "$TASK_IMAGES" --description "Task images by name (set by the deployment)"`];
+    const spec = databasePodSpec(cp, factory, account, script, { extraEnv: [{ name: "TASK_IMAGES", value: json }] });
     return databaseJob(cp, `${cp.name}-task-images`, suffix, spec, 600, [migration]);
 }
