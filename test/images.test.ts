@@ -45,7 +45,7 @@ describe("AirflowImages", () => {
             assert.strictEqual(base.inputs.build.context, "images/base");
             assert.strictEqual(base.inputs.build.dockerfile, "images/base/Dockerfile");
             assert.strictEqual(base.inputs.build.platform, "linux/amd64");
-            assert.deepStrictEqual(base.inputs.build.args, { AIRFLOW_BASE_IMAGE: "apache/airflow:3.3.2", AIRFLOW_VERSION: "3.3.2" });
+            assert.deepStrictEqual(base.inputs.build.args, { AIRFLOW_BASE_IMAGE: "apache/airflow:3.3.2", AIRFLOW_VERSION: "3.3.2", BUILDKIT_INLINE_CACHE: "1" });
             assert.deepStrictEqual(base.inputs.build.cacheFrom, { images: ["ghcr.io/acme/airflow/airflow-base:prod"] });
             assert.strictEqual(base.inputs.skipPush, false);
         });
@@ -54,6 +54,7 @@ describe("AirflowImages", () => {
             const dags = byName(await recorded(rec, IMAGE), "img-dags");
             assert.strictEqual(dags.inputs.build.context, "images/dags");
             assert.strictEqual(dags.inputs.build.args.BASE_IMAGE, `ghcr.io/acme/airflow/airflow-base@${mockDigest("img-base")}`);
+            assert.strictEqual(dags.inputs.build.args.BUILDKIT_INLINE_CACHE, "1", "its push carries BuildKit's cache metadata, for the next cacheFrom");
         });
 
         it("logs in to the registry host with the password as a secret", async () => {
@@ -108,8 +109,9 @@ describe("AirflowImages", () => {
                 AIRFLOW_CONSTRAINTS_URL: "/opt/mirror/constraints.txt",
                 AIRFLOW_BASE_IMAGE: "apache/airflow:3.3.2",
                 AIRFLOW_VERSION: "3.3.2",
+                BUILDKIT_INLINE_CACHE: "1",
             });
-            for (const name of ["img-dags", "img-task-example"]) assert.deepStrictEqual(Object.keys(byName(all, name).inputs.build.args), ["BASE_IMAGE"], name);
+            for (const name of ["img-dags", "img-task-example"]) assert.deepStrictEqual(Object.keys(byName(all, name).inputs.build.args), ["BASE_IMAGE", "BUILDKIT_INLINE_CACHE"], name);
         });
 
         it("runs every build's RUN steps on the given network, and logs in to the loopback registry with the machine's credentials", async () => {

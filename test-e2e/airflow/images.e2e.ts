@@ -9,13 +9,14 @@
 // Run: bash lab/up.sh --node, then
 //   node_modules/.bin/mocha --no-config --require ts-node/register/transpile-only --timeout 1200000 test-e2e/airflow/images.e2e.ts
 import * as assert from "assert";
+import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { kubectl, labVolumes } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, pods, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
-import { deploy, deployPath, destroy, labStackOverrides, PreviewStep, previewSteps, stackImages, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { EngineContexts, engineImageSections, imageSource, imageSourceLine, labRegistry, pushAs, writeLabContext } from "../../lab/ts/airflow/engineImages";
+import { deploy, deployPath, destroy, labStackOverrides, PreviewStep, previewSteps, pulumi, stackImages, writeStackConfig } from "../../lab/ts/airflow/deploy";
+import { EngineContexts, engineImageSections, imageSource, imageSourceLine, labDockerHost, labRegistry, pushAs, writeLabContext } from "../../lab/ts/airflow/engineImages";
 import { deployExample, destroyExample, EXAMPLE_NAMESPACE } from "../../lab/ts/airflow/example";
 import { deployInfraStack, destroyInfraStack, INFRA_STACK_NAME } from "../../lab/ts/airflow/infraStack";
 import { REPO_DIR } from "../../lab/ts/kubectl";
@@ -137,6 +138,26 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
             "no image step",
         );
         assert.deepStrictEqual(stackImages(STACK), before);
+    });
+
+    it("a daemon without the base's layers or build cache (a fresh CI runner) rebuilds it from the pushed image's cache: the same digest", function () {
+        const before = stackImages(STACK);
+        const docker = (...args: string[]) => {
+            const r = spawnSync("docker", ["-H", labDockerHost(), ...args], { encoding: "utf8" });
+            if (r.status !== 0) throw new Error(`docker ${args.join(" ")}: ${r.stderr}`);
+            return r.stdout;
+        };
+        const base = before["airflow-images-base"];
+        const tag = `${base.split("@")[0]}:${STACK}`;
+        docker("image", "rm", "--force", docker("image", "inspect", "--format", "{{.Id}}", tag).trim());
+        docker("builder", "prune", "--all", "--force");
+        const urn = JSON.parse(pulumi(["stack", "export", "--stack", STACK]).stdout).deployment.resources.find(
+            (r: any) => r.type === IMAGE && r.urn.endsWith("::airflow-images-base"),
+        ).urn;
+        const t = Date.now();
+        pulumi(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", configFile, "--replace", urn, "--suppress-progress"]);
+        log(`base rebuilt on an empty daemon cache in ${seconds(t).toFixed(1)}s`);
+        assert.deepStrictEqual(stackImages(STACK), before, "the same bytes: every layer came from the pushed image's inline cache");
     });
 
     it("(b) a DAG-only change: only the DAG image is rebuilt, only the pods running it roll, no new migration Job", async function () {
