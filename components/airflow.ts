@@ -10,6 +10,7 @@ import { apiUrls, podFactory } from "./controlPlane/env";
 import { exposure } from "./controlPlane/exposure";
 import { identities } from "./controlPlane/identities";
 import { adminJob, fernetRotationJob, migrationJob, webserverConfigParts } from "./controlPlane/migration";
+import { taskImagesVariableJob } from "./controlPlane/taskImagesVariable";
 import { workerPodTemplate } from "./controlPlane/podTemplate";
 import { workloads } from "./controlPlane/workloads";
 import { retentionCronJobs } from "./retention";
@@ -38,7 +39,8 @@ export class Airflow extends pulumi.ComponentResource {
         const webserverConfig = webserverConfigParts(args.config.ui);
         const migration = migrationJob(cp, factory, ids.migrate, webserverConfig);
         adminJob(cp, factory, ids.migrate, webserverConfig, migration);
-        const { apiServer, all } = workloads(cp, { factory, ids, podTemplate, webserverConfig, urls, migration });
+        const taskImagesVariable = args.taskImages !== undefined ? taskImagesVariableJob(cp, factory, ids.migrate, migration, args.taskImages) : undefined;
+        const { apiServer, all } = workloads(cp, { factory, ids, podTemplate, webserverConfig, urls, migration, taskImagesVariable });
         fernetRotationJob(cp, factory, ids.migrate, all);
         exposure(cp, urls);
         availability(cp, apiServer);

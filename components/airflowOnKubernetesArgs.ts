@@ -289,8 +289,8 @@ export interface Images {
     /**
      * Build and push the base and DAG images with Docker (see components/images.ts).
      *
-     * Default: `{"enabled":false,"baseContext":"images/base","dagsContext":"images/dags","platform":"linux/amd64"}`.
-     * @default {"enabled":false,"baseContext":"images/base","dagsContext":"images/dags","platform":"linux/amd64"}
+     * Default: every field at its default.
+     * @default every field at its default
      */
     build?: Build;
     /**
@@ -348,7 +348,28 @@ export interface Build {
      * @default "linux/amd64"
      */
     platform?: string;
+    /**
+     * More build args of the base image, e.g. AIRFLOW_CONSTRAINTS_URL for a mirrored
+     * constraints file where the build cannot reach GitHub. AIRFLOW_BASE_IMAGE and
+     * AIRFLOW_VERSION come from baseImage and airflowVersion.
+     *
+     * Default: `{}`.
+     * @default {}
+     */
+    baseArgs?: { [key: string]: string };
+    /**
+     * Network of the builds' RUN steps: `host` where the Docker daemon has no bridge
+     * network (dockerd --bridge=none, some CI runners); the daemon's default when unset.
+     *
+     * Default: not set.
+     * @default not set
+     */
+    network?: BuildNetwork;
 }
+
+/** Values of `images.build.network`. */
+export const BuildNetwork = { Default: "default", Host: "host", None: "none" } as const;
+export type BuildNetwork = (typeof BuildNetwork)[keyof typeof BuildNetwork];
 
 /** Settings at `images.tasks{}`. */
 export interface Task {

@@ -366,8 +366,8 @@ export class AirflowPodFactory {
 }
 
 /**
- * The task images DAGs pick by name, as the Airflow Variable `task_images` (JSON, keys sorted so
- * previews stay quiet). Airflow reads AIRFLOW_VAR_* before the database: no round trip at parse time.
+ * The standalone pod's task images, as the Airflow Variable `task_images` in its env (JSON, keys sorted
+ * so previews stay quiet). The control plane sets the Variable in the database instead (taskImagesVariable.ts).
  */
 export function taskImagesEnv(taskImages?: pulumi.Input<Record<string, pulumi.Input<string>>>): Record<string, pulumi.Input<string>> {
     if (taskImages === undefined) return {};

@@ -74,8 +74,11 @@ export class AirflowImages extends pulumi.ComponentResource {
                         dockerfile: path.join(context, dockerfile),
                         // fixed, so that machines of another architecture do not rebuild
                         platform: build.platform,
-                        args: buildArgs,
-                        // A CI runner starts with an empty layer cache: reuse the layers of the last push.
+                        // BuildKit (the provider's builder) reuses a cacheFrom image's layers only when that
+                        // image carries its cache metadata: every push here carries it
+                        args: { ...buildArgs, BUILDKIT_INLINE_CACHE: "1" },
+                        ...(build.network !== undefined ? { network: build.network } : {}),
+                        // A CI runner starts with an empty layer cache: reuse the layers of the last push (inline cache above).
                         cacheFrom: { images: [pulumi.interpolate`${repository}:${tag}`] },
                     },
                     registry: auth,
@@ -87,6 +90,7 @@ export class AirflowImages extends pulumi.ComponentResource {
 
         if (build.enabled) {
             const base = image("base", build.baseContext, "Dockerfile", {
+                ...build.baseArgs,
                 AIRFLOW_BASE_IMAGE: build.baseImage ?? upstream,
                 AIRFLOW_VERSION: args.airflowVersion,
             });

@@ -2,21 +2,25 @@
 # Builds the level-2 lab's images on this machine (no image can be pulled here) and pushes them to
 # the loopback registry; cached: an image that exists is not rebuilt (LAB_REBUILD=1 forces).
 #   airflow-lab/debian:bookworm    debootstrap --variant=minbase root filesystem (bookworm, -updates, -security)
-#   airflow-lab/airflow:3.3.2      stand-in for apache/airflow:3.3.2 (same contract; lab/images/airflow)
 #   airflow-lab/debian:trixie      the same for Debian 13 (the Postgres stand-in's PostgreSQL 17)
+#   airflow-lab/airflow:3.3.2      stand-in for apache/airflow:3.3.2 (same contract; lab/images/airflow)
 #   lab/postgres:17                stand-in for the official postgres image (lab/images/postgres)
 #   lab/pause, lab/coredns         the node's sandbox image and cluster DNS (static binaries, FROM scratch)
 #   lab/statsd-exporter            stand-in for quay.io/prometheus/statsd-exporter (static binary, FROM scratch)
 #   lab/git-server                 the scenario's git server: smart HTTP and SSH (lab/images/git-server)
 #   lab/git-sync:<version>         stand-in for registry.k8s.io/git-sync/git-sync, only when AIRFLOW_LAB_GIT_SYNC
 #                                  names a git-sync binary built elsewhere (no registry here serves it)
-# and on top of the stand-in, the project's own images, built from images/ unchanged but for the
-# base image's FROM (and the constraints file, since GitHub is unreachable here):
+# The project's own images (base, DAG and task images) are built by the stacks themselves through the
+# package's images.build (@pulumi/docker, this dockerd, the loopback registry) when they deploy through
+# the Pulumi engine and the docker provider plugin is installed: then the stand-in is pushed for the
+# base to start FROM, and nothing else is built here. Otherwise (AIRFLOW_LAB_DEPLOY=render, no CLI or
+# plugin, or AIRFLOW_LAB_IMAGES=lab) this script builds them from images/ unchanged but for the base
+# image's FROM (and the constraints file, since GitHub is unreachable here):
 #   airflow/base, airflow/dags, airflow/task-example, and airflow/dags:lab-v2 (plus lab/testdata/dags)
 # The stand-ins are also served under the names of the images the package defaults to
 # (docker.io/apache/airflow, docker.io/library/postgres, busybox (the Debian root filesystem),
 # quay.io/prometheus/statsd-exporter, registry.k8s.io/git-sync/git-sync), for the node's registry mirror.
-# Writes the digest-pinned references to $LAB_IMAGES_ENV for the stack config.
+# Writes the digest-pinned references, and who builds the project images, to $LAB_IMAGES_ENV.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "$0")/lib.sh"
@@ -157,28 +161,21 @@ done <<<"$UPSTREAM"
 lab_log "serving ${MIRRORED[*]} under their upstream names (${MIRROR_HOSTS[*]})"
 
 # --- the project's images ---------------------------------------------------------------------
-BASE="airflow/base:lab-$(content_tag "$REPO_DIR/images/base" "$(image_id "$AIRFLOW_STANDIN")")"
-have_image "$BASE" || build "$BASE" "$REPO_DIR/images/base" \
-  --build-arg "AIRFLOW_BASE_IMAGE=$AIRFLOW_STANDIN" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
-lab_docker tag "$BASE" airflow/base:lab
-BASE_REF="$(push airflow/base:lab)"
-# DAG and task images build FROM the base by digest, as components/images.ts does
-LAB_REBUILD=1 build airflow/dags:lab "$REPO_DIR/images/dags" --build-arg "BASE_IMAGE=$BASE_REF"
-# the same DAG image plus the lab's test DAGs (one added after deploy, one with an import error):
-# the scenario upgrades to it to check DAG delivery, a new migration Job and kept history
-ctx="$AIRFLOW_LAB_CACHE/contexts/dags-v2"
-rm -rf "$ctx"; cp -r "$REPO_DIR/images/dags" "$ctx"; cp "$LAB_DIR"/testdata/dags/*.py "$ctx/dags/"
-LAB_REBUILD=1 build airflow/dags:lab-v2 "$ctx" --build-arg "BASE_IMAGE=$BASE_REF"
-TASK="airflow/task-example:lab-$(content_tag "$REPO_DIR/images/tasks/example" "$BASE_REF")"
-have_image "$TASK" || build "$TASK" "$REPO_DIR/images/tasks/example" --build-arg "BASE_IMAGE=$BASE_REF"
-lab_docker tag "$TASK" airflow/task-example:lab
-
-{
-  echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "LAB_IMAGE_BASE=$BASE_REF"
-  echo "LAB_IMAGE_DAGS=$(push airflow/dags:lab)"
-  echo "LAB_IMAGE_DAGS_V2=$(push airflow/dags:lab-v2)"
-  echo "LAB_IMAGE_TASK_EXAMPLE=$(push airflow/task-example:lab)"
+# project_images_source -> "engine|lab WHY": who builds them (lab/ts/airflow/engineImages.ts reads it)
+project_images_source() {
+  [ "${AIRFLOW_LAB_DEPLOY:-}" != render ] || { echo "lab AIRFLOW_LAB_DEPLOY=render: the stacks deploy without the engine"; return; }
+  [ "${AIRFLOW_LAB_IMAGES:-}" != lab ] || { echo "lab AIRFLOW_LAB_IMAGES=lab"; return; }
+  command -v pulumi >/dev/null 2>&1 || { echo "lab the pulumi CLI is not installed"; return; }
+  local plugins p
+  plugins="$(pulumi plugin ls 2>/dev/null | awk '$2 == "resource" {print $1 "@" $3}')"
+  for p in kubernetes@4.34.2 random@4.21.2 docker@5.2.0; do
+    [[ $'\n'"$plugins"$'\n' == *$'\n'"$p"$'\n'* ]] || { echo "lab the ${p%@*} ${p#*@} provider plugin is not installed"; return; }
+  done
+  echo "engine pulumi $(pulumi version) with the docker ${p#*@} provider plugin"
+}
+read -r PROJECT_IMAGES PROJECT_IMAGES_WHY <<<"$(project_images_source)"
+# what this script pushes in either case: the stand-ins, and the images the node and the scenario run
+upstream_refs() {
   echo "LAB_IMAGE_POSTGRES=$(push "$POSTGRES")"
   echo "LAB_IMAGE_PAUSE=$(push lab/pause:latest)"
   echo "LAB_IMAGE_COREDNS=$(push lab/coredns:latest)"
@@ -187,6 +184,41 @@ lab_docker tag "$TASK" airflow/task-example:lab
   [ -z "$GIT_SYNC" ] || echo "LAB_IMAGE_GIT_SYNC=$(push "$GIT_SYNC")"
   echo "LAB_MIRROR_HOSTS=\"${MIRROR_HOSTS[*]}\""
   echo "LAB_MIRRORED=\"${MIRRORED[*]}\""
+}
+if [ "$PROJECT_IMAGES" = engine ]; then
+  lab_log "project images: built by the stacks through images.build ($PROJECT_IMAGES_WHY); pushing the apache/airflow stand-in they start FROM"
+  project_refs() { echo "LAB_IMAGE_AIRFLOW_UPSTREAM=$(push "$AIRFLOW_STANDIN")"; }
+else
+  lab_log "project images: built here ($PROJECT_IMAGES_WHY); the stacks deploy them by digest"
+  BASE="airflow/base:lab-$(content_tag "$REPO_DIR/images/base" "$(image_id "$AIRFLOW_STANDIN")")"
+  have_image "$BASE" || build "$BASE" "$REPO_DIR/images/base" \
+    --build-arg "AIRFLOW_BASE_IMAGE=$AIRFLOW_STANDIN" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
+  lab_docker tag "$BASE" airflow/base:lab
+  BASE_REF="$(push airflow/base:lab)"
+  # DAG and task images build FROM the base by digest, as components/images.ts does
+  LAB_REBUILD=1 build airflow/dags:lab "$REPO_DIR/images/dags" --build-arg "BASE_IMAGE=$BASE_REF"
+  # the same DAG image plus the lab's test DAGs (one added after deploy, one with an import error):
+  # the scenario upgrades to it to check DAG delivery, a new migration Job and kept history
+  ctx="$AIRFLOW_LAB_CACHE/contexts/dags-v2"
+  rm -rf "$ctx"; cp -r "$REPO_DIR/images/dags" "$ctx"; cp "$LAB_DIR"/testdata/dags/*.py "$ctx/dags/"
+  LAB_REBUILD=1 build airflow/dags:lab-v2 "$ctx" --build-arg "BASE_IMAGE=$BASE_REF"
+  TASK="airflow/task-example:lab-$(content_tag "$REPO_DIR/images/tasks/example" "$BASE_REF")"
+  have_image "$TASK" || build "$TASK" "$REPO_DIR/images/tasks/example" --build-arg "BASE_IMAGE=$BASE_REF"
+  lab_docker tag "$TASK" airflow/task-example:lab
+  project_refs() {
+    echo "LAB_IMAGE_BASE=$BASE_REF"
+    echo "LAB_IMAGE_DAGS=$(push airflow/dags:lab)"
+    echo "LAB_IMAGE_DAGS_V2=$(push airflow/dags:lab-v2)"
+    echo "LAB_IMAGE_TASK_EXAMPLE=$(push airflow/task-example:lab)"
+  }
+fi
+
+{
+  echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "LAB_PROJECT_IMAGES=$PROJECT_IMAGES"
+  echo "LAB_PROJECT_IMAGES_WHY='$PROJECT_IMAGES_WHY'"
+  project_refs
+  upstream_refs
 } >"$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"
 lab_log "images ready in $(lab_elapsed "$T0")s; references in $LAB_IMAGES_ENV"

@@ -67,6 +67,8 @@ node_up() {
   sysctl -qw net.bridge.bridge-nf-call-iptables=1 2>/dev/null || lab_log "warning: cannot set net.bridge.bridge-nf-call-iptables=1 (Service traffic between pods may fail)"
 
   lab_registry_up
+  # the stacks build the project images with the lab's dockerd (lab/images.sh decided: engineImages.ts)
+  [ "${LAB_PROJECT_IMAGES:-lab}" != engine ] || lab_dockerd_up
 
   # --- containerd --------------------------------------------------------------------------
   # every file below is written only when its content changes (lab_write_if_changed): a warm re-run
@@ -202,9 +204,12 @@ node_outside_up() {
     ip netns add "$LAB_OUTSIDE_NS"
     ip link add lab-out0 type veth peer name lab-out1
     ip link set lab-out1 netns "$LAB_OUTSIDE_NS"
-    ip addr add "$LAB_OUTSIDE_HOST_IP/24" dev lab-out0
+    # point to point, one route each way: a /24 would take the rest of 203.0.113.0/24 from the host,
+    # where the machine's own outbound addresses may live (its PyPI mirror at 203.0.113.80 was
+    # unreachable while the lab was up, and so every image build of a stack)
+    ip addr add "$LAB_OUTSIDE_HOST_IP" peer "$LAB_OUTSIDE_IP" dev lab-out0
     ip link set lab-out0 up
-    ip -n "$LAB_OUTSIDE_NS" addr add "$LAB_OUTSIDE_IP/24" dev lab-out1
+    ip -n "$LAB_OUTSIDE_NS" addr add "$LAB_OUTSIDE_IP" peer "$LAB_OUTSIDE_HOST_IP" dev lab-out1
     ip -n "$LAB_OUTSIDE_NS" link set lo up
     ip -n "$LAB_OUTSIDE_NS" link set lab-out1 up
     ip -n "$LAB_OUTSIDE_NS" route add default via "$LAB_OUTSIDE_HOST_IP"

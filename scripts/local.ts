@@ -15,6 +15,7 @@ import { labCacheDir } from "../lab/ts";
 import { AirflowApi } from "../lab/ts/airflow/airflowApi";
 import { apiFor, waitFor, waitReady } from "../lab/ts/airflow/cluster";
 import { deploy, deployPath, deployStateDir, destroy, labStackOverrides, writeStackConfig } from "../lab/ts/airflow/deploy";
+import { imageSourceLine } from "../lab/ts/airflow/engineImages";
 import { kubectl, withEnv } from "../lab/ts/kubectl";
 import { chooseLocalTarget, contextId, parseLocalArgs, StorageClassInfo, storageOnCluster, targetLine } from "../lab/ts/localTarget";
 
@@ -54,6 +55,7 @@ function decide(argv: string[]): void {
 async function labUp(): Promise<void> {
     const via = deployPath();
     log(`deploying the local stack through ${via.path === "pulumi" ? "the Pulumi engine" : "the rendered objects (strict server-side apply)"}: ${via.why}`);
+    log(imageSourceLine());
     const configFile = writeStackConfig(STACK, labStackOverrides());
     deploy(STACK, configFile, via.path, log);
     log("waiting for every pod to be Ready");

@@ -45,7 +45,7 @@ describe("AirflowImages", () => {
             assert.strictEqual(base.inputs.build.context, "images/base");
             assert.strictEqual(base.inputs.build.dockerfile, "images/base/Dockerfile");
             assert.strictEqual(base.inputs.build.platform, "linux/amd64");
-            assert.deepStrictEqual(base.inputs.build.args, { AIRFLOW_BASE_IMAGE: "apache/airflow:3.3.2", AIRFLOW_VERSION: "3.3.2" });
+            assert.deepStrictEqual(base.inputs.build.args, { AIRFLOW_BASE_IMAGE: "apache/airflow:3.3.2", AIRFLOW_VERSION: "3.3.2", BUILDKIT_INLINE_CACHE: "1" });
             assert.deepStrictEqual(base.inputs.build.cacheFrom, { images: ["ghcr.io/acme/airflow/airflow-base:prod"] });
             assert.strictEqual(base.inputs.skipPush, false);
         });
@@ -54,6 +54,7 @@ describe("AirflowImages", () => {
             const dags = byName(await recorded(rec, IMAGE), "img-dags");
             assert.strictEqual(dags.inputs.build.context, "images/dags");
             assert.strictEqual(dags.inputs.build.args.BASE_IMAGE, `ghcr.io/acme/airflow/airflow-base@${mockDigest("img-base")}`);
+            assert.strictEqual(dags.inputs.build.args.BUILDKIT_INLINE_CACHE, "1", "its push carries BuildKit's cache metadata, for the next cacheFrom");
         });
 
         it("logs in to the registry host with the password as a secret", async () => {
@@ -82,6 +83,49 @@ describe("AirflowImages", () => {
                 other: `ghcr.io/acme/airflow/airflow-task-other@${mockDigest("img-task-other")}`,
             });
             assert.strictEqual(all.length, 4);
+        });
+    });
+
+    describe("build where the daemon has no bridge and the constraints file is mirrored (the lab's dockerd)", () => {
+        let rec: Recorder;
+        before(() => {
+            rec = installComponentMocks("lab");
+            new AirflowImages(
+                "img",
+                imagesArgs({
+                    airflowVersion: "3.3.2",
+                    images: {
+                        build: { enabled: true, network: "host", baseArgs: { AIRFLOW_CONSTRAINTS_URL: "/opt/mirror/constraints.txt" } },
+                        tasks: { example: { context: "images/tasks/example" } },
+                    },
+                    registry: { server: "127.0.0.1:25000/airflow" },
+                }),
+            );
+        });
+
+        it("passes the extra base build args to the base only, beside the package's own", async () => {
+            const all = await recorded(rec, IMAGE);
+            assert.deepStrictEqual(byName(all, "img-base").inputs.build.args, {
+                AIRFLOW_CONSTRAINTS_URL: "/opt/mirror/constraints.txt",
+                AIRFLOW_BASE_IMAGE: "apache/airflow:3.3.2",
+                AIRFLOW_VERSION: "3.3.2",
+                BUILDKIT_INLINE_CACHE: "1",
+            });
+            for (const name of ["img-dags", "img-task-example"]) assert.deepStrictEqual(Object.keys(byName(all, name).inputs.build.args), ["BASE_IMAGE", "BUILDKIT_INLINE_CACHE"], name);
+        });
+
+        it("runs every build's RUN steps on the given network, and logs in to the loopback registry with the machine's credentials", async () => {
+            for (const image of await recorded(rec, IMAGE)) {
+                assert.strictEqual(image.inputs.build.network, "host", image.name);
+                assert.deepStrictEqual(unwrapSecrets(image.inputs.registry), { server: "127.0.0.1:25000" }, image.name);
+                assert.match(image.inputs.imageName, /^127\.0\.0\.1:25000\/airflow\/airflow-[a-z-]+:lab$/);
+            }
+        });
+
+        it("leaves the network to the daemon when unset", async () => {
+            const r = installComponentMocks("dev");
+            new AirflowImages("img", imagesArgs({ airflowVersion: "3.3.2", images: { build: { enabled: true } }, registry: { server: "ghcr.io/acme" } }));
+            for (const image of await recorded(r, IMAGE)) assert.strictEqual("network" in image.inputs.build, false, image.name);
         });
     });
 
@@ -154,6 +198,8 @@ describe("AirflowImages", () => {
             ["a build without any registry", { images: { build: { enabled: true } } }, /registry\.server: is required when images\.build\.enabled/],
             ["a username without a password", { images: { build: { enabled: true } }, registry: { server: "ghcr.io/acme", username: "bot" } }, /registryPassword: is required with registry\.username/],
             ["Artifact Registry without a location", { images: { build: { enabled: true } }, registry: { artifactRegistry: { project: "acme-data" } as never } }, /registry\.artifactRegistry\.location: is required/],
+            ["a base build arg the package sets", { images: { build: { enabled: true, baseArgs: { AIRFLOW_VERSION: "2.10.0" } } }, registry: { server: "ghcr.io/acme" } }, /images\.build\.baseArgs\.AIRFLOW_VERSION: is set by the package/],
+            ["a build network Docker does not know", { images: { build: { enabled: true, network: "bridge" as never } }, registry: { server: "ghcr.io/acme" } }, /images\.build\.network: .*"default".*"host".*"none"/],
             ["a Dockerfile for an unknown task", { images: { tasks: { ghost: { dockerfile: "Dockerfile" } as never } }, registry: { server: "ghcr.io/acme" } }, /images\.tasks\.ghost\.context: is required/],
         ];
         for (const [what, input, message] of cases) {

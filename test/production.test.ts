@@ -72,7 +72,7 @@ describe("production architecture (KubernetesExecutor)", () => {
         const jobs = ofKind(r.objects, "Job").map((j) => j.metadata.name);
         assert.strictEqual(jobs.filter((name) => name.startsWith("airflow-migrate-")).length, 1, jobs.join(", "));
         assert.strictEqual(jobs.filter((name) => name.startsWith("airflow-admin-")).length, 1, jobs.join(", "));
-        for (const name of jobs.filter((name) => !/^airflow-(migrate|admin)-/.test(name))) assert.match(name, /^airflow-storage-prepare-/);
+        for (const name of jobs.filter((name) => !/^airflow-(migrate|admin)-/.test(name))) assert.match(name, /^airflow-(storage-prepare|task-images)-/);
     });
 
     it("makes no ServiceAccount that no pod runs as, and runs no pod as one it does not make", () => {
@@ -609,5 +609,32 @@ describe("migration Job: named by, and running, what decides the schema (issue 2
         assert.strictEqual(container(job(r).spec.template.spec, "migrate").image, image("cd"));
         const names = [job(r).metadata.name, job(await renderStack({ images: { airflow: image("ef") } })).metadata.name, job(await renderStack({ airflowVersion: "3.3.1", images: { airflow: image("cd") } })).metadata.name];
         assert.strictEqual(new Set(names).size, 3, names.join(", "));
+    });
+});
+
+describe("task_images Variable: a new task image rolls no pod (issue 20 item 1)", () => {
+    const config = (context: string): StackConfigInput => ({
+        images: { build: { enabled: true }, tasks: { example: { context } } },
+        registry: { server: "registry.example.com/airflow" },
+    });
+    const variableJob = (r: Rendered) => ofKind(r.objects, "Job").find((j) => j.metadata.name.startsWith("airflow-task-images-"));
+
+    it("changes the Variable's Job and nothing else: Deployments, the pod template and the migration Job stay as they are", async () => {
+        const before = await renderStack(config("images/tasks/example"));
+        const after = await renderStack(config("images/tasks/example-next"));
+        assert.notStrictEqual(variableJob(after).metadata.name, variableJob(before).metadata.name, "a new Job sets the new map");
+        const unchanged = (r: Rendered) => r.objects.filter((o) => !(o.kind === "Job" && String(o.metadata?.name).startsWith("airflow-task-images-")));
+        assert.deepStrictEqual(unchanged(after), unchanged(before));
+        const published = JSON.parse(envOf(variableJob(after).spec.template.spec.containers[0]).TASK_IMAGES);
+        assert.notStrictEqual(published.example, JSON.parse(envOf(variableJob(before).spec.template.spec.containers[0]).TASK_IMAGES).example);
+    });
+
+    it("sets the Variable after the migrations and before the workloads start", async () => {
+        const r = await renderStack(config("images/tasks/example"));
+        assert.ok(r.dependsOn.get("airflow-task-images")?.includes("airflow-migrate"), "after the migration Job");
+        for (const name of ["scheduler", "api-server", "dag-processor", "triggerer"]) {
+            assert.ok(r.dependsOn.get(`airflow-${name}`)?.includes("airflow-task-images"), `${name} waits for the Variable`);
+        }
+        assert.strictEqual(variableJob(await renderStack({})), undefined, "no task images, no Job");
     });
 });

@@ -46,8 +46,18 @@ describe("production path wiring", () => {
         assert.match(image, /^registry\.example\.com\/airflow\/airflow-dags@sha256:[0-9a-f]{64}$/);
         assert.strictEqual(container(find(r.objects, "Deployment", "airflow-scheduler").spec.template.spec, "scheduler").image, image);
         assert.strictEqual((workerPodTemplate(r.objects) as any).spec.containers[0].image, image);
-        const published = JSON.parse(envOf((workerPodTemplate(r.objects) as any).spec.containers[0]).AIRFLOW_VAR_TASK_IMAGES);
+        // the task_images Variable is set in the database by a Job named by the map, not in any pod's env
+        for (const o of [...ofKind(r.objects, "Deployment"), workerPodTemplate(r.objects) as any]) {
+            const spec = o.kind === "Deployment" ? o.spec.template.spec : o.spec;
+            for (const c of spec.containers) assert.strictEqual(envOf(c).AIRFLOW_VAR_TASK_IMAGES, undefined, `${o.metadata.name}/${c.name}`);
+        }
+        const job = ofKind(r.objects, "Job").find((j) => /^airflow-task-images-[0-9a-f]{10}$/.test(j.metadata.name));
+        assert.ok(job, "a task_images Job");
+        const setter = job.spec.template.spec.containers[0];
+        assert.match(setter.args.join(" "), /airflow variables set task_images "\$TASK_IMAGES"/);
+        const published = JSON.parse(envOf(setter).TASK_IMAGES);
         assert.deepStrictEqual(Object.keys(published), ["pandas"]);
+        assert.match(setter.image, /^registry\.example\.com\/airflow\/airflow-base@sha256:[0-9a-f]{64}$/, "it runs the base image: a DAG-only change leaves it alone");
         assert.match(published.pandas, /^registry\.example\.com\/airflow\/airflow-task-pandas@sha256:[0-9a-f]{64}$/);
         assert.strictEqual(envOf(container(find(r.objects, "Deployment", "airflow-scheduler").spec.template.spec, "scheduler")).AIRFLOW__CORE__DAGS_FOLDER, "/opt/dags");
         assert.strictEqual(r.resources.filter((x) => x.type === "docker:index/image:Image").length, 3);

@@ -67,7 +67,7 @@ export interface AirflowArgs {
     };
     /** DAG folder as the processes see it. */
     dagsFolder: string;
-    /** Task images published to DAG authors as the Airflow Variable `task_images` (name -> digest ref). */
+    /** Task images published to DAG authors as the Airflow Variable `task_images` (name -> digest ref), set by a Job (taskImagesVariable.ts). */
     taskImages?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** git-sync in sidecar mode: the sidecars (and their volumes) of the pods that read DAGs, the one-time sync of worker pods. */
     dagSync?: { sidecars: k8s.types.input.core.v1.Container[]; volumes: k8s.types.input.core.v1.Volume[]; oneTime: k8s.types.input.core.v1.Container[] };

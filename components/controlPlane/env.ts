@@ -2,7 +2,7 @@
 // API is reached, the env every container gets, and the factory that builds their pods.
 import * as pulumi from "@pulumi/pulumi";
 import { AIRFLOW_ENV, AUTH_MANAGERS, STATSD_PREFIX } from "../airflowSettings";
-import { AirflowPodFactory, LOGS_MOUNT, POD_TEMPLATE_FILE, taskImagesEnv } from "../airflowPod";
+import { AirflowPodFactory, LOGS_MOUNT, POD_TEMPLATE_FILE } from "../airflowPod";
 import { uiBaseUrl } from "../config";
 import { STATSD_PORT } from "../metrics";
 import { COMPONENT } from "../names";
@@ -52,7 +52,7 @@ function commonEnv(cp: ControlPlane, urls: ApiUrls): Record<string, pulumi.Input
             : {}),
         // The schema gives remoteConnId its scheme's connection whenever a folder is set.
         ...(remote !== undefined ? { [AIRFLOW_ENV.remoteLogging]: "True", [AIRFLOW_ENV.remoteBaseLogFolder]: remote, [AIRFLOW_ENV.remoteLogConnId]: c.logging.remoteConnId! } : {}),
-        ...taskImagesEnv(cp.args.taskImages),
+        // the task_images Variable is in the database (taskImagesVariable.ts): a new task image rolls no pod
     };
 }
 

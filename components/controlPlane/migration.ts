@@ -76,20 +76,9 @@ function schemaJob(
             .digest("hex")
             .slice(0, 10),
     );
-    const spec = factory.podSpec({
-        component: COMPONENT.migrate,
-        // `airflow db migrate` (and FAB's admin) need Airflow and its providers, never the DAG files.
-        image: cp.args.schemaImage,
-        shellScript: ["set -euo pipefail", ...job.script],
-        role: "control-plane",
-        readsDags: false,
-        // its output is its pod log: it need not wait for the shared volume
-        logsOnEmptyDir: true,
-        resources: c.scheduler.resources,
-        settings: c.scheduler,
-        serviceAccountName: account.metadata.name,
-        restartPolicy: "Never",
-        extraEnv: [...job.env, ...directDatabase, ...webserverConfig.env],
+    const spec = databasePodSpec(cp, factory, account, ["set -euo pipefail", ...job.script], {
+        leadingEnv: job.env,
+        extraEnv: webserverConfig.env,
         extraVolumes: webserverConfig.volumes,
         extraMounts: webserverConfig.mounts,
     });
@@ -110,19 +99,62 @@ function schemaJob(
         spec.initContainers = [...((spec.initContainers as k8s.types.input.core.v1.Container[] | undefined) ?? []), ...backup.initContainers(check)];
         spec.volumes = [...((spec.volumes as k8s.types.input.core.v1.Volume[] | undefined) ?? []), ...backup.volumes];
     }
-    const name = `${cp.name}-${job.part}`;
+    return databaseJob(cp, `${cp.name}-${job.part}`, suffix, spec, 1800, job.dependsOn);
+}
+
+/**
+ * The pod of a one-shot database Job: the schema image (Airflow and its providers, never the DAG
+ * files), the database itself (never through PgBouncer), its output in its pod log (no shared volume).
+ */
+export function databasePodSpec(
+    cp: ControlPlane,
+    factory: AirflowPodFactory,
+    account: k8s.core.v1.ServiceAccount,
+    shellScript: string[],
+    more: { leadingEnv?: EnvVar[]; extraEnv?: EnvVar[]; extraVolumes?: k8s.types.input.core.v1.Volume[]; extraMounts?: k8s.types.input.core.v1.VolumeMount[] } = {},
+): k8s.types.input.core.v1.PodSpec {
+    const { config: c, database } = cp.args;
+    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
+    return factory.podSpec({
+        component: COMPONENT.migrate,
+        image: cp.args.schemaImage,
+        shellScript,
+        role: "control-plane",
+        readsDags: false,
+        logsOnEmptyDir: true,
+        resources: c.scheduler.resources,
+        settings: c.scheduler,
+        serviceAccountName: account.metadata.name,
+        restartPolicy: "Never",
+        extraEnv: [...(more.leadingEnv ?? []), ...directDatabase, ...(more.extraEnv ?? [])],
+        extraVolumes: more.extraVolumes,
+        extraMounts: more.extraMounts,
+    });
+}
+
+/**
+ * A one-shot Job of the migrations' kind (their labels, so their database access and policies), named
+ * `<name>-<suffix>`: a new suffix means a new Job (Job templates are immutable), the old one deleted after.
+ */
+export function databaseJob(
+    cp: ControlPlane,
+    name: string,
+    suffix: pulumi.Input<string>,
+    spec: k8s.types.input.core.v1.PodSpec,
+    activeDeadlineSeconds: number,
+    dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]>,
+): k8s.batch.v1.Job {
     return new k8s.batch.v1.Job(
         name,
         {
             metadata: { ...meta(cp, name, COMPONENT.migrate), name: pulumi.interpolate`${name}-${suffix}` },
             spec: {
                 backoffLimit: 4,
-                activeDeadlineSeconds: 1800,
+                activeDeadlineSeconds,
                 template: { metadata: { labels: labels(cp.args.instance, COMPONENT.migrate) }, spec: withEphemeralStorage(spec) },
             },
         },
-        // A new name means a new Job (Job templates are immutable); the old one is deleted after.
-        { parent: cp.parent, dependsOn: job.dependsOn },
+        { parent: cp.parent, dependsOn },
     );
 }
 

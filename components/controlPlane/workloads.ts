@@ -37,6 +37,8 @@ export interface WorkloadParts {
     webserverConfig: WebserverConfigParts;
     urls: ApiUrls;
     migration: k8s.batch.v1.Job;
+    /** The Job that sets the task_images Variable, when there are task images: DAGs are first parsed with it set. */
+    taskImagesVariable?: k8s.batch.v1.Job;
 }
 
 /** Fewest and most replicas a component runs with (the autoscaler's range for an autoscaled API server). */
@@ -80,7 +82,7 @@ function deployment(
         },
         {
             parent: cp.parent,
-            dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])],
+            dependsOn: [parts.migration, ...(parts.taskImagesVariable ? [parts.taskImagesVariable] : []), ...cp.args.storage.ready, ...(more.dependsOn ?? [])],
             customTimeouts: rolloutTimeouts(cp.args.config.rolloutTimeoutMinutes),
         },
     );

@@ -100,7 +100,8 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
     });
 
     it("an extra container whose image cannot be pulled: the update fails within the rollout deadline naming the pod and the pull error; the old pod keeps serving", async function () {
-        const bad = `${images.BASE.split("@")[0]}@${MISSING_DIGEST}`;
+        // a repository the lab registry has, at a digest it does not
+        const bad = `${images.PAUSE.split("@")[0]}@${MISSING_DIGEST}`;
         const file = writeStackConfig(STACK, { ...base, apiServer: { extraContainers: [{ name: "missing", image: bad, command: ["sleep", "infinity"] }] } });
         const t = Date.now();
         const { result, failed, polls } = whileServing(() => deploy(STACK, file, via.path, log));

@@ -32,6 +32,25 @@ export const imagesSections = {
                     dagsContext: z.string().default("images/dags"),
                     /** Target platform, e.g. linux/amd64. */
                     platform: z.string().default("linux/amd64"),
+                    /**
+                     * More build args of the base image, e.g. AIRFLOW_CONSTRAINTS_URL for a mirrored
+                     * constraints file where the build cannot reach GitHub. AIRFLOW_BASE_IMAGE and
+                     * AIRFLOW_VERSION come from baseImage and airflowVersion.
+                     */
+                    baseArgs: z
+                        .record(
+                            z
+                                .string()
+                                .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be a build arg name: letters, digits and '_', not starting with a digit")
+                                .refine((k) => k !== "AIRFLOW_BASE_IMAGE" && k !== "AIRFLOW_VERSION", "is set by the package (from images.build.baseImage and airflowVersion)"),
+                            z.string(),
+                        )
+                        .prefault({}),
+                    /**
+                     * Network of the builds' RUN steps: `host` where the Docker daemon has no bridge
+                     * network (dockerd --bridge=none, some CI runners); the daemon's default when unset.
+                     */
+                    network: z.enum(["default", "host", "none"]).optional(),
                 })
                 .prefault({}),
             /** Task images for business logic with its own dependencies: name -> build context. */

@@ -13,8 +13,8 @@ from kubernetes.client import models as k8s
 
 from team_pipelines import WORKER_CONTAINER, resolve_task_image
 
-# The deployment sets the Variable through the AIRFLOW_VAR_TASK_IMAGES env var, which Airflow reads
-# before the metadata database, so this parse-time lookup costs no database round trip.
+# The deployment writes the Variable into the metadata database (the standalone pod: its env), so a
+# new task image reaches this parse-time lookup at the next parse without restarting any pod.
 TASK_IMAGES = Variable.get("task_images", default={}, deserialize_json=True)
 
 

@@ -71,7 +71,7 @@ export const GIT_SYNC_SECRETS = { https: "lab-git-https", wrong: "lab-git-wrong"
 /** The local stack with DAGs from git-sync only (the base image, no DAG image), with `gitSync` settings. */
 export function gitSyncStackOverrides(gitSync: Record<string, unknown>): Record<string, unknown> {
     const images = labImages();
-    const lab = labStackOverrides(images.BASE) as { images: Record<string, unknown> };
+    const lab = labStackOverrides("none") as { images: Record<string, unknown> };
     return {
         ...lab,
         namespace: GIT_SYNC_NS,

@@ -11,6 +11,7 @@ import { kubectl, labCacheDir, labContext, labKubeconfig, REPO_DIR, sleepSync } 
 import { contextId } from "../localTarget";
 import { pulumiHome } from "../../../tools/pulumiSandbox";
 import { labImages, labServesUpstream } from "./cluster";
+import { LabDags, labDockerHost, labImageSections } from "./engineImages";
 
 export type DeployPath = "pulumi" | "render";
 
@@ -50,22 +51,28 @@ export function deployPath(): { path: DeployPath; why: string } {
 }
 
 /**
- * What the lab changes in the committed local stacks: the project's images built on this machine
- * (lab/images.sh), deployed by digest, with the DAGs inside the DAG image. `airflowImage` defaults to
- * the DAG image. The upstream images (Postgres, the setup image) keep the package's defaults, which
- * the node pulls through the lab's registry mirror; only an images.env from before the mirror names them.
+ * What the lab changes in the committed local stacks: the project images, built by the stack itself
+ * through images.build on the engine path with the docker plugin, else the ones lab/images.sh built
+ * (see engineImages.ts), with the DAGs inside the DAG image. `dags` names the DAG image (the
+ * repository's DAGs by default), or is a prebuilt image reference deployed as it is. The upstream
+ * images (Postgres, the setup image) keep the package's defaults, which the node pulls through the
+ * lab's registry mirror; only an images.env from before the mirror names them.
  */
-export function labStackOverrides(airflowImage?: string, architecture: "production" | "standalone" = "production"): Record<string, unknown> {
+export function labStackOverrides(dags: LabDags | string = "dags", architecture: "production" | "standalone" = "production"): Record<string, unknown> {
     const images = labImages();
+    const sections = dags.includes("/")
+        ? { images: { airflow: dags, ...(images.TASK_EXAMPLE ? { taskImages: { example: images.TASK_EXAMPLE } } : {}) } }
+        : labImageSections(dags as LabDags);
     return {
-        dagsInImage: true,
+        dagsInImage: dags !== "none",
         // the scenario runs the worker pod clean-up by hand right after a run: no minimum age
         ...(architecture === "production" ? { retention: { workerPods: { minCompletedMinutes: 0 } } } : {}),
+        ...sections,
         images: {
-            airflow: airflowImage ?? images.DAGS,
-            taskImages: { example: images.TASK_EXAMPLE },
+            ...sections.images,
             ...(labServesUpstream("postgres") ? {} : { postgres: images.POSTGRES }),
-            ...(labServesUpstream("setup") ? {} : { setup: images.BASE }),
+            // needs only sh, mkdir and chmod
+            ...(labServesUpstream("setup") ? {} : { setup: images.BASE ?? images.AIRFLOW_UPSTREAM }),
         },
     };
 }
@@ -81,7 +88,12 @@ export function writeStackConfig(name: string, overrides: Record<string, unknown
     for (const [key, value] of Object.entries(overrides)) {
         const full = `airflow:${key}`;
         const current = config[full];
-        config[full] = isPlainObject(current) && isPlainObject(value) ? { ...current, ...value } : value;
+        // an undefined value removes the committed file's key (images.airflow where the stack builds its images)
+        const merged = isPlainObject(value)
+            ? Object.fromEntries(Object.entries({ ...(isPlainObject(current) ? current : {}), ...value }).filter(([, v]) => v !== undefined))
+            : value;
+        if (merged === undefined) delete config[full];
+        else config[full] = merged;
     }
     const context = labContext();
     if (context) config["kubernetes:context"] = context;
@@ -100,8 +112,8 @@ function pulumiEnv(): NodeJS.ProcessEnv {
     fs.mkdirSync(path.join(dir, "backend"), { recursive: true });
     const passFile = path.join(dir, "passphrase");
     if (!fs.existsSync(passFile)) fs.writeFileSync(passFile, crypto.randomBytes(24).toString("hex"), { mode: 0o600 });
-    // installed providers plus stand-ins for docker and gcp, which the lab stacks never start: the
-    // CLI would otherwise try to download them before every command
+    // the installed providers (docker too, where it is: the stacks that build images start it) plus
+    // stand-ins for those not installed: the CLI would otherwise try to download them before every command
     const home = PULUMI_HOME();
     const problem = pulumiHome(home);
     if (problem) throw new Error(problem);
@@ -115,6 +127,8 @@ function pulumiEnv(): NodeJS.ProcessEnv {
         PULUMI_DEBUG_COMMANDS: "true",
         PULUMI_AUTOMATION_API_SKIP_VERSION_CHECK: "true",
         KUBECONFIG: labKubeconfig(),
+        // the docker provider builds with the lab's dockerd (images.build)
+        DOCKER_HOST: labDockerHost(),
     };
 }
 
@@ -130,7 +144,8 @@ function ensureProgramBuilt(): void {
     if (!programBuildIsFresh(REPO_DIR)) run("npm", ["run", "build:program"], { cwd: REPO_DIR });
 }
 
-function pulumi(args: string[], allowFail = false, cwd = REPO_DIR) {
+/** The pulumi CLI with the lab's backend, passphrase, kubeconfig and dockerd. */
+export function pulumi(args: string[], allowFail = false, cwd = REPO_DIR) {
     ensureProgramBuilt();
     return run("pulumi", [...args, "--non-interactive"], { cwd, env: pulumiEnv(), allowFail });
 }
@@ -175,7 +190,7 @@ export function pulumiInvocation(args: string[]): { command: string; args: strin
     return { command: "pulumi", args: [...args, "--non-interactive"], env: pulumiEnv(), cwd: REPO_DIR };
 }
 
-function ensureStack(stack: string): void {
+export function ensureStack(stack: string): void {
     const ls = pulumi(["stack", "ls", "--json"]);
     const exists = (JSON.parse(ls.stdout || "[]") as { name: string }[]).some((s) => s.name === stack);
     if (!exists) {
@@ -405,4 +420,31 @@ export function previewJson(stack: string, configFile: string, showSecrets = fal
 /** Removes Pulumi stack `stack` (after destroy). */
 export function removeStack(stack: string): void {
     pulumi(["stack", "rm", "--yes", "--force", stack], true);
+}
+
+/** One step of a preview: what the engine would do to a resource. */
+export interface PreviewStep {
+    op: string;
+    type: string;
+    name: string;
+    /** The properties whose change causes the step (the provider's detailed diff, else the engine's). */
+    diffs: string[];
+}
+
+/** The steps of `pulumi preview --json` of a deployed stack with `configFile`, and whether it would change anything. */
+export function previewSteps(stack: string, configFile: string, cwd = REPO_DIR): { steps: PreviewStep[]; changes: PreviewStep[] } {
+    const r = pulumi(["preview", "--json", "--stack", stack, "--config-file", configFile], false, cwd);
+    const out = JSON.parse(r.stdout) as { steps?: { op: string; urn: string; diffs?: string[]; detailedDiff?: Record<string, unknown> }[] };
+    const steps = (out.steps ?? []).map((s) => {
+        const [type, name] = s.urn.split("::").slice(-2);
+        return { op: s.op, type: type.split("$").at(-1)!, name, diffs: Object.keys(s.detailedDiff ?? {}).length ? Object.keys(s.detailedDiff!) : (s.diffs ?? []) };
+    });
+    return { steps, changes: steps.filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack") };
+}
+
+/** The images a stack built (docker Image resources): name -> repoDigest, from its state. */
+export function stackImages(stack: string): Record<string, string> {
+    const state = JSON.parse(pulumi(["stack", "export", "--stack", stack]).stdout);
+    const images = (state.deployment.resources ?? []).filter((r: any) => r.type === "docker:index/image:Image");
+    return Object.fromEntries(images.map((r: any) => [r.urn.split("::").at(-1), r.outputs.repoDigest]));
 }

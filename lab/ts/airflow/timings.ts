@@ -14,6 +14,7 @@ import * as path from "path";
 import { median } from "../../../tools/median";
 import { kubectl, LAB_DIR, labCacheDir } from "../kubectl";
 import { apiFor, labImages, seconds, sleep, waitFor, waitReady } from "./cluster";
+import { deployedImages } from "./engineImages";
 import {
     BUNDLE_SECRET,
     bundleStackOverrides,
@@ -122,7 +123,7 @@ async function round(i: number): Promise<Record<string, number>> {
     sh("pvs.sh", "8");
     const via = deployPath();
     const t = Date.now();
-    deploy("lab-timings", writeStackConfig("lab-timings", labStackOverrides(images.DAGS)), via.path, log);
+    deploy("lab-timings", writeStackConfig("lab-timings", labStackOverrides("dags")), via.path, log);
     await waitReady(NS, 900);
     const api = apiFor(NS);
     await waitFor("a healthy API", 300, async () => ((await api.health()).scheduler?.status === "healthy" ? true : undefined));
@@ -142,7 +143,7 @@ async function round(i: number): Promise<Record<string, number>> {
     const repo = new VersionedRepo(new GitWorkspace(server, "dags"));
     repo.push();
     gitCredentialSecret(NS, BUNDLE_SECRET, server, "ssh");
-    deploy("lab-timings", writeStackConfig("lab-timings", { ...labStackOverrides(images.DAGS_V2), ...bundleStackOverrides(server) }), via.path, log);
+    deploy("lab-timings", writeStackConfig("lab-timings", { ...labStackOverrides("dags-v2"), ...bundleStackOverrides(server) }), via.path, log);
     const rolled = Date.now();
     await waitReady(NS, 600);
     await waitFor("lab_added parsed", 300, async () => ((await api.get("/api/v2/dags/lab_added")).dag_id ? true : undefined));
@@ -157,7 +158,7 @@ async function round(i: number): Promise<Record<string, number>> {
     const busy = await usage;
     m.runCores = busy.cores;
     m.runMemMiB = busy.memMiB;
-    m.floorPod = await floorPod(images.DAGS_V2);
+    m.floorPod = await floorPod(deployedImages(NS).airflow);
     await parsedAt(api, repo.head.sha, Date.now(), 300);
     m.bundlePushToParsed = await parsedAt(api, repo.push().sha, Date.now());
     if (images.GIT_SYNC) Object.assign(m, await gitSyncLatencies(server, via.path));
