@@ -431,7 +431,7 @@ export interface PreviewStep {
     diffs: string[];
 }
 
-/** The steps of `pulumi preview --json` of a deployed stack with `configFile`, and whether it would change anything. */
+/** The steps of `pulumi preview --json` of a deployed stack with `configFile` (the CLI lists no `same` step), and those that change something. */
 export function previewSteps(stack: string, configFile: string, cwd = REPO_DIR): { steps: PreviewStep[]; changes: PreviewStep[] } {
     const r = pulumi(["preview", "--json", "--stack", stack, "--config-file", configFile], false, cwd);
     const out = JSON.parse(r.stdout) as { steps?: { op: string; urn: string; diffs?: string[]; detailedDiff?: Record<string, unknown> }[] };
@@ -439,7 +439,8 @@ export function previewSteps(stack: string, configFile: string, cwd = REPO_DIR):
         const [type, name] = s.urn.split("::").slice(-2);
         return { op: s.op, type: type.split("$").at(-1)!, name, diffs: Object.keys(s.detailedDiff ?? {}).length ? Object.keys(s.detailedDiff!) : (s.diffs ?? []) };
     });
-    return { steps, changes: steps.filter((s) => s.op !== "same" && s.type !== "pulumi:pulumi:Stack") };
+    // reads (a StackReference, a looked-up object) change nothing, as for `--expect-no-changes`
+    return { steps, changes: steps.filter((s) => !["same", "read"].includes(s.op) && s.type !== "pulumi:pulumi:Stack") };
 }
 
 /** The images a stack built (docker Image resources): name -> repoDigest, from its state. */

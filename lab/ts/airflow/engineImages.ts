@@ -122,13 +122,13 @@ export function engineImageSections(contexts: EngineContexts): { images: Record<
 
 /**
  * The image sections of a lab stack running `dags`: engine-built from the repository's contexts, or
- * the lab-built references of lab/images.sh. "none" (DAGs from git) runs the upstream image as is.
+ * the lab-built references of lab/images.sh. "none" (DAGs from git) runs the base's providers too:
+ * engine-built, its DAG image's own DAGs unused (the DAG folder is git-sync's), or the lab-built base.
  */
 export function labImageSections(dags: LabDags): { images: Record<string, unknown>; registry?: Record<string, unknown> } {
     const images = labImages();
     if (imageSource().source === "engine") {
-        if (dags === "none") return { images: { airflow: images.AIRFLOW_UPSTREAM } };
-        return engineImageSections({ ...REPO_CONTEXTS, dags: dags === "dags" ? REPO_CONTEXTS.dags : dagsV2Context() });
+        return engineImageSections({ ...REPO_CONTEXTS, dags: dags === "dags-v2" ? dagsV2Context() : REPO_CONTEXTS.dags });
     }
     const ref = { dags: images.DAGS, "dags-v2": images.DAGS_V2, none: images.BASE }[dags];
     if (!ref) throw new Error(`images.env has no lab-built ${dags} image: run lab/images.sh`);
