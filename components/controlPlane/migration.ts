@@ -63,9 +63,8 @@ function schemaJob(
     webserverConfig: WebserverConfigParts,
     job: SchemaJobParts,
 ): k8s.batch.v1.Job {
-    const { config: c, database } = cp.args;
-    // Migrations and `db clean` talk to the database itself, never through PgBouncer.
-    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
+    const c = cp.args.config;
+    const directDatabase = directDatabaseEnv(cp);
     const backup = cp.args.backup;
     // A snapshot step changes the pod template, which a Job cannot change: it comes with a new name.
     const suffix = pulumi.output(cp.args.schemaImage).apply((image) =>
@@ -76,12 +75,18 @@ function schemaJob(
             .digest("hex")
             .slice(0, 10),
     );
-    const spec = databasePodSpec(cp, factory, account, ["set -euo pipefail", ...job.script], {
-        leadingEnv: job.env,
-        extraEnv: webserverConfig.env,
-        extraVolumes: webserverConfig.volumes,
-        extraMounts: webserverConfig.mounts,
-    });
+    const spec = databasePodSpec(
+        cp,
+        factory,
+        account,
+        { shellScript: ["set -euo pipefail", ...job.script] },
+        {
+            leadingEnv: job.env,
+            extraEnv: webserverConfig.env,
+            extraVolumes: webserverConfig.volumes,
+            extraMounts: webserverConfig.mounts,
+        },
+    );
     if (backup && job.snapshot) {
         // Before `airflow db migrate`: the image's own check of the schema, then the dump when it changes.
         const check = factory.container({
@@ -102,6 +107,12 @@ function schemaJob(
     return databaseJob(cp, `${cp.name}-${job.part}`, suffix, spec, 1800, job.dependsOn);
 }
 
+/** Migrations and `db clean` talk to the database itself, never through PgBouncer. */
+function directDatabaseEnv(cp: ControlPlane): EnvVar[] {
+    const { direct } = cp.args.database;
+    return direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, direct.secretName, direct.secretKey)] : [];
+}
+
 /**
  * The pod of a one-shot database Job: the schema image (Airflow and its providers, never the DAG
  * files), the database itself (never through PgBouncer), its output in its pod log (no shared volume).
@@ -110,15 +121,21 @@ export function databasePodSpec(
     cp: ControlPlane,
     factory: AirflowPodFactory,
     account: k8s.core.v1.ServiceAccount,
-    shellScript: string[],
-    more: { leadingEnv?: EnvVar[]; extraEnv?: EnvVar[]; extraVolumes?: k8s.types.input.core.v1.Volume[]; extraMounts?: k8s.types.input.core.v1.VolumeMount[] } = {},
+    command: { shellScript: string[] } | { args: string[] },
+    more: {
+        component?: string;
+        leadingEnv?: EnvVar[];
+        extraEnv?: EnvVar[];
+        extraVolumes?: k8s.types.input.core.v1.Volume[];
+        extraMounts?: k8s.types.input.core.v1.VolumeMount[];
+    } = {},
 ): k8s.types.input.core.v1.PodSpec {
-    const { config: c, database } = cp.args;
-    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
+    const c = cp.args.config;
+    const directDatabase = directDatabaseEnv(cp);
     return factory.podSpec({
-        component: COMPONENT.migrate,
+        component: more.component ?? COMPONENT.migrate,
         image: cp.args.schemaImage,
-        shellScript,
+        ...command,
         role: "control-plane",
         readsDags: false,
         logsOnEmptyDir: true,
@@ -143,15 +160,16 @@ export function databaseJob(
     spec: k8s.types.input.core.v1.PodSpec,
     activeDeadlineSeconds: number,
     dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]>,
+    component: string = COMPONENT.migrate,
 ): k8s.batch.v1.Job {
     return new k8s.batch.v1.Job(
         name,
         {
-            metadata: { ...meta(cp, name, COMPONENT.migrate), name: pulumi.interpolate`${name}-${suffix}` },
+            metadata: { ...meta(cp, name, component), name: pulumi.interpolate`${name}-${suffix}` },
             spec: {
                 backoffLimit: 4,
                 activeDeadlineSeconds,
-                template: { metadata: { labels: labels(cp.args.instance, COMPONENT.migrate) }, spec: withEphemeralStorage(spec) },
+                template: { metadata: { labels: labels(cp.args.instance, component) }, spec: withEphemeralStorage(spec) },
             },
         },
         { parent: cp.parent, dependsOn },
@@ -164,36 +182,10 @@ export function databaseJob(
  * the previous key could still be serving, and could not read what was re-encrypted.
  */
 export function fernetRotationJob(cp: ControlPlane, factory: AirflowPodFactory, account: k8s.core.v1.ServiceAccount, rolledOut: pulumi.Resource[]): k8s.batch.v1.Job | undefined {
-    const { config: c, database } = cp.args;
-    const generation = c.keys.generation;
+    const generation = cp.args.config.keys.generation;
     if (generation === 0) return undefined;
-    const directDatabase = database.direct ? [secretEnv(AIRFLOW_ENV.sqlAlchemyConn, database.direct.secretName, database.direct.secretKey)] : [];
-    const spec = factory.podSpec({
-        component: COMPONENT.rotateKeys,
-        image: cp.args.schemaImage,
-        args: ["rotate-fernet-key"],
-        role: "control-plane",
-        readsDags: false,
-        logsOnEmptyDir: true,
-        resources: c.scheduler.resources,
-        settings: c.scheduler,
-        serviceAccountName: account.metadata.name,
-        restartPolicy: "Never",
-        extraEnv: directDatabase,
-    });
-    const name = `${cp.name}-${COMPONENT.rotateKeys}`;
-    return new k8s.batch.v1.Job(
-        name,
-        {
-            metadata: { ...meta(cp, name, COMPONENT.rotateKeys), name: `${name}-g${generation}` },
-            spec: {
-                backoffLimit: 4,
-                activeDeadlineSeconds: 1800,
-                template: { metadata: { labels: labels(cp.args.instance, COMPONENT.rotateKeys) }, spec: withEphemeralStorage(spec) },
-            },
-        },
-        { parent: cp.parent, dependsOn: rolledOut },
-    );
+    const spec = databasePodSpec(cp, factory, account, { args: ["rotate-fernet-key"] }, { component: COMPONENT.rotateKeys });
+    return databaseJob(cp, `${cp.name}-${COMPONENT.rotateKeys}`, `g${generation}`, spec, 1800, rolledOut, COMPONENT.rotateKeys);
 }
 
 /** The migration Job: it starts once the database is up; the workloads wait for it, nothing else does. */

@@ -38,6 +38,6 @@ export function taskImagesVariableJob(
     const json = pulumi.output(taskImages).apply((m) => taskImagesJson(m as Record<string, string>));
     const suffix = json.apply((j) => crypto.createHash("sha256").update(j).digest("hex").slice(0, 10));
     const script = ["set -euo pipefail", `airflow variables set ${TASK_IMAGES_VARIABLE} "$TASK_IMAGES" --description "Task images by name (set by the deployment)"`];
-    const spec = databasePodSpec(cp, factory, account, script, { extraEnv: [{ name: "TASK_IMAGES", value: json }] });
+    const spec = databasePodSpec(cp, factory, account, { shellScript: script }, { extraEnv: [{ name: "TASK_IMAGES", value: json }] });
     return databaseJob(cp, `${cp.name}-task-images`, suffix, spec, 600, [migration]);
 }
