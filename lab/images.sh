@@ -145,7 +145,7 @@ done
 # (lab/node.sh), so a stack names the upstream images on the lab as on any cluster.
 declare -A STANDIN=([airflow]="$AIRFLOW_STANDIN" [postgres]="$POSTGRES" [setup]="$DEBIAN" [statsdExporter]=lab/statsd-exporter:latest [gitSync]="$GIT_SYNC")
 UPSTREAM="$("$REPO_DIR/node_modules/.bin/ts-node" --transpile-only "$LAB_DIR/ts/upstreamImages.ts")"
-MIRROR_HOSTS=() MIRRORED=()
+MIRROR_HOSTS=() MIRRORED=() MIRRORED_REFS=()
 while read -r what ref; do
   src="${STANDIN[$what]:-}"
   if [ -z "$src" ]; then lab_log "no stand-in for $ref: not served by the lab"; continue; fi
@@ -154,6 +154,10 @@ while read -r what ref; do
   fi
   lab_docker tag "$src" "$LAB_REGISTRY/$ref"
   lab_docker push "$LAB_REGISTRY/$ref" >"$LAB_LOGS/push.log" 2>&1 || { tail -5 "$LAB_LOGS/push.log" >&2; lab_die "pushing $LAB_REGISTRY/$ref failed"; }
+  digest="$(sed -n 's/.*digest: \(sha256:[0-9a-f]*\).*/\1/p' "$LAB_LOGS/push.log" | tail -1)"
+  [ -n "$digest" ] || lab_die "no digest in the push output of $LAB_REGISTRY/$ref"
+  # the node drops a cached copy of this tag that differs (lab/node.sh): a tag is pulled only once
+  MIRRORED_REFS+=("$ref@$digest")
   host=${ref%%/*}
   [[ " ${MIRROR_HOSTS[*]} " == *" $host "* ]] || MIRROR_HOSTS+=("$host")
   MIRRORED+=("$what")
@@ -184,6 +188,7 @@ upstream_refs() {
   [ -z "$GIT_SYNC" ] || echo "LAB_IMAGE_GIT_SYNC=$(push "$GIT_SYNC")"
   echo "LAB_MIRROR_HOSTS=\"${MIRROR_HOSTS[*]}\""
   echo "LAB_MIRRORED=\"${MIRRORED[*]}\""
+  echo "LAB_MIRRORED_REFS=\"${MIRRORED_REFS[*]}\""
 }
 if [ "$PROJECT_IMAGES" = engine ]; then
   lab_log "project images: built by the stacks through images.build ($PROJECT_IMAGES_WHY); pushing the apache/airflow stand-in they start FROM"

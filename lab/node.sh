@@ -119,6 +119,16 @@ TOML
 JSON
   lab_start_daemon containerd containerd --config "$d/containerd.toml"
   lab_wait "containerd" 60 lab_ctr version
+  # a tag pulled once stays cached (IfNotPresent): drop a cached upstream tag whose digest is no
+  # longer the one lab/images.sh pushed, so the next pull takes the current stand-in
+  local entry ref cached
+  for entry in ${LAB_MIRRORED_REFS:-}; do
+    ref=${entry%@*}
+    cached="$(lab_ctr images ls "name==$ref" | awk 'NR == 2 {print $3}')"
+    if [ -z "$cached" ] || [ "$cached" = "${entry##*@}" ]; then continue; fi
+    lab_log "dropping the node's stale copy of $ref (the lab now serves ${entry##*@})"
+    lab_ctr images rm "$ref" >/dev/null
+  done
 
   # --- kubelet -------------------------------------------------------------------------------
   printf 'nameserver %s\nsearch cluster.local\n' "$LAB_DNS_IP" | lab_write_if_changed "$d/resolv.conf"
