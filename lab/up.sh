@@ -19,9 +19,10 @@ if lab_external; then
   exit 0
 fi
 
-for b in kube-apiserver kube-controller-manager kube-scheduler kubectl kwok; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
   [ -x "$LAB_BIN/$b" ] || lab_die "missing $LAB_BIN/$b: run lab/toolchain.sh first"
 done
+[ "$MODE" = node ] || [ -x "$LAB_BIN/kwok" ] || lab_die "missing $LAB_BIN/kwok: run lab/toolchain.sh first"
 ETCD="$(lab_etcd_bin)" || lab_die "etcd not found: run lab/toolchain.sh first (installs Debian etcd-server)"
 KUBECTL="$LAB_BIN/kubectl"
 PKI="$AIRFLOW_LAB_CACHE/pki"
