@@ -1,4 +1,4 @@
-// npm run bench:node [-- --runs 5]
+// npm run bench:node [-- --runs 5] [-- --only package|chart]
 //
 // This package against the official Apache Airflow chart on the level-2 lab's real node (lab/up.sh
 // --node: a real kubelet and containerd), both running the images lab/images.sh built (the DAG image
@@ -29,6 +29,8 @@ import { deploy, deployPath, destroy, labStackOverrides, removeStack, writeStack
 
 const argv = process.argv.slice(2);
 const RUNS = argv.includes("--runs") ? Number(argv[argv.indexOf("--runs") + 1]) : 5;
+/** `--only <tool>`: one tool's rounds (to look into one side's figures; the ratios need both). */
+const ONLY = argv.includes("--only") ? argv[argv.indexOf("--only") + 1] : undefined;
 const NS = "airflow-local";
 const STACK = "lab-bench-node";
 const DAG = "lab_added";
@@ -51,6 +53,8 @@ const times: Record<Tool, Record<Measure, number[]>> = {
 /** Per tool and run: where trigger-to-success went, phase → seconds. */
 const phases: Record<Tool, Record<string, number>[]> = { package: [], chart: [] };
 const eventLogs: { seconds: number; file: string }[] = [];
+/** The event logs of the package's `pulumi destroy`s, with the teardown each measured. */
+const destroyLogs: { seconds: number; file: string }[] = [];
 /** Rounds that failed, with why (their figures are left out). */
 const failures: string[] = [];
 /** The package's last task log, each event at its offset from the trigger (the chart's log leaves with its worker pod). */
@@ -284,9 +288,10 @@ async function runPackage(image: string, round: number): Promise<void> {
     eventLogs.push({ seconds: seconds(t), file: events });
     await toFirstTask("package", t, () => apiFor(NS), image, round);
     const d = Date.now();
-    destroy(STACK, "pulumi", config, NS, true);
+    const destroyEvents = destroy(STACK, "pulumi", config, NS, true) ?? "";
     namespaceGone();
     times.package.teardown.push(seconds(d));
+    destroyLogs.push({ seconds: seconds(d), file: destroyEvents });
     removeStack(STACK);
 }
 
@@ -355,7 +360,8 @@ async function main(): Promise<void> {
         process.exit(2);
     }
     const images = labImages();
-    const order: Tool[] = ["package", "chart"];
+    const order = (["package", "chart"] as Tool[]).filter((t) => !ONLY || t === ONLY);
+    if (!order.length) throw new Error(`--only ${ONLY}: allowed are package and chart`);
     let criticalPath = "";
     sh("bash", [path.join(LAB_DIR, "down.sh")]);
     try {
@@ -389,9 +395,13 @@ async function main(): Promise<void> {
                 }
             }
         }
-        const medianUp = [...eventLogs].sort((a, b) => a.seconds - b.seconds)[Math.floor(eventLogs.length / 2)];
+        const medianLog = (logs: typeof eventLogs) => [...logs].sort((a, b) => a.seconds - b.seconds)[Math.floor(logs.length / 2)];
+        const medianUp = medianLog(eventLogs);
+        const medianDown = medianLog(destroyLogs);
         if (medianUp)
             criticalPath = `Critical path of the median \`pulumi up\` (${medianUp.seconds.toFixed(1)} s; engine events in whole seconds):\n\n${criticalPathReport(medianUp.file).split("\n\n")[1]}`;
+        if (medianDown)
+            criticalPath += `\nCritical path of the median \`pulumi destroy\` (teardown ${medianDown.seconds.toFixed(1)} s, the namespace's own deletion included):\n\n${criticalPathReport(medianDown.file).split("\n\n")[1]}`;
     } finally {
         sh("bash", [path.join(LAB_DIR, "down.sh")], { allowFail: true });
     }

@@ -394,16 +394,19 @@ export function stackExport(stack: string): string {
  * Destroys stack `stack`: everything it deployed, namespace last; then removes the stack unless
  * `keepStack` (a benchmark times the destroy alone and calls removeStack after).
  */
-export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string, keepStack = false): void {
+export function destroy(stack: string, via: DeployPath, configFile: string, namespace: string, keepStack = false): string | undefined {
     if (via === "pulumi") {
         recoverInterrupted(stack, (l) => process.stderr.write(`[lab] ${l}\n`));
-        pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress"]);
+        // the engine's event log, as for deploy(): scripts/critical-path.ts reads the deletes too
+        const events = path.join(STATE_DIR(), `${stack}-destroy-${Date.now()}.events.jsonl`);
+        pulumi(["destroy", "--yes", "--skip-preview", "--stack", stack, "--config-file", configFile, "--suppress-progress", "--event-log", events]);
         if (!keepStack) removeStack(stack);
-        return;
+        return events;
     }
     const refs = path.join(STATE_DIR(), `${stack}.objects.json.refs`);
     kubectl(["delete", "namespace", namespace, "--ignore-not-found", "--timeout=180s"]);
     fs.rmSync(refs, { force: true });
+    return undefined;
 }
 
 /**
