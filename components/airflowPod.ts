@@ -283,7 +283,7 @@ export class AirflowPodFactory {
     }
 
     /** A complete pod spec for an Airflow process. */
-    podSpec(o: AirflowPodOptions & Pick<PodSpec, "serviceAccountName" | "automountServiceAccountToken" | "restartPolicy">): PodSpec {
+    podSpec(o: AirflowPodOptions & Pick<PodSpec, "serviceAccountName" | "automountServiceAccountToken" | "restartPolicy" | "terminationGracePeriodSeconds">): PodSpec {
         const main = this.container(o);
         // One-shot steps before the process: same image, identity, mounts and limits, no probes or ports.
         const step = (name: string, c: Pick<Container, "command" | "args" | "env" | "envFrom" | "volumeMounts">): Container => ({
@@ -332,6 +332,7 @@ export class AirflowPodFactory {
             serviceAccountName: o.serviceAccountName,
             automountServiceAccountToken: o.automountServiceAccountToken ?? false,
             restartPolicy: o.restartPolicy,
+            terminationGracePeriodSeconds: o.terminationGracePeriodSeconds,
             securityContext: podSecurityContext(AIRFLOW_UID, AIRFLOW_GID),
             ...imagePullSecrets(this.s.imagePullSecrets),
             ...placement(o.settings),

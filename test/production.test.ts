@@ -2,6 +2,7 @@ import * as assert from "assert";
 import * as path from "path";
 import { SIMPLE_AUTH_PASSWORDS_FILE } from "../components/airflowPod";
 import { StackConfigInput } from "../components/config";
+import { SCHEDULER_STOP_SECONDS } from "../components/controlPlane/workloads";
 import { container, envOf, find, isSecretEnvelope, mockSecretValue, ofKind, podSpecs, Rendered, renderStack, workerPodTemplate } from "./support/harness";
 import { assertValidObjects } from "./support/k8sSchema";
 
@@ -134,6 +135,13 @@ describe("production architecture (KubernetesExecutor)", () => {
 
     it("is accepted by the Kubernetes schema, worker pod template included", async () => {
         await assertValidObjects([...r.objects, workerPodTemplate(r.objects)]);
+    });
+
+    it("kills a stopping scheduler after its queues are flushed, not after the executor's 20 s watcher wait; no other workload is cut short", () => {
+        const grace = (name: string) => find(r.objects, "Deployment", name).spec.template.spec.terminationGracePeriodSeconds;
+        assert.strictEqual(grace("airflow-scheduler"), SCHEDULER_STOP_SECONDS);
+        assert.ok(SCHEDULER_STOP_SECONDS > 1 && SCHEDULER_STOP_SECONDS < 20);
+        for (const other of ["airflow-api-server", "airflow-dag-processor", "airflow-triggerer"]) assert.strictEqual(grace(other), undefined, other);
     });
 
     it("runs the KubernetesExecutor with the pod template the scheduler mounts", () => {

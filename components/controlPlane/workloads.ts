@@ -102,12 +102,23 @@ function jobCheck(jobType: string) {
     return { ...execProbe(["airflow", "jobs", "check", "--job-type", jobType, "--local"], 60, 5, 45), initialDelaySeconds: 60 };
 }
 
+/**
+ * How long a stopping scheduler gets before it is killed. On SIGTERM the scheduler flushes the
+ * KubernetesExecutor's queues (under a second) and then waits up to 20 s, a figure fixed in the
+ * cncf.kubernetes provider, for its pod watcher process, which does not stop on the signal dumb-init
+ * forwards: seen on the level-2 lab, every scheduler stop took 20-21 s, all of it that wait, and it
+ * held up every rollout and teardown. The state the scheduler keeps is in the database, and the next
+ * scheduler adopts the worker pods this one launched, so killing the stuck watcher sooner loses nothing.
+ */
+export const SCHEDULER_STOP_SECONDS = 5;
+
 function scheduler(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
     const s = cp.args.config.scheduler;
     const spec = parts.factory.podSpec({
         component: COMPONENT.scheduler,
         args: ["scheduler"],
         role: "control-plane",
+        terminationGracePeriodSeconds: SCHEDULER_STOP_SECONDS,
         dagBundles: "names",
         readsDags: true,
         resources: s.resources,

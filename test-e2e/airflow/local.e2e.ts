@@ -10,7 +10,9 @@ import * as os from "os";
 import * as path from "path";
 import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labKubeconfig, LAB_DIR, REPO_DIR } from "../../lab/ts";
-import { pods, waitFor } from "../../lab/ts/airflow/cluster";
+import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
+import { apiFor, pods, secretValue, waitFor } from "../../lab/ts/airflow/cluster";
+import { runDag } from "../../lab/ts/airflow/runs";
 import { contextId } from "../../lab/ts/localTarget";
 import { upstreamDefaults } from "../../lab/ts/upstreamImages";
 
@@ -33,6 +35,67 @@ function local(args: string[], env: NodeJS.ProcessEnv = {}): { code: number; std
 }
 
 const firstLine = (stderr: string) => stderr.split("\n").find((l) => l.includes("target:") || l.includes("nowhere to run:")) ?? "(none)";
+/** The one-task DAG of the repository's DAG image, run on each path. */
+const DAG = "example_hello";
+const DAG_FILE = path.join(REPO_DIR, "images", "dags", "dags", `${DAG}.py`);
+
+/** Runs DAG once through the KubernetesExecutor once it is parsed: seconds from the trigger to success, and the worker pod it names. */
+async function runHello(api: AirflowApi, tag: string): Promise<string> {
+    // a file new to the DAG folder is found at the dag-processor's next listing: Airflow's
+    // [dag_processor] refresh_interval, 300 s, where no DAG source sets a shorter one
+    const t = Date.now();
+    await waitFor(`${DAG} to be parsed`, 360, async () => ((await api.get(`/api/v2/dags/${DAG}`)).dag_id ? true : undefined));
+    log(`${DAG} parsed after ${((Date.now() - t) / 1000).toFixed(1)} s`);
+    const runId = `local-${tag}-${Date.now()}`;
+    const took = await runDag(api, DAG, runId, 300);
+    const said = String(await api.xcom(DAG, runId, "hello"));
+    assert.match(said, /^hello from /);
+    return `${DAG} succeeded in ${took.toFixed(1)} s (${said})`;
+}
+
+/**
+ * What a user of a bare cluster does to give the deployment a DAG: a short-lived pod that mounts
+ * the DAG claim the scheduler reads and writes one file there (the Airflow pods mount it read-only).
+ * The pod keeps the namespace's restricted Pod Security rules.
+ */
+async function copyDagToClaim(namespace: string, file: string): Promise<void> {
+    const scheduler = pods(namespace, "app.kubernetes.io/component=scheduler")[0] as any;
+    const claim = scheduler.spec.volumes.find((v: any) => v.name === "dags")?.persistentVolumeClaim?.claimName;
+    assert.ok(claim, "the scheduler reads DAGs from a claim on this path");
+    const image = scheduler.spec.containers[0].image;
+    const name = "copy-dag";
+    const pod = {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name, namespace },
+        spec: {
+            restartPolicy: "Never",
+            securityContext: { runAsNonRoot: true, runAsUser: 50000, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+                {
+                    name,
+                    image,
+                    command: ["bash", "-c", `printf '%s' "$DAG_SOURCE" > /dags/${path.basename(file)}`],
+                    env: [{ name: "DAG_SOURCE", value: fs.readFileSync(file, "utf8") }],
+                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                    volumeMounts: [{ name: "dags", mountPath: "/dags" }],
+                },
+            ],
+            volumes: [{ name: "dags", persistentVolumeClaim: { claimName: claim } }],
+        },
+    };
+    kubectl(["apply", "-f", "-"], { input: JSON.stringify(pod) });
+    try {
+        await waitFor("the DAG copied onto the claim", 120, async () => {
+            const phase = kubectl(["get", "pod", name, "-n", namespace, "-o", "jsonpath={.status.phase}"]).stdout;
+            if (phase === "Failed") throw new Error(kubectl(["logs", name, "-n", namespace], { allowFail: true }).stdout);
+            return phase === "Succeeded" ? true : undefined;
+        });
+    } finally {
+        kubectl(["delete", "pod", name, "-n", namespace, "--ignore-not-found", "--wait=false"]);
+    }
+}
+
 const kubeProxyPid = () => fs.readFileSync(path.join(labCacheDir(), "run", "kube-proxy.pid"), "utf8").trim();
 
 describe("npm run local on the lab and on a cluster of the user's (level 2)", function () {
@@ -53,6 +116,10 @@ describe("npm run local on the lab and on a cluster of the user's (level 2)", fu
         assert.match(second.stderr, /API server healthy/);
         const changes = second.stderr.match(/(\d+) (created|updated|replaced|deleted)\b/g) ?? [];
         assert.deepStrictEqual(changes, [], `the second run changed nothing (${changes.join(", ")})`);
+    });
+
+    it(`the lab path: ${DAG} (from the DAG image) runs through the KubernetesExecutor`, async function () {
+        log(await runHello(apiFor(NS), "lab"));
     });
 
     it("the lab path's stack removed again, the lab kept running", function () {
@@ -95,6 +162,9 @@ describe("npm run local on the lab and on a cluster of the user's (level 2)", fu
                 return r?.ok ? r.json() : undefined;
             });
             assert.strictEqual((health as any).scheduler.status, "healthy");
+            // the DAG folder of a bare cluster starts empty: the same DAG file, written as a user would
+            await copyDagToClaim(NS, DAG_FILE);
+            log(await runHello(new AirflowApi("http://127.0.0.1:18080", "admin", secretValue(NS, "airflow-keys", "admin-password")), "kind"));
         } finally {
             const down = local(["down"], env);
             log(`npm run local:down on ${context}: exit ${down.code} (${down.seconds.toFixed(1)} s)`);
