@@ -320,6 +320,10 @@ async function runChart(images: Record<string, string>, round: number): Promise<
         await toFirstTask("chart", t, () => chartApi(adminPassword), images.DAGS_V2, round);
         const d = Date.now();
         sh(helm, ["uninstall", "airflow", "-n", NS, "--wait", "--timeout", "5m"]);
+        // the stand-in for the chart's Postgres subchart goes as helm --wait would take the subchart:
+        // its pod gone before the namespace (left to the namespace, the StatefulSet re-creates the pod
+        // the namespace controller deletes, is refused, and backs off: 67 s in one trial round)
+        kubectl(["delete", "statefulset/bench-postgres", "-n", NS, "--cascade=foreground", "--wait=true", "--timeout=300s"], { timeoutMs: 320_000 });
         namespaceGone();
         times.chart.teardown.push(seconds(d));
     } finally {
