@@ -11,7 +11,7 @@ import * as path from "path";
 import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labKubeconfig, LAB_DIR, REPO_DIR } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
-import { apiFor, pods, secretValue, waitFor } from "../../lab/ts/airflow/cluster";
+import { apiFor, pods, restrictedPod, secretValue, waitFor } from "../../lab/ts/airflow/cluster";
 import { runDag } from "../../lab/ts/airflow/runs";
 import { contextId } from "../../lab/ts/localTarget";
 import { upstreamDefaults } from "../../lab/ts/upstreamImages";
@@ -39,7 +39,7 @@ const firstLine = (stderr: string) => stderr.split("\n").find((l) => l.includes(
 const DAG = "example_hello";
 const DAG_FILE = path.join(REPO_DIR, "images", "dags", "dags", `${DAG}.py`);
 
-/** Runs DAG once through the KubernetesExecutor once it is parsed: seconds from the trigger to success, and the worker pod it names. */
+/** Runs DAG once through the KubernetesExecutor once it is parsed; a line with the seconds from the trigger to success and the worker pod its task named. */
 async function runHello(api: AirflowApi, tag: string): Promise<string> {
     // a file new to the DAG folder is found at the dag-processor's next listing: Airflow's
     // [dag_processor] refresh_interval, 300 s, where no DAG source sets a shorter one
@@ -56,7 +56,7 @@ async function runHello(api: AirflowApi, tag: string): Promise<string> {
 /**
  * What a user of a bare cluster does to give the deployment a DAG: a short-lived pod that mounts
  * the DAG claim the scheduler reads and writes one file there (the Airflow pods mount it read-only).
- * The pod keeps the namespace's restricted Pod Security rules.
+ * The pod keeps the namespace's restricted Pod Security rules (restrictedPod).
  */
 async function copyDagToClaim(namespace: string, file: string): Promise<void> {
     const scheduler = pods(namespace, "app.kubernetes.io/component=scheduler")[0] as any;
@@ -64,26 +64,15 @@ async function copyDagToClaim(namespace: string, file: string): Promise<void> {
     assert.ok(claim, "the scheduler reads DAGs from a claim on this path");
     const image = scheduler.spec.containers[0].image;
     const name = "copy-dag";
-    const pod = {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name, namespace },
-        spec: {
-            restartPolicy: "Never",
-            securityContext: { runAsNonRoot: true, runAsUser: 50000, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [
-                {
-                    name,
-                    image,
-                    command: ["bash", "-c", `printf '%s' "$DAG_SOURCE" > /dags/${path.basename(file)}`],
-                    env: [{ name: "DAG_SOURCE", value: fs.readFileSync(file, "utf8") }],
-                    securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
-                    volumeMounts: [{ name: "dags", mountPath: "/dags" }],
-                },
-            ],
-            volumes: [{ name: "dags", persistentVolumeClaim: { claimName: claim } }],
-        },
-    };
+    const pod = restrictedPod({
+        name,
+        namespace,
+        container: name,
+        image,
+        command: ["bash", "-c", `printf '%s' "$DAG_SOURCE" > /dags/${path.basename(file)}`],
+        env: { DAG_SOURCE: fs.readFileSync(file, "utf8") },
+        volume: { volume: { name: "dags", persistentVolumeClaim: { claimName: claim } }, mountPath: "/dags" },
+    });
     kubectl(["apply", "-f", "-"], { input: JSON.stringify(pod) });
     try {
         await waitFor("the DAG copied onto the claim", 120, async () => {

@@ -9,6 +9,50 @@ import { AirflowApi } from "./airflowApi";
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 export const seconds = (since: number) => (Date.now() - since) / 1000;
 
+/** What a restricted one-shot pod of the lab runs: its container's name, image, command, and optionally env, labels and a volume. */
+export interface OneShot {
+    name: string;
+    namespace: string;
+    container: string;
+    image: string;
+    command: string[];
+    env?: Record<string, string>;
+    labels?: Record<string, string>;
+    volume?: { volume: Record<string, unknown>; mountPath: string };
+}
+
+/**
+ * A pod that runs one command under the restricted Pod Security rules the package's namespaces
+ * enforce (the Airflow image's uid 50000, gid 0; no token, no service links, no privileges, a
+ * read-only root, small limits): the lab's policy probes, and a file written onto a claim.
+ */
+export function restrictedPod(o: OneShot) {
+    const mountName = o.volume ? String(o.volume.volume.name) : undefined;
+    return {
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: o.name, namespace: o.namespace, ...(o.labels ? { labels: o.labels } : {}) },
+        spec: {
+            restartPolicy: "Never",
+            automountServiceAccountToken: false,
+            enableServiceLinks: false,
+            securityContext: { runAsNonRoot: true, runAsUser: 50000, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } },
+            containers: [
+                {
+                    name: o.container,
+                    image: o.image,
+                    command: o.command,
+                    env: Object.entries(o.env ?? {}).map(([n, value]) => ({ name: n, value })),
+                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
+                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                    ...(o.volume ? { volumeMounts: [{ name: mountName, mountPath: o.volume.mountPath }] } : {}),
+                },
+            ],
+            ...(o.volume ? { volumes: [o.volume.volume] } : {}),
+        },
+    };
+}
+
 function imagesEnv(): string[] {
     const file = path.join(labCacheDir(), "images.env");
     if (!fs.existsSync(file)) throw new Error(`${file} is missing: run lab/images.sh`);

@@ -7,7 +7,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { kubectl, LAB_DIR } from "../kubectl";
 import { readPolicyMatrix, Verdict } from "../../../tools/policyMatrix";
-import { sleep, waitFor } from "./cluster";
+import { restrictedPod, sleep, waitFor } from "./cluster";
 
 const ELSEWHERE = "lab-probe-elsewhere";
 const OUTSIDE_IP = "203.0.113.10"; // lab/node.sh: the "outside world" network namespace
@@ -53,27 +53,7 @@ function service(namespace: string, selector: string): { ip: string; ports: Reco
 }
 
 function probePod(name: string, namespace: string, labels: Record<string, string>, image: string, env: Record<string, string>, command: string[]) {
-    return {
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name, namespace, labels: { [PROBE_LABEL]: "true", ...labels } },
-        spec: {
-            restartPolicy: "Never",
-            automountServiceAccountToken: false,
-            enableServiceLinks: false,
-            securityContext: { runAsNonRoot: true, runAsUser: 50000, runAsGroup: 0, seccompProfile: { type: "RuntimeDefault" } },
-            containers: [
-                {
-                    name: "probe",
-                    image,
-                    command,
-                    env: Object.entries(env).map(([n, value]) => ({ name: n, value })),
-                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "500m", memory: "128Mi" } },
-                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                },
-            ],
-        },
-    };
+    return restrictedPod({ name, namespace, labels: { [PROBE_LABEL]: "true", ...labels }, container: "probe", image, command, env });
 }
 
 export interface ProbeResult {
