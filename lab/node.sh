@@ -249,6 +249,34 @@ node_policy_engine_sets_down() {
   for set in $(ipset list -n 2>/dev/null | grep -E '^(KUBE-|kube-router-|inet6:KUBE-)' || true); do ipset destroy "$set" 2>/dev/null || true; done
 }
 
+# The node loses power: the kubelet, kube-proxy, kube-router, containerd and every container are
+# killed (SIGKILL, no pod is told), the pods' network namespaces and in-memory mounts go as they would
+# with /run, and the files stay (kubelet root, images, volumes). Nothing is cleaned up on purpose:
+# `lab/up.sh --node` then boots the node as a machine would after a power cut, and the kubelet finds
+# what it left.
+node_power_cut() {
+  local name pid
+  for name in kubelet kube-proxy kube-router containerd; do
+    [ -f "$LAB_RUN/$name.pid" ] || continue
+    pid=$(cat "$LAB_RUN/$name.pid")
+    kill -9 "$pid" 2>/dev/null || true
+    rm -f "$LAB_RUN/$name.pid"
+  done
+  pkill -9 -f "containerd-shim-runc-v2 -namespace k8s.io -address $LAB_CONTAINERD_SOCK" 2>/dev/null || true
+  # the containers' processes: every process in the kubepods cgroups
+  local cg
+  for cg in /sys/fs/cgroup/*/kubepods* /sys/fs/cgroup/kubepods*; do
+    [ -d "$cg" ] || continue
+    find "$cg" -name cgroup.procs -exec cat {} + 2>/dev/null | while read -r pid; do kill -9 "$pid" 2>/dev/null || true; done
+  done
+  sleep 1
+  local ns
+  for ns in /run/netns/cni-*; do [ -e "$ns" ] || continue; umount "$ns" 2>/dev/null || true; rm -f "$ns"; done
+  node_unmount_under "$LAB_NODE_DIR"
+  node_unmount_under "$LAB_NODE_RUN"
+  rm -rf "$LAB_NODE_RUN/containerd/state"
+}
+
 node_down() {
   local K="$LAB_BIN/kubectl --kubeconfig $LAB_KUBECONFIG"
   # Let the kubelet tear pods down properly (CNI DEL, volume unmounts) while it still runs; the

@@ -84,12 +84,18 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
             lines.some((l) => /pulumi cancel/.test(l)),
             "the left lock was cancelled",
         );
+        assert.ok(
+            lines.some((l) => /adopting the \d+ Kubernetes objects/.test(l)),
+            "the objects the killed update was creating were adopted",
+        );
         await waitReady(NS, 600);
-        const jobs = kubectl(["get", "jobs", "-n", NS, "-o", "name"])
-            .stdout.trim()
-            .split("\n")
-            .filter((j) => j.includes("migrate"));
-        assert.strictEqual(jobs.length, 1, `one migration Job: ${jobs.join(", ")}`);
+        const jobs = kubectl(["get", "jobs", "-n", NS, "-o", "name"]).stdout.trim().split("\n");
+        // one of each Job: the one the killed update created was adopted, none left beside a new one
+        for (const kind of ["migrate", "storage-prepare-share"]) {
+            const some = jobs.filter((j) => j.includes(kind));
+            assert.ok(some.length <= 1, `at most one ${kind} Job: ${some.join(", ")}`);
+        }
+        assert.strictEqual(jobs.filter((j) => j.includes("migrate")).length, 1, `one migration Job: ${jobs.join(", ")}`);
         for (const d of ["airflow-scheduler", "airflow-api-server", "airflow-dag-processor", "airflow-triggerer"]) {
             const rs = JSON.parse(kubectl(["get", "replicasets", "-n", NS, "-o", "json"]).stdout).items.filter((r: any) => r.metadata.ownerReferences?.[0]?.name === d);
             assert.strictEqual(rs.length, 1, `${d}: one ReplicaSet`);

@@ -10,6 +10,7 @@ import * as yaml from "js-yaml";
 import { kubectl, labCacheDir, labContext, labKubeconfig, REPO_DIR, sleepSync } from "../kubectl";
 import { contextId } from "../localTarget";
 import { pulumiHome } from "../../../tools/pulumiSandbox";
+import { recoverStack } from "../../../scripts/stackRecover";
 import { labImages, labServesUpstream } from "./cluster";
 import { LabDags, labDockerHost, labImageSections } from "./engineImages";
 
@@ -152,10 +153,10 @@ export function pulumi(args: string[], allowFail = false, cwd = REPO_DIR) {
 
 /**
  * After a `pulumi up` or `destroy` that was killed (the CLI's SIGKILL, a machine that stopped): a lock
- * left by a process of this host that no longer runs is cancelled (`pulumi cancel`), and operations the
- * state still marks pending are dropped by a refresh (`--clear-pending-creates`), so the next update
- * re-applies them; server-side apply adopts what the killed update had already created. The steps
- * docs/operations.md gives a user, run only when needed, saying so.
+ * left by a process of this host that no longer runs is cancelled (`pulumi cancel`), then
+ * scripts/stackRecover.ts settles the pending operations: Kubernetes creates are imported by their
+ * object's name (the killed update may have created them; the provider refuses to create an object
+ * that exists), the rest cleared. The steps docs/operations.md gives a user, run only when needed.
  */
 function recoverInterrupted(stack: string, log: (l: string) => void): void {
     const locks = path.join(STATE_DIR(), "backend", ".pulumi", "locks");
@@ -167,12 +168,14 @@ function recoverInterrupted(stack: string, log: (l: string) => void): void {
         log(`the stack's lock was left by a pulumi process that no longer runs (pid ${stale.map((l) => l.pid).join(", ")}): pulumi cancel`);
         pulumi(["cancel", "--yes", "--stack", stack]);
     }
-    const state = JSON.parse(pulumi(["stack", "export", "--stack", stack]).stdout) as { deployment?: { pending_operations?: unknown[] } };
-    const pending = state.deployment?.pending_operations?.length ?? 0;
-    if (pending) {
-        log(`${pending} operations of an interrupted update are pending in the state: pulumi refresh --clear-pending-creates`);
-        pulumi(["refresh", "--yes", "--skip-preview", "--clear-pending-creates", "--stack", stack, "--suppress-progress"]);
-    }
+    recoverStack(
+        stack,
+        (args) => {
+            const r = pulumi(args, true);
+            return { status: r.code, stdout: r.stdout, stderr: r.stderr };
+        },
+        (l) => (/no pending operations/.test(l) ? undefined : log(l)),
+    );
 }
 
 function processRuns(pid: number): boolean {
