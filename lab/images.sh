@@ -20,6 +20,8 @@
 # The stand-ins are also served under the names of the images the package defaults to
 # (docker.io/apache/airflow, docker.io/library/postgres, busybox (the Debian root filesystem),
 # quay.io/prometheus/statsd-exporter, registry.k8s.io/git-sync/git-sync), for the node's registry mirror.
+# With AIRFLOW_LAB_PREVIOUS (an earlier Airflow 3 release), also the stand-in, base and DAG image of
+# that release, for the upgrade spec.
 # Writes the digest-pinned references, and who builds the project images, to $LAB_IMAGES_ENV.
 set -euo pipefail
 # shellcheck source=lib.sh
@@ -218,11 +220,39 @@ else
   }
 fi
 
+# --- the previous Airflow minor, for the in-place upgrade (test-e2e/airflow/upgrade.e2e.ts) -------
+# AIRFLOW_LAB_PREVIOUS=3.2.2: the apache/airflow stand-in, the base and the DAG image with the lab's
+# test DAGs at that version, from PyPI like the current one; pushed by digest only.
+previous_refs() { :; }
+if [ -n "${AIRFLOW_LAB_PREVIOUS:-}" ]; then
+  [[ "$AIRFLOW_LAB_PREVIOUS" =~ ^3\.[0-9]+\.[0-9]+$ ]] || lab_die "AIRFLOW_LAB_PREVIOUS=$AIRFLOW_LAB_PREVIOUS: expected an Airflow 3 release such as 3.2.2"
+  PREV_STANDIN="airflow-lab/airflow:$AIRFLOW_LAB_PREVIOUS-$(content_tag "$LAB_DIR/images/airflow")"
+  if ! have_image "$PREV_STANDIN"; then
+    ctx="$AIRFLOW_LAB_CACHE/contexts/airflow-previous"
+    rm -rf "$ctx"; cp -r "$LAB_DIR/images/airflow" "$ctx"
+    cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$ctx/host-ca.crt"
+    build "$PREV_STANDIN" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN" --build-arg "AIRFLOW_VERSION=$AIRFLOW_LAB_PREVIOUS"
+  fi
+  PREV_BASE="airflow/base:lab-$AIRFLOW_LAB_PREVIOUS-$(content_tag "$REPO_DIR/images/base" "$(image_id "$PREV_STANDIN")")"
+  have_image "$PREV_BASE" || build "$PREV_BASE" "$REPO_DIR/images/base" --build-arg "AIRFLOW_BASE_IMAGE=$PREV_STANDIN" \
+    --build-arg "AIRFLOW_VERSION=$AIRFLOW_LAB_PREVIOUS" --build-arg "AIRFLOW_CONSTRAINTS_URL=/opt/airflow-lab/constraints.txt"
+  PREV_BASE_REF="$(push "$PREV_BASE")"
+  ctx="$AIRFLOW_LAB_CACHE/contexts/dags-previous"
+  rm -rf "$ctx"; cp -r "$REPO_DIR/images/dags" "$ctx"; cp "$LAB_DIR"/testdata/dags/*.py "$ctx/dags/"
+  LAB_REBUILD=1 build "airflow/dags:lab-$AIRFLOW_LAB_PREVIOUS" "$ctx" --build-arg "BASE_IMAGE=$PREV_BASE_REF"
+  PREV_DAGS_REF="$(push "airflow/dags:lab-$AIRFLOW_LAB_PREVIOUS")"
+  previous_refs() {
+    echo "LAB_PREVIOUS_AIRFLOW_VERSION=$AIRFLOW_LAB_PREVIOUS"
+    echo "LAB_IMAGE_PREVIOUS_DAGS_V2=$PREV_DAGS_REF"
+  }
+fi
+
 {
   echo "# written by lab/images.sh $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "LAB_PROJECT_IMAGES=$PROJECT_IMAGES"
   echo "LAB_PROJECT_IMAGES_WHY='$PROJECT_IMAGES_WHY'"
   project_refs
+  previous_refs
   upstream_refs
 } >"$LAB_IMAGES_ENV.tmp"
 mv "$LAB_IMAGES_ENV.tmp" "$LAB_IMAGES_ENV"

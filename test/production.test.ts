@@ -76,6 +76,17 @@ describe("production architecture (KubernetesExecutor)", () => {
         for (const name of jobs.filter((name) => !/^airflow-(migrate|admin)-/.test(name))) assert.match(name, /^airflow-(storage-prepare|task-images)-/);
     });
 
+    it("puts a failed database Job's last log lines in its termination message, which the failed update's error shows", () => {
+        const databaseJobs = ofKind(r.objects, "Job").filter((j) => /^airflow-(migrate|admin|task-images)-/.test(j.metadata.name));
+        assert.ok(databaseJobs.length >= 2, databaseJobs.map((j) => j.metadata.name).join(", "));
+        for (const job of databaseJobs) {
+            const spec = job.spec.template.spec;
+            for (const c of [...(spec.initContainers ?? []), ...spec.containers]) {
+                assert.strictEqual(c.terminationMessagePolicy, "FallbackToLogsOnError", `${job.metadata.name}/${c.name}`);
+            }
+        }
+    });
+
     it("makes no ServiceAccount that no pod runs as, and runs no pod as one it does not make", () => {
         const made = ofKind(r.objects, "ServiceAccount").map((a) => a.metadata.name).sort();
         const used = [...new Set(pods(r).flatMap(({ spec }) => (spec.serviceAccountName ? [spec.serviceAccountName] : [])))].sort();

@@ -150,6 +150,21 @@ export function databasePodSpec(
 }
 
 /**
+ * A failed container's last log lines become its termination message (the kubelet keeps up to 80
+ * lines, 2 KiB), which the Kubernetes provider puts in the failed update's error: the user reads why
+ * a migration failed (a refused connection, a schema error) in the `pulumi up` output itself.
+ */
+export function withLogsAsTerminationMessage(spec: k8s.types.input.core.v1.PodSpec): k8s.types.input.core.v1.PodSpec {
+    type Container = k8s.types.input.core.v1.Container;
+    const fill = (list: unknown) => (list as Container[] | undefined)?.map((c) => ({ ...c, terminationMessagePolicy: "FallbackToLogsOnError" }));
+    return {
+        ...spec,
+        ...(spec.initContainers !== undefined ? { initContainers: fill(spec.initContainers) } : {}),
+        containers: fill(spec.containers)!,
+    };
+}
+
+/**
  * A one-shot Job of the migrations' kind (their labels, so their database access and policies), named
  * `<name>-<suffix>`: a new suffix means a new Job (Job templates are immutable), the old one deleted after.
  */
@@ -169,7 +184,7 @@ export function databaseJob(
             spec: {
                 backoffLimit: 4,
                 activeDeadlineSeconds,
-                template: { metadata: { labels: labels(cp.args.instance, component) }, spec: withEphemeralStorage(spec) },
+                template: { metadata: { labels: labels(cp.args.instance, component) }, spec: withEphemeralStorage(withLogsAsTerminationMessage(spec)) },
             },
         },
         { parent: cp.parent, dependsOn },

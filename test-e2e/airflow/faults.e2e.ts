@@ -145,7 +145,11 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
 
     it("a migration whose database refuses the connection: the update fails with the migration's log lines, and the running Airflow keeps serving", async function () {
         kubectl(["create", "secret", "generic", "refusing-db", "-n", NS, "--from-literal=connection=postgresql+psycopg2://airflow:airflow@127.0.0.1:1/airflow"]);
-        const file = writeStackConfig(STACK, { ...base, database: { mode: "external", externalSecretName: "refusing-db" } });
+        const file = writeStackConfig(STACK, {
+            ...base,
+            // the internal Postgres's sizing keys are refused with an external database: unset them
+            database: { mode: "external", externalSecretName: "refusing-db", storageSize: undefined, storageClassName: undefined },
+        });
         const t = Date.now();
         const { result, failed, polls } = whileServing(() => deploy(STACK, file, via.path, log));
         const seconds = (Date.now() - t) / 1000;
