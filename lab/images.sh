@@ -242,7 +242,7 @@ if [ -n "${AIRFLOW_LAB_PREVIOUS:-}" ]; then
   LAB_REBUILD=1 build "airflow/dags:lab-$AIRFLOW_LAB_PREVIOUS" "$ctx" --build-arg "BASE_IMAGE=$PREV_BASE_REF"
   PREV_DAGS_REF="$(push "airflow/dags:lab-$AIRFLOW_LAB_PREVIOUS")"
   previous_refs() {
-    echo "LAB_PREVIOUS_AIRFLOW_VERSION=$AIRFLOW_LAB_PREVIOUS"
+    echo "LAB_IMAGE_PREVIOUS_AIRFLOW_VERSION=$AIRFLOW_LAB_PREVIOUS" # the release of the PREVIOUS_* images
     echo "LAB_IMAGE_PREVIOUS_DAGS_V2=$PREV_DAGS_REF"
   }
 fi

@@ -4,12 +4,10 @@
 // update with a good config converges. Runs after the scenario, on its lab.
 import * as assert from "assert";
 import { spawn, spawnSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { kubectl, namespaceLeftovers } from "../../lab/ts";
-import { apiFor, labImages, pods, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { apiFor, labImages, pods, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, labStackOverrides, pulumiInvocation, writeStackConfig } from "../../lab/ts/airflow/deploy";
+import { whileServing } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 const NS = "airflow-faults";
@@ -18,30 +16,6 @@ const ROLLOUT_MINUTES = 2;
 
 /** A digest no registry has: what a typo'd or garbage-collected image looks like. */
 const MISSING_DIGEST = `sha256:${"0".repeat(64)}`;
-
-/**
- * Runs `f` (a synchronous deploy) while a separate process asks the API server's health endpoint every
- * 2 s through its Service; how many answers were not HTTP 200, of how many.
- */
-function whileServing<T>(f: () => T): { result: T | Error; failed: number; polls: number } {
-    const url = `${uiServiceUrl(NS)}/api/v2/monitor/health`;
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "airflow-faults-")), "health");
-    const poller = spawn("bash", ["-c", `while :; do curl -s -o /dev/null -m 5 --noproxy '*' -w '%{http_code}\\n' "$0" >>"$1"; sleep 2; done`, url, out], {
-        stdio: "ignore",
-        detached: true,
-    });
-    let result: T | Error;
-    try {
-        result = f();
-    } catch (e) {
-        result = e as Error;
-    } finally {
-        process.kill(-(poller.pid as number), "SIGKILL");
-    }
-    const codes = fs.existsSync(out) ? fs.readFileSync(out, "utf8").trim().split("\n").filter(Boolean) : [];
-    fs.rmSync(path.dirname(out), { recursive: true, force: true });
-    return { result, failed: codes.filter((c) => c !== "200").length, polls: codes.length };
-}
 
 describe("updates that cannot succeed, on the lab's real node (level 2)", function () {
     this.bail(true);
@@ -110,7 +84,7 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
         const bad = `${images.PAUSE.split("@")[0]}@${MISSING_DIGEST}`;
         const file = writeStackConfig(STACK, { ...base, apiServer: { extraContainers: [{ name: "missing", image: bad, command: ["sleep", "infinity"] }] } });
         const t = Date.now();
-        const { result, failed, polls } = whileServing(() => deploy(STACK, file, via.path, log));
+        const { result, failed, polls } = whileServing(NS, () => deploy(STACK, file, via.path, log));
         const seconds = (Date.now() - t) / 1000;
         assert.ok(result instanceof Error, "the update failed");
         assert.ok(polls > 10, `the health was polled throughout (${polls} polls)`);
@@ -151,7 +125,7 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
             database: { mode: "external", externalSecretName: "refusing-db", storageSize: undefined, storageClassName: undefined },
         });
         const t = Date.now();
-        const { result, failed, polls } = whileServing(() => deploy(STACK, file, via.path, log));
+        const { result, failed, polls } = whileServing(NS, () => deploy(STACK, file, via.path, log));
         const seconds = (Date.now() - t) / 1000;
         assert.ok(result instanceof Error, "the update failed");
         log(`failed after ${seconds.toFixed(0)} s; health polls failed: ${failed} of ${polls}`);

@@ -14,6 +14,7 @@ import { kubectl, kubectlBinary, labKubeconfig, labVolumes, namespaceLeftovers, 
 import { labImages, pods, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { deploy, deployPath, destroy, labStackOverrides, stackExport, writeStackConfig } from "../../lab/ts/airflow/deploy";
+import { readConnection } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -39,25 +40,6 @@ function dbRestore(args: string[]): string {
     );
     if (r.status !== 0) throw new Error(`db:restore ${args.join(" ")} failed (exit ${r.status}):\n${out}`);
     return out;
-}
-
-/** Runs `script` with bash in `container` of the first pod of `target` (deploy/<name>, or a pod name). */
-function exec(namespace: string, target: string, container: string, script: string, allowFail = false) {
-    return kubectl(["exec", "-n", namespace, target, "-c", container, "--", "bash", "-c", script], { allowFail, timeoutMs: 300_000 });
-}
-
-/** Reads connection `connId` in the scheduler's pod, with its key list or the one given (a Fernet key list). */
-function readConnection(namespace: string, connId: string, fernetKeys?: string) {
-    const python = [
-        "from sqlalchemy import select",
-        "from airflow.models.connection import Connection",
-        "from airflow.utils.session import create_session",
-        "with create_session() as s:",
-        `    c = s.scalar(select(Connection).where(Connection.conn_id == "${connId}"))`,
-        "    print(c.password)",
-    ].join("\n");
-    const env = fernetKeys === undefined ? "" : `AIRFLOW__CORE__FERNET_KEY='${fernetKeys}' `;
-    return exec(namespace, "deploy/airflow-scheduler", "scheduler", `${env}python -c '${python.replace(/'/g, "'\\''")}' 2>&1 | tail -n 3`, true);
 }
 
 /** Deletes a StatefulSet pod's data claim while the pod is stopped: Postgres starts again on an empty volume. */

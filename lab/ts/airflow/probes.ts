@@ -1,0 +1,55 @@
+// What the level-2 specs watch from outside while they break things: the API server's health through
+// its Service during a deploy, and a stored connection read back in the scheduler's pod.
+import { spawn } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { kubectl } from "../kubectl";
+import { uiServiceUrl } from "./cluster";
+
+/**
+ * Runs `f` (a synchronous deploy) while a separate process asks the API server's health endpoint of
+ * `namespace` every 2 s through its Service; what `f` returned or threw, and how many answers were not
+ * HTTP 200, of how many, with the seconds from the start to the last failed answer.
+ */
+export function whileServing<T>(namespace: string, f: () => T): { result: T | Error; failed: number; polls: number; lastFailedSec?: number } {
+    const url = `${uiServiceUrl(namespace)}/api/v2/monitor/health`;
+    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "airflow-serving-")), "health");
+    const t0 = Date.now();
+    const poller = spawn("bash", ["-c", `while :; do echo "$(date +%s.%N) $(curl -s -o /dev/null -m 5 --noproxy '*' -w '%{http_code}' "$0")" >>"$1"; sleep 2; done`, url, out], {
+        stdio: "ignore",
+        detached: true,
+    });
+    let result: T | Error;
+    try {
+        result = f();
+    } catch (e) {
+        result = e as Error;
+    } finally {
+        process.kill(-(poller.pid as number), "SIGKILL");
+    }
+    const answers = (fs.existsSync(out) ? fs.readFileSync(out, "utf8").trim().split("\n").filter(Boolean) : []).map((l) => l.split(" "));
+    fs.rmSync(path.dirname(out), { recursive: true, force: true });
+    const failures = answers.filter(([, code]) => code !== "200");
+    const last = failures.at(-1);
+    return { result, failed: failures.length, polls: answers.length, lastFailedSec: last ? Number(last[0]) - t0 / 1000 : undefined };
+}
+
+/** Runs `script` with bash in `container` of the first pod of `target` (deploy/<name>, or a pod name). */
+export function execIn(namespace: string, target: string, container: string, script: string, allowFail = false) {
+    return kubectl(["exec", "-n", namespace, target, "-c", container, "--", "bash", "-c", script], { allowFail, timeoutMs: 300_000 });
+}
+
+/** Reads connection `connId`'s password in the scheduler's pod, with its key list or the one given (a Fernet key list). */
+export function readConnection(namespace: string, connId: string, fernetKeys?: string) {
+    const python = [
+        "from sqlalchemy import select",
+        "from airflow.models.connection import Connection",
+        "from airflow.utils.session import create_session",
+        "with create_session() as s:",
+        `    c = s.scalar(select(Connection).where(Connection.conn_id == "${connId}"))`,
+        "    print(c.password)",
+    ].join("\n");
+    const env = fernetKeys === undefined ? "" : `AIRFLOW__CORE__FERNET_KEY='${fernetKeys}' `;
+    return execIn(namespace, "deploy/airflow-scheduler", "scheduler", `${env}python -c '${python.replace(/'/g, "'\\''")}' 2>&1 | tail -n 3`, true);
+}
