@@ -226,12 +226,19 @@ fi
 previous_refs() { :; }
 if [ -n "${AIRFLOW_LAB_PREVIOUS:-}" ]; then
   [[ "$AIRFLOW_LAB_PREVIOUS" =~ ^3\.[0-9]+\.[0-9]+$ ]] || lab_die "AIRFLOW_LAB_PREVIOUS=$AIRFLOW_LAB_PREVIOUS: expected an Airflow 3 release such as 3.2.2"
-  PREV_STANDIN="airflow-lab/airflow:$AIRFLOW_LAB_PREVIOUS-$(content_tag "$LAB_DIR/images/airflow")"
+  PREV_STANDIN="airflow-lab/airflow:$AIRFLOW_LAB_PREVIOUS-$(content_tag "$LAB_DIR/images/airflow" prior-to)"
   if ! have_image "$PREV_STANDIN"; then
     ctx="$AIRFLOW_LAB_CACHE/contexts/airflow-previous"
     rm -rf "$ctx"; cp -r "$LAB_DIR/images/airflow" "$ctx"
     cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$ctx/host-ca.crt"
-    build "$PREV_STANDIN" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN" --build-arg "AIRFLOW_VERSION=$AIRFLOW_LAB_PREVIOUS"
+    # what PyPI had the day after that release: its upstream constraints are on GitHub, out of reach
+    released="$(curl -fsS "https://pypi.org/pypi/apache-airflow/$AIRFLOW_LAB_PREVIOUS/json" \
+      | python3 -c 'import json,sys; print(min(f["upload_time_iso_8601"] for f in json.load(sys.stdin)["urls"]))')" \
+      || lab_die "could not read the upload date of apache-airflow $AIRFLOW_LAB_PREVIOUS from PyPI"
+    prior_to="$(date -u -d "$released + 1 day" +%Y-%m-%dT%H:%M:%SZ)"
+    lab_log "apache-airflow $AIRFLOW_LAB_PREVIOUS was released $released: installing what PyPI had before $prior_to"
+    build "$PREV_STANDIN" "$ctx" --build-arg "DEBIAN_IMAGE=$DEBIAN" --build-arg "AIRFLOW_VERSION=$AIRFLOW_LAB_PREVIOUS" \
+      --build-arg "AIRFLOW_LAB_UPLOADED_PRIOR_TO=$prior_to"
   fi
   PREV_BASE="airflow/base:lab-$AIRFLOW_LAB_PREVIOUS-$(content_tag "$REPO_DIR/images/base" "$(image_id "$PREV_STANDIN")")"
   have_image "$PREV_BASE" || build "$PREV_BASE" "$REPO_DIR/images/base" --build-arg "AIRFLOW_BASE_IMAGE=$PREV_STANDIN" \

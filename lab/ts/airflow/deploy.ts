@@ -160,12 +160,14 @@ export function pulumi(args: string[], allowFail = false, cwd = REPO_DIR) {
  */
 function recoverInterrupted(stack: string, log: (l: string) => void): void {
     const locks = path.join(STATE_DIR(), "backend", ".pulumi", "locks");
-    const stale = (fs.existsSync(locks) ? (fs.readdirSync(locks, { recursive: true }) as string[]) : [])
+    const held = (fs.existsSync(locks) ? (fs.readdirSync(locks, { recursive: true }) as string[]) : [])
         .filter((f) => f.endsWith(".json") && path.basename(path.dirname(f)) === stack)
-        .map((f) => JSON.parse(fs.readFileSync(path.join(locks, f), "utf8")) as { pid: number; hostname: string })
-        .filter((l) => l.hostname === os.hostname() && !processRuns(l.pid));
-    if (stale.length) {
-        log(`the stack's lock was left by a pulumi process that no longer runs (pid ${stale.map((l) => l.pid).join(", ")}): pulumi cancel`);
+        .map((f) => JSON.parse(fs.readFileSync(path.join(locks, f), "utf8")) as { pid: number; hostname: string });
+    const running = held.filter((l) => l.hostname !== os.hostname() || processRuns(l.pid));
+    // an update that still runs holds its pending operations: they are its own, not left by a crash
+    if (running.length) throw new Error(`stack ${stack} is being updated by pid ${running.map((l) => l.pid).join(", ")}: wait for it or stop it first`);
+    if (held.length) {
+        log(`the stack's lock was left by a pulumi process that no longer runs (pid ${held.map((l) => l.pid).join(", ")}): pulumi cancel`);
         pulumi(["cancel", "--yes", "--stack", stack]);
     }
     recoverStack(
