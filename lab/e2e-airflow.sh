@@ -15,7 +15,8 @@ cd "$REPO_DIR"
 phase() { lab_log "== $1 ($(lab_elapsed "$T0")s)"; }
 phase "host packages";  "$LAB_DIR/host-packages.sh"
 phase "toolchain";      "$LAB_DIR/toolchain.sh" --node
-phase "images";         "$LAB_DIR/images.sh"
+# the previous Airflow release too, for test-e2e/airflow/upgrade.e2e.ts
+phase "images";         AIRFLOW_LAB_PREVIOUS="${AIRFLOW_LAB_PREVIOUS-3.2.2}" "$LAB_DIR/images.sh"
 # What the host looks like before the lab: lab/down.sh must leave it exactly so (host-state.sh lists it).
 "$LAB_DIR/down.sh" >/dev/null 2>&1 || true
 host_before="$("$LAB_DIR/host-state.sh")"

@@ -232,8 +232,8 @@ if [ -n "${AIRFLOW_LAB_PREVIOUS:-}" ]; then
     rm -rf "$ctx"; cp -r "$LAB_DIR/images/airflow" "$ctx"
     cp "${SSL_CERT_FILE:-/etc/ssl/certs/ca-certificates.crt}" "$ctx/host-ca.crt"
     # what PyPI had the day after that release: its upstream constraints are on GitHub, out of reach
-    released="$(curl -fsS "https://pypi.org/pypi/apache-airflow/$AIRFLOW_LAB_PREVIOUS/json" \
-      | python3 -c 'import json,sys; print(min(f["upload_time_iso_8601"] for f in json.load(sys.stdin)["urls"]))')" \
+    released="$(curl -fsS https://pypi.org/pypi/apache-airflow/json | python3 -c \
+      'import json,sys; print(min(f["upload_time_iso_8601"] for f in json.load(sys.stdin)["releases"][sys.argv[1]]))' "$AIRFLOW_LAB_PREVIOUS")" \
       || lab_die "could not read the upload date of apache-airflow $AIRFLOW_LAB_PREVIOUS from PyPI"
     prior_to="$(date -u -d "$released + 1 day" +%Y-%m-%dT%H:%M:%SZ)"
     lab_log "apache-airflow $AIRFLOW_LAB_PREVIOUS was released $released: installing what PyPI had before $prior_to"
