@@ -8,7 +8,7 @@
 // Run (lab up with --node, images built with AIRFLOW_LAB_IMAGES=lab AIRFLOW_LAB_PREVIOUS=3.2.2 first):
 //   node_modules/.bin/mocha --no-config --require ts-node/register/transpile-only --timeout 1800000 test-e2e/airflow/upgrade.e2e.ts
 import * as assert from "assert";
-import { kubectl, namespaceLeftovers } from "../../lab/ts";
+import { kubectl, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../../lab/ts/airflow/deploy";
@@ -58,6 +58,7 @@ describe("an Airflow minor upgrade in place, on the lab's real node (level 2)", 
 
     it(`deploys the previous release, stores a connection, records a run and leaves a task running`, async function () {
         configFile = writeStackConfig(STACK, stackFor(previous, images.PREVIOUS_DAGS_V2));
+        labVolumes(8); // volumes released by earlier specs are recycled (the lab's PVs are retained)
         deploy(STACK, configFile, via.path, log);
         await waitReady(NS, 600);
         const api = apiFor(NS);
