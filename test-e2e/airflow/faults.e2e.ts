@@ -147,6 +147,36 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
         kubectl(["delete", "secret", "refusing-db", "-n", NS]);
     });
 
+    it("a pulumi up killed (SIGKILL) in the middle of an upgrade (a new DAG image rolling out): the next up converges on the new image", async function () {
+        configFile = writeStackConfig(STACK, { ...labStackOverrides(images.DAGS_V2), namespace: NS, rolloutTimeoutMinutes: ROLLOUT_MINUTES });
+        const generation = () => Number(kubectl(["get", "deployment", "airflow-scheduler", "-n", NS, "-o", "jsonpath={.metadata.generation}"]).stdout);
+        const before = generation();
+        const up = pulumiInvocation(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", configFile, "--suppress-progress"]);
+        const cli = spawn(up.command, up.args, { cwd: up.cwd, env: up.env, stdio: "ignore" });
+        await waitFor("the upgrade's rollout to start", 300, async () => (generation() > before ? true : undefined));
+        cli.kill("SIGKILL");
+        await new Promise((r) => cli.once("exit", r));
+        log("pulumi up killed while the scheduler Deployment rolled to the new DAG image");
+        const lines: string[] = [];
+        deploy(STACK, configFile, via.path, (l) => {
+            lines.push(l);
+            log(l);
+        });
+        assert.ok(
+            lines.some((l) => /pulumi cancel/.test(l)),
+            "the left lock was cancelled",
+        );
+        await waitReady(NS, 600);
+        const live = pods(NS).filter(
+            (p) => !p.metadata.labels?.["job-name"] && /scheduler|api-server|dag-processor|triggerer/.test(p.metadata.name) && !p.metadata.deletionTimestamp,
+        );
+        const running = [...new Set(live.map((p) => p.spec.containers[0].image))];
+        assert.deepStrictEqual(running, [images.DAGS_V2], "every Airflow pod runs the new image");
+        const preview = pulumiInvocation(["preview", "--stack", STACK, "--config-file", configFile, "--expect-no-changes", "--suppress-progress"]);
+        const p = spawnSync(preview.command, preview.args, { cwd: preview.cwd, env: preview.env, encoding: "utf8" });
+        assert.strictEqual(p.status, 0, `the preview after the recovery expects no changes:\n${String(p.stdout).slice(-2000)}`);
+    });
+
     it("destroys the stack and leaves the namespace empty", function () {
         destroy(STACK, via.path, configFile, NS);
         configFile = "";
