@@ -108,11 +108,16 @@ function withContainerEphemeralStorage(c: Container, sizes: Map<string, number>)
  */
 export function withEphemeralStorage(spec: PodSpec): PodSpec {
     const sizes = diskEmptyDirs((spec.volumes ?? []) as Volume[]);
-    const fill = (list: unknown) => (list as Container[] | undefined)?.map((c) => withContainerEphemeralStorage(c, sizes));
+    return mapPodContainers(spec, (c) => withContainerEphemeralStorage(c, sizes));
+}
+
+/** The pod spec with every container, init containers included, passed through `f`. */
+export function mapPodContainers(spec: PodSpec, f: (c: Container) => Container): PodSpec {
+    const each = (list: unknown) => (list as Container[] | undefined)?.map(f);
     return {
         ...spec,
-        ...(spec.initContainers !== undefined ? { initContainers: fill(spec.initContainers) } : {}),
-        containers: fill(spec.containers)!,
+        ...(spec.initContainers !== undefined ? { initContainers: each(spec.initContainers) } : {}),
+        containers: each(spec.containers)!,
     };
 }
 

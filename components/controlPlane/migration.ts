@@ -9,7 +9,7 @@ import { AIRFLOW_ENV } from "../airflowSettings";
 import { adminEnv, adminScript, migrationScript } from "../airflowAdmin";
 import type { AirflowPodFactory } from "../airflowPod";
 import type { StackConfig } from "../config";
-import { withEphemeralStorage } from "../ephemeralStorage";
+import { mapPodContainers, withEphemeralStorage } from "../ephemeralStorage";
 import { COMPONENT } from "../names";
 import { labels, secretEnv } from "../podParts";
 import { ControlPlane, meta } from "./args";
@@ -155,13 +155,7 @@ export function databasePodSpec(
  * a migration failed (a refused connection, a schema error) in the `pulumi up` output itself.
  */
 export function withLogsAsTerminationMessage(spec: k8s.types.input.core.v1.PodSpec): k8s.types.input.core.v1.PodSpec {
-    type Container = k8s.types.input.core.v1.Container;
-    const fill = (list: unknown) => (list as Container[] | undefined)?.map((c) => ({ ...c, terminationMessagePolicy: "FallbackToLogsOnError" }));
-    return {
-        ...spec,
-        ...(spec.initContainers !== undefined ? { initContainers: fill(spec.initContainers) } : {}),
-        containers: fill(spec.containers)!,
-    };
+    return mapPodContainers(spec, (c) => ({ ...c, terminationMessagePolicy: "FallbackToLogsOnError" }));
 }
 
 /**

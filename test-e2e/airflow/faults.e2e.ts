@@ -17,6 +17,35 @@ const ROLLOUT_MINUTES = 2;
 /** A digest no registry has: what a typo'd or garbage-collected image looks like. */
 const MISSING_DIGEST = `sha256:${"0".repeat(64)}`;
 
+/** Starts `pulumi up` of `configFile` and kills it (SIGKILL) once `moment` holds. */
+async function killUpWhen(configFile: string, what: string, moment: () => boolean): Promise<void> {
+    const up = pulumiInvocation(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", configFile, "--suppress-progress"]);
+    const cli = spawn(up.command, up.args, { cwd: up.cwd, env: up.env, stdio: "ignore" });
+    await waitFor(what, 300, async () => (moment() ? true : undefined));
+    cli.kill("SIGKILL");
+    await new Promise((r) => cli.once("exit", r));
+}
+
+/** The next deploy after a killed one: its lines, after checking that the left lock was cancelled. */
+function deployAfterKill(configFile: string): string[] {
+    const lines: string[] = [];
+    deploy(STACK, configFile, deployPath().path, (l) => {
+        lines.push(l);
+        log(l);
+    });
+    assert.ok(
+        lines.some((l) => /pulumi cancel/.test(l)),
+        "the left lock was cancelled",
+    );
+    return lines;
+}
+
+function assertNoChanges(configFile: string): void {
+    const preview = pulumiInvocation(["preview", "--stack", STACK, "--config-file", configFile, "--expect-no-changes", "--suppress-progress"]);
+    const p = spawnSync(preview.command, preview.args, { cwd: preview.cwd, env: preview.env, encoding: "utf8" });
+    assert.strictEqual(p.status, 0, `the preview after the recovery expects no changes:\n${String(p.stdout).slice(-2000)}`);
+}
+
 describe("updates that cannot succeed, on the lab's real node (level 2)", function () {
     this.bail(true);
     const via = deployPath();
@@ -40,24 +69,12 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
         // ensureStack and the program build happen in deploy(); here the stack must exist first
         const inv = pulumiInvocation(["stack", "init", STACK]);
         spawnSync(inv.command, inv.args, { cwd: inv.cwd, env: inv.env, encoding: "utf8" });
-        const up = pulumiInvocation(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", configFile, "--suppress-progress"]);
-        const cli = spawn(up.command, up.args, { cwd: up.cwd, env: up.env, stdio: "ignore" });
         // killed once the database exists and the migration has started: the middle of the deploy
-        await waitFor("the migration Job of the first deploy", 300, async () =>
-            kubectl(["get", "jobs", "-n", NS, "-o", "name"], { allowFail: true }).stdout.includes("migrate") ? true : undefined,
+        await killUpWhen(configFile, "the migration Job of the first deploy", () =>
+            kubectl(["get", "jobs", "-n", NS, "-o", "name"], { allowFail: true }).stdout.includes("migrate"),
         );
-        cli.kill("SIGKILL");
-        await new Promise((r) => cli.once("exit", r));
         log(`pulumi up killed with ${kubectl(["get", "all", "-n", NS, "-o", "name"]).stdout.trim().split("\n").length} objects in ${NS}`);
-        const lines: string[] = [];
-        deploy(STACK, configFile, via.path, (l) => {
-            lines.push(l);
-            log(l);
-        });
-        assert.ok(
-            lines.some((l) => /pulumi cancel/.test(l)),
-            "the left lock was cancelled",
-        );
+        const lines = deployAfterKill(configFile);
         assert.ok(
             lines.some((l) => /adopting the \d+ Kubernetes objects/.test(l)),
             "the objects the killed update was creating were adopted",
@@ -74,9 +91,7 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
             const rs = JSON.parse(kubectl(["get", "replicasets", "-n", NS, "-o", "json"]).stdout).items.filter((r: any) => r.metadata.ownerReferences?.[0]?.name === d);
             assert.strictEqual(rs.length, 1, `${d}: one ReplicaSet`);
         }
-        const preview = pulumiInvocation(["preview", "--stack", STACK, "--config-file", configFile, "--expect-no-changes", "--suppress-progress"]);
-        const p = spawnSync(preview.command, preview.args, { cwd: preview.cwd, env: preview.env, encoding: "utf8" });
-        assert.strictEqual(p.status, 0, `the preview after the recovery expects no changes:\n${String(p.stdout).slice(-2000)}`);
+        assertNoChanges(configFile);
     });
 
     it("an extra container whose image cannot be pulled: the update fails within the rollout deadline naming the pod and the pull error; the old pod keeps serving", async function () {
@@ -151,30 +166,16 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
         configFile = writeStackConfig(STACK, { ...labStackOverrides(images.DAGS_V2), namespace: NS, rolloutTimeoutMinutes: ROLLOUT_MINUTES });
         const generation = () => Number(kubectl(["get", "deployment", "airflow-scheduler", "-n", NS, "-o", "jsonpath={.metadata.generation}"]).stdout);
         const before = generation();
-        const up = pulumiInvocation(["up", "--yes", "--skip-preview", "--stack", STACK, "--config-file", configFile, "--suppress-progress"]);
-        const cli = spawn(up.command, up.args, { cwd: up.cwd, env: up.env, stdio: "ignore" });
-        await waitFor("the upgrade's rollout to start", 300, async () => (generation() > before ? true : undefined));
-        cli.kill("SIGKILL");
-        await new Promise((r) => cli.once("exit", r));
+        await killUpWhen(configFile, "the upgrade's rollout to start", () => generation() > before);
         log("pulumi up killed while the scheduler Deployment rolled to the new DAG image");
-        const lines: string[] = [];
-        deploy(STACK, configFile, via.path, (l) => {
-            lines.push(l);
-            log(l);
-        });
-        assert.ok(
-            lines.some((l) => /pulumi cancel/.test(l)),
-            "the left lock was cancelled",
-        );
+        deployAfterKill(configFile);
         await waitReady(NS, 600);
         const live = pods(NS).filter(
             (p) => !p.metadata.labels?.["job-name"] && /scheduler|api-server|dag-processor|triggerer/.test(p.metadata.name) && !p.metadata.deletionTimestamp,
         );
         const running = [...new Set(live.map((p) => p.spec.containers[0].image))];
         assert.deepStrictEqual(running, [images.DAGS_V2], "every Airflow pod runs the new image");
-        const preview = pulumiInvocation(["preview", "--stack", STACK, "--config-file", configFile, "--expect-no-changes", "--suppress-progress"]);
-        const p = spawnSync(preview.command, preview.args, { cwd: preview.cwd, env: preview.env, encoding: "utf8" });
-        assert.strictEqual(p.status, 0, `the preview after the recovery expects no changes:\n${String(p.stdout).slice(-2000)}`);
+        assertNoChanges(configFile);
     });
 
     it("destroys the stack and leaves the namespace empty", function () {

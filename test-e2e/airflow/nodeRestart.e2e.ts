@@ -10,13 +10,11 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { kubectl, labVolumes, REPO_DIR } from "../../lab/ts";
-import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, pods, restarts, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { runToEnd, ONE_RETRY } from "../../lab/ts/airflow/probes";
 import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../../lab/ts/airflow/deploy";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
-/** Airflow's own retry rule for every task, set through the package's extraEnv. */
-const RETRIES = { AIRFLOW__CORE__DEFAULT_TASK_RETRIES: "1", AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY: "5" };
 
 /** The power cut and the boot; how long until the node was Ready again. */
 function reboot(): number {
@@ -25,13 +23,6 @@ function reboot(): number {
     if (r.status !== 0) throw new Error(`lab/reboot.sh failed (exit ${r.status}):\n${r.stderr.slice(-3000)}`);
     for (const l of r.stderr.split("\n").filter((x) => /powered off|rebooted|starting/.test(x))) log(l.trim());
     return seconds(t);
-}
-
-async function runToEnd(api: AirflowApi, dagId: string, runId: string, timeoutSec: number): Promise<string> {
-    return waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
-        const s = (await api.dagRun(dagId, runId)).state;
-        return ["success", "failed"].includes(s) ? s : undefined;
-    });
 }
 
 /** Until every pod but the workers' is Ready (a worker of the power cut is Airflow's to handle). */
@@ -50,7 +41,7 @@ async function controlPlaneReady(ns: string, timeoutSec: number): Promise<void> 
 async function taskAcrossPowerCut(architecture: "production" | "standalone", ns: string, timeoutSec: number): Promise<void> {
     const via = deployPath();
     const stack = architecture === "production" ? "lab-reboot" : "lab-reboot-standalone";
-    const overrides = { ...labStackOverrides(labImages().DAGS_V2, architecture), namespace: ns, extraEnv: RETRIES };
+    const overrides = { ...labStackOverrides(labImages().DAGS_V2, architecture), namespace: ns, extraEnv: ONE_RETRY };
     const file = architecture === "production" ? writeStackConfig(stack, overrides) : writeStackConfig(stack, overrides, "Pulumi.local-standalone.yaml");
     labVolumes(8);
     deploy(stack, file, via.path, log);

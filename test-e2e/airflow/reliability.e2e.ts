@@ -14,7 +14,7 @@ import { kubectl, kubectlBinary, labKubeconfig, labVolumes, namespaceLeftovers, 
 import { labImages, pods, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { deploy, deployPath, destroy, labStackOverrides, stackExport, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { readConnection } from "../../lab/ts/airflow/probes";
+import { readConnection, runToEnd } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -97,13 +97,6 @@ function updateOps(eventLog: string | undefined): string[] {
 
 const psql = (namespace: string, pod: string, sql: string) =>
     kubectl(["exec", "-n", namespace, pod, "-c", "postgres", "--", "psql", "-U", "airflow", "-d", "airflow", "-XtAq", "-c", sql]).stdout.trim();
-
-async function runToEnd(api: AirflowApi, dagId: string, runId: string, timeoutSec: number): Promise<string> {
-    return waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
-        const s = (await api.dagRun(dagId, runId)).state;
-        return ["success", "failed"].includes(s) ? s : undefined;
-    });
-}
 
 describe("reliability on the lab's real node: database snapshots and restore, key rotation (issue 21)", function () {
     this.bail(true);

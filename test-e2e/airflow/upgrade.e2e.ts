@@ -9,24 +9,15 @@
 //   node_modules/.bin/mocha --no-config --require ts-node/register/transpile-only --timeout 1800000 test-e2e/airflow/upgrade.e2e.ts
 import * as assert from "assert";
 import { kubectl, labVolumes, namespaceLeftovers } from "../../lab/ts";
-import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { apiFor, labImages, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { readConnection, whileServing } from "../../lab/ts/airflow/probes";
+import { ONE_RETRY, readConnection, runToEnd, whileServing } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 const NS = "airflow-upgrade";
 const STACK = "lab-upgrade";
 const CONN = "lab_upgrade_conn";
 const CONN_PASSWORD = `before-upgrade-${Date.now()}`;
-const RETRIES = { AIRFLOW__CORE__DEFAULT_TASK_RETRIES: "1", AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY: "5" };
-
-async function runToEnd(api: AirflowApi, dagId: string, runId: string, timeoutSec: number): Promise<string> {
-    return waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
-        const s = (await api.dagRun(dagId, runId)).state;
-        return ["success", "failed"].includes(s) ? s : undefined;
-    });
-}
 
 const migrationJobs = () =>
     kubectl(["get", "jobs", "-n", NS, "-o", "name"])
@@ -39,7 +30,7 @@ describe("an Airflow minor upgrade in place, on the lab's real node (level 2)", 
     const images = labImages();
     const previous = images.PREVIOUS_AIRFLOW_VERSION;
     const current = "3.3.2";
-    const stackFor = (airflowVersion: string, image: string) => ({ ...labStackOverrides(image), namespace: NS, airflowVersion, extraEnv: RETRIES });
+    const stackFor = (airflowVersion: string, image: string) => ({ ...labStackOverrides(image), namespace: NS, airflowVersion, extraEnv: ONE_RETRY });
     let configFile = "";
     let historyRun = "";
     let runningRun = "";

@@ -5,7 +5,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { kubectl } from "../kubectl";
-import { uiServiceUrl } from "./cluster";
+import { AirflowApi } from "./airflowApi";
+import { uiServiceUrl, waitFor } from "./cluster";
 
 /**
  * Runs `f` (a synchronous deploy) while a separate process asks the API server's health endpoint of
@@ -52,4 +53,15 @@ export function readConnection(namespace: string, connId: string, fernetKeys?: s
     ].join("\n");
     const env = fernetKeys === undefined ? "" : `AIRFLOW__CORE__FERNET_KEY='${fernetKeys}' `;
     return execIn(namespace, "deploy/airflow-scheduler", "scheduler", `${env}python -c '${python.replace(/'/g, "'\\''")}' 2>&1 | tail -n 3`, true);
+}
+
+/** One retry, 5 s after a failure, for every task: Airflow's own rule, through the package's extraEnv. */
+export const ONE_RETRY = { AIRFLOW__CORE__DEFAULT_TASK_RETRIES: "1", AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY: "5" };
+
+/** Until DAG run `runId` of `dagId` ends: its final state, success or failed. */
+export async function runToEnd(api: AirflowApi, dagId: string, runId: string, timeoutSec: number): Promise<string> {
+    return waitFor(`${dagId} run ${runId} to finish`, timeoutSec, async () => {
+        const s = (await api.dagRun(dagId, runId)).state;
+        return ["success", "failed"].includes(s) ? s : undefined;
+    });
 }
