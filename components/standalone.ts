@@ -82,6 +82,26 @@ function podSettings(c: StandaloneConfig) {
 }
 
 /**
+ * One pod runs every Airflow job, and the StatefulSet starts it only once the pod before it is gone:
+ * the jobs the database still holds as running are that pod's. Ending them before the scheduler starts
+ * lets its first orphan check hand their tasks back to be scheduled again, instead of leaving them
+ * running until the dead scheduler's heartbeat is 30 s old and the next check, 300 s later (Airflow's
+ * scheduler_health_check_threshold and orphaned_tasks_check_interval). Seen on the lab: a task running
+ * across an upgrade.
+ */
+const END_PREVIOUS_POD_JOBS = [
+    "python -c '",
+    "from sqlalchemy import update",
+    "from airflow.jobs.job import Job",
+    "from airflow.utils.session import create_session",
+    "from airflow.utils.state import JobState",
+    "with create_session() as s:",
+    "    n = s.execute(update(Job).where(Job.state == JobState.RUNNING).values(state=JobState.FAILED)).rowcount",
+    'print(f"{n} Airflow jobs of the previous pod ended")',
+    "'",
+].join("\n");
+
+/**
  * The Airflow container: waits for Postgres, migrates, then runs every process; if one exits the
  * container exits and Kubernetes restarts it, instead of limping on without a scheduler.
  */
@@ -95,6 +115,7 @@ function airflowContainer(args: StandaloneAirflowArgs, factory: AirflowPodFactor
         // keys.generation above 0: the key list is new key first, previous second; re-encrypt what is
         // stored with the new one before anything runs (idempotent, so every start may do it)
         ...(c.keys.generation > 0 ? ["airflow rotate-fernet-key"] : []),
+        END_PREVIOUS_POD_JOBS,
         "airflow api-server & airflow scheduler & airflow dag-processor & airflow triggerer &",
         "wait -n",
         'echo "an Airflow process exited; restarting the container" >&2',

@@ -37,13 +37,13 @@ describe("standalone architecture (one pod, LocalExecutor)", () => {
         assert.strictEqual(spec.automountServiceAccountToken, false);
     });
 
-    it("migrates, then supervises the API server, scheduler, dag-processor and triggerer", () => {
+    it("migrates, ends the jobs the previous pod left running, then supervises the API server, scheduler, dag-processor and triggerer", () => {
         const airflow = container(find(r.objects, "StatefulSet", "airflow").spec.template.spec, "airflow");
         // No command: the image's entrypoint (init as PID 1) runs `bash -c <script>`.
         assert.strictEqual(airflow.command, undefined);
         assert.deepStrictEqual(airflow.args.slice(0, 2), ["bash", "-c"]);
         const script: string = airflow.args[2];
-        const order = ["airflow db check", "airflow db migrate", "airflow users create", "airflow api-server &", "airflow scheduler &", "airflow dag-processor &", "airflow triggerer &", "wait -n", "exit 1"];
+        const order = ["airflow db check", "airflow db migrate", "airflow users create", "Job.state == JobState.RUNNING", "airflow api-server &", "airflow scheduler &", "airflow dag-processor &", "airflow triggerer &", "wait -n", "exit 1"];
         let at = -1;
         for (const step of order) {
             const next = script.indexOf(step);

@@ -14,7 +14,7 @@ import { kubectl, kubectlBinary, labKubeconfig, labVolumes, namespaceLeftovers, 
 import { labImages, pods, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { deploy, deployPath, destroy, labStackOverrides, stackExport, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { readConnection, runToEnd } from "../../lab/ts/airflow/probes";
+import { psql, readConnection, runToEnd } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -94,9 +94,6 @@ function updateOps(eventLog: string | undefined): string[] {
         .filter((m) => m && m.op !== "same")
         .map((m) => `${m.op} ${m.urn}`);
 }
-
-const psql = (namespace: string, pod: string, sql: string) =>
-    kubectl(["exec", "-n", namespace, pod, "-c", "postgres", "--", "psql", "-U", "airflow", "-d", "airflow", "-XtAq", "-c", sql]).stdout.trim();
 
 describe("reliability on the lab's real node: database snapshots and restore, key rotation (issue 21)", function () {
     this.bail(true);
@@ -210,8 +207,8 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
         assert.deepStrictEqual([state, tis.map((ti) => ti.try_number)], ["success", [1]], "no task failed or retried");
         const withOldToken = await fetch(`${api.baseUrl}/api/v2/dags?limit=1`, { headers: { authorization: `Bearer ${tokenBefore}` } });
         assert.strictEqual(withOldToken.status, 200, "a sign-in from before the rotation is still accepted");
-        const newOnly = readConnection(NS, CONN, keys[0]);
-        const oldOnly = readConnection(NS, CONN, keys[1]);
+        const newOnly = readConnection(NS, CONN, { fernetKeys: keys[0] });
+        const oldOnly = readConnection(NS, CONN, { fernetKeys: keys[1] });
         log(`the connection with the new key alone: ${JSON.stringify(newOnly.stdout.trim())}; with the old key alone: ${JSON.stringify(oldOnly.stdout.trim().split("\n").pop())}`);
         assert.strictEqual(newOnly.stdout.trim().split("\n").pop(), CONN_PASSWORD, "re-encrypted with the new key");
         assert.notStrictEqual(oldOnly.stdout.trim().split("\n").pop(), CONN_PASSWORD, "no longer readable with the old key alone");

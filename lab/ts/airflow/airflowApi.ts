@@ -59,7 +59,7 @@ export class AirflowApi {
         return this.get(`/api/v2/dags/${dagId}/dagRuns/${encodeURIComponent(runId)}`);
     }
 
-    async taskInstances(dagId: string, runId: string): Promise<{ task_id: string; state: string; try_number: number; hostname: string }[]> {
+    async taskInstances(dagId: string, runId: string): Promise<{ task_id: string; state: string; try_number: number; hostname: string; start_date?: string | null }[]> {
         return (await this.get(`/api/v2/dags/${dagId}/dagRuns/${encodeURIComponent(runId)}/taskInstances`)).task_instances;
     }
 

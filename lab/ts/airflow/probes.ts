@@ -41,8 +41,16 @@ export function execIn(namespace: string, target: string, container: string, scr
     return kubectl(["exec", "-n", namespace, target, "-c", container, "--", "bash", "-c", script], { allowFail, timeoutMs: 300_000 });
 }
 
-/** Reads connection `connId`'s password in the scheduler's pod, with its key list or the one given (a Fernet key list). */
-export function readConnection(namespace: string, connId: string, fernetKeys?: string) {
+/** Where Airflow's CLI and Python run: the scheduler's Deployment (production) or the standalone pod. */
+export interface AirflowShell {
+    target: string;
+    container: string;
+}
+export const SCHEDULER_SHELL: AirflowShell = { target: "deploy/airflow-scheduler", container: "scheduler" };
+export const STANDALONE_SHELL: AirflowShell = { target: "airflow-0", container: "airflow" };
+
+/** Reads connection `connId`'s password where `at` says, with its key list or the one given (a Fernet key list). */
+export function readConnection(namespace: string, connId: string, opts: { fernetKeys?: string; at?: AirflowShell } = {}) {
     const python = [
         "from sqlalchemy import select",
         "from airflow.models.connection import Connection",
@@ -51,8 +59,14 @@ export function readConnection(namespace: string, connId: string, fernetKeys?: s
         `    c = s.scalar(select(Connection).where(Connection.conn_id == "${connId}"))`,
         "    print(c.password)",
     ].join("\n");
-    const env = fernetKeys === undefined ? "" : `AIRFLOW__CORE__FERNET_KEY='${fernetKeys}' `;
-    return execIn(namespace, "deploy/airflow-scheduler", "scheduler", `${env}python -c '${python.replace(/'/g, "'\\''")}' 2>&1 | tail -n 3`, true);
+    const env = opts.fernetKeys === undefined ? "" : `AIRFLOW__CORE__FERNET_KEY='${opts.fernetKeys}' `;
+    const at = opts.at ?? SCHEDULER_SHELL;
+    return execIn(namespace, at.target, at.container, `${env}python -c '${python.replace(/'/g, "'\\''")}' 2>&1 | tail -n 3`, true);
+}
+
+/** One line of `sql`'s answer from the metadata database, with psql in the Postgres container of `pod`. */
+export function psql(namespace: string, pod: string, sql: string): string {
+    return kubectl(["exec", "-n", namespace, pod, "-c", "postgres", "--", "psql", "-U", "airflow", "-d", "airflow", "-XtAq", "-c", sql]).stdout.trim();
 }
 
 /** One retry, 5 s after a failure, for every task: Airflow's own rule, through the package's extraEnv. */
