@@ -38,7 +38,10 @@ export = async () => {
                 // Business logic with its own dependencies, built by its own repository's CI.
                 taskImages: { forecasting: `${registry}/tasks/forecasting:2.4.1` },
             },
+            // A handful of DAGs: requests below the defaults (500m each), so the control plane fits two cores.
             scheduler: { resources: { limits: { cpu: "1", memory: "2Gi" } } },
+            apiServer: { resources: { requests: { cpu: "250m" } } },
+            dagProcessor: { resources: { requests: { cpu: "250m" } } },
             workers: { podLauncher: true },
             ui: { authManager: "simple", adminUsername: "analytics-admin" },
             logging: { remoteBaseLogFolder: "gs://acme-analytics-airflow/logs" },

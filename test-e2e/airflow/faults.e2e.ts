@@ -7,6 +7,7 @@ import { spawn, spawnSync } from "child_process";
 import { kubectl, namespaceLeftovers } from "../../lab/ts";
 import { apiFor, labImages, pods, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, labStackOverrides, pulumiInvocation, writeStackConfig } from "../../lab/ts/airflow/deploy";
+import { deployedImages } from "../../lab/ts/airflow/engineImages";
 import { whileServing } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -163,7 +164,8 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
     });
 
     it("a pulumi up killed (SIGKILL) in the middle of an upgrade (a new DAG image rolling out): the next up converges on the new image", async function () {
-        configFile = writeStackConfig(STACK, { ...labStackOverrides(images.DAGS_V2), namespace: NS, rolloutTimeoutMinutes: ROLLOUT_MINUTES });
+        const previousImage = deployedImages(NS).airflow;
+        configFile = writeStackConfig(STACK, { ...labStackOverrides("dags-v2"), namespace: NS, rolloutTimeoutMinutes: ROLLOUT_MINUTES });
         const generation = () => Number(kubectl(["get", "deployment", "airflow-scheduler", "-n", NS, "-o", "jsonpath={.metadata.generation}"]).stdout);
         const before = generation();
         await killUpWhen(configFile, "the upgrade's rollout to start", () => generation() > before);
@@ -174,7 +176,9 @@ describe("updates that cannot succeed, on the lab's real node (level 2)", functi
             (p) => !p.metadata.labels?.["job-name"] && /scheduler|api-server|dag-processor|triggerer/.test(p.metadata.name) && !p.metadata.deletionTimestamp,
         );
         const running = [...new Set(live.map((p) => p.spec.containers[0].image))];
-        assert.deepStrictEqual(running, [images.DAGS_V2], "every Airflow pod runs the new image");
+        const wanted = deployedImages(NS).airflow;
+        assert.notStrictEqual(wanted, previousImage, "the scheduler's Deployment names the new image");
+        assert.deepStrictEqual(running, [wanted], "every Airflow pod runs the new image");
         assertNoChanges(configFile);
     });
 

@@ -301,7 +301,7 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
         assert.strictEqual(scheduler.metadata.labels["example.com/team"], "analytics", "the example's transformation labelled it");
         const running = pods(EXAMPLE_NAMESPACE)
             .filter((p) => p.status.phase === "Running")
-            .map((p) => p.metadata.name.replace(/-[a-z0-9]+-[a-z0-9]+$|-[0-9]+$/, ""));
+            .map((p) => p.metadata.name.replace(/-[0-9]+$|-[a-z0-9]{8,10}-[a-z0-9]{5}$/, ""));
         log(`example pods running: ${[...new Set(running)].sort().join(", ")}`);
     });
 });

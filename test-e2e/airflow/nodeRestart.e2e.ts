@@ -10,7 +10,7 @@ import * as assert from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { kubectl, labVolumes, REPO_DIR } from "../../lab/ts";
-import { apiFor, labImages, pods, restarts, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { apiFor, pods, restarts, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { runToEnd, ONE_RETRY } from "../../lab/ts/airflow/probes";
 import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../../lab/ts/airflow/deploy";
 
@@ -41,7 +41,7 @@ async function controlPlaneReady(ns: string, timeoutSec: number): Promise<void> 
 async function taskAcrossPowerCut(architecture: "production" | "standalone", ns: string, timeoutSec: number): Promise<void> {
     const via = deployPath();
     const stack = architecture === "production" ? "lab-reboot" : "lab-reboot-standalone";
-    const overrides = { ...labStackOverrides(labImages().DAGS_V2, architecture), namespace: ns, extraEnv: ONE_RETRY };
+    const overrides = { ...labStackOverrides("dags-v2", architecture), namespace: ns, extraEnv: ONE_RETRY };
     const file = architecture === "production" ? writeStackConfig(stack, overrides) : writeStackConfig(stack, overrides, "Pulumi.local-standalone.yaml");
     labVolumes(8);
     deploy(stack, file, via.path, log);

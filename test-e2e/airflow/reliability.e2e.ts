@@ -11,7 +11,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { kubectl, kubectlBinary, labKubeconfig, labVolumes, namespaceLeftovers, REPO_DIR } from "../../lab/ts";
-import { labImages, pods, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
+import { pods, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { deploy, deployPath, destroy, labStackOverrides, stackExport, writeStackConfig } from "../../lab/ts/airflow/deploy";
 import { psql, readConnection, runToEnd } from "../../lab/ts/airflow/probes";
@@ -98,12 +98,11 @@ function updateOps(eventLog: string | undefined): string[] {
 describe("reliability on the lab's real node: database snapshots and restore, key rotation (issue 21)", function () {
     this.bail(true);
     const via = deployPath();
-    const images = labImages();
     const NS = "airflow-reliab";
     const CONN = "lab_secret_conn";
     const CONN_PASSWORD = `before-rotation-${Date.now()}`;
     const overrides = (generation: number) => ({
-        ...labStackOverrides(images.DAGS_V2),
+        ...labStackOverrides("dags-v2"),
         namespace: NS,
         database: { storageClassName: "lab", storageSize: "2Gi", backup: { enabled: true, retain: 2, storageSize: "1Gi" } },
         keys: { generation },
@@ -257,7 +256,7 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
         const SNS = "airflow-reliab-standalone";
         const file = writeStackConfig(
             "lab-reliability-standalone",
-            { ...labStackOverrides(images.DAGS_V2, "standalone"), namespace: SNS, database: { backup: { enabled: true, retain: 2, storageSize: "1Gi" } } },
+            { ...labStackOverrides("dags-v2", "standalone"), namespace: SNS, database: { backup: { enabled: true, retain: 2, storageSize: "1Gi" } } },
             "Pulumi.local-standalone.yaml",
         );
         labVolumes(8);
