@@ -19,6 +19,7 @@ import { deploy, deployPath, destroy, labStackOverrides, PreviewStep, previewSte
 import { EngineContexts, engineImageSections, imageSource, imageSourceLine, labDockerHost, labRegistry, pushAs, writeLabContext } from "../../lab/ts/airflow/engineImages";
 import { deployExample, destroyExample, EXAMPLE_NAMESPACE } from "../../lab/ts/airflow/example";
 import { deployInfraStack, destroyInfraStack, INFRA_STACK_NAME } from "../../lab/ts/airflow/infraStack";
+import { migrationJobs } from "../../lab/ts/airflow/probes";
 import { REPO_DIR } from "../../lab/ts/kubectl";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
@@ -39,13 +40,6 @@ function snapshot(): { pods: Map<string, string>; generations: Map<string, numbe
 /** Until the last rollout's old pods are gone. */
 async function settled(): Promise<void> {
     await waitFor("the old pods of the last rollout to be gone", 300, async () => (pods(NS).some((p) => p.metadata.deletionTimestamp) ? undefined : true));
-}
-
-function migrationJobs(): string[] {
-    return kubectl(["get", "jobs", "-n", NS, "-o", "name"])
-        .stdout.split("\n")
-        .filter((n) => n.startsWith("job.batch/airflow-migrate-"))
-        .sort();
 }
 
 const describeSteps = (steps: PreviewStep[]) => steps.map((s) => `${s.op} ${s.type} ${s.name}${s.diffs.length ? ` [${s.diffs.join(", ")}]` : ""}`).join("\n        ");
@@ -163,7 +157,7 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
 
     it("(b) a DAG-only change: only the DAG image is rebuilt, only the pods running it roll, no new migration Job", async function () {
         await settled();
-        const before = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs() };
+        const before = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs(NS) };
         context("spec-dags", "images/dags", {
             "dags/lab_images_added.py":
                 'import pendulum\nfrom airflow.sdk import dag, task\n\n\n@dag(schedule=None, start_date=pendulum.datetime(2025, 1, 1, tz="UTC"), catchup=False)\ndef lab_images_added():\n    @task\n    def hello() -> str:\n        return "added by a DAG-only change"\n\n    hello()\n\n\nlab_images_added()\n',
@@ -174,7 +168,7 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
         assert.ok(!changes.some((s) => s.name === "airflow-migrate"), "no migration step");
         deploy(STACK, configFile, "pulumi", log);
         await waitReady(NS, 600);
-        const after = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs() };
+        const after = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs(NS) };
         assert.notStrictEqual(after.images["airflow-images-dags"], before.images["airflow-images-dags"]);
         assert.strictEqual(after.images["airflow-images-base"], before.images["airflow-images-base"]);
         assert.strictEqual(after.images["airflow-images-task-example"], before.images["airflow-images-task-example"]);
@@ -192,7 +186,7 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
     });
 
     it("(c) a base change: base and DAG image rebuilt (and the task image, FROM the base), exactly one new migration Job", async function () {
-        const before = { images: stackImages(STACK), migrations: migrationJobs() };
+        const before = { images: stackImages(STACK), migrations: migrationJobs(NS) };
         const dockerfile = fs.readFileSync(path.join(REPO_DIR, "images", "base", "Dockerfile"), "utf8");
         context("spec-base", "images/base", { Dockerfile: `${dockerfile}\n# the lab's base change\nENV LAB_BASE_REVISION=2\n` });
         const { changes } = previewSteps(STACK, configFile);
@@ -204,7 +198,7 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
         );
         deploy(STACK, configFile, "pulumi", log);
         await waitReady(NS, 600);
-        const after = { images: stackImages(STACK), migrations: migrationJobs() };
+        const after = { images: stackImages(STACK), migrations: migrationJobs(NS) };
         for (const name of Object.keys(before.images)) assert.notStrictEqual(after.images[name], before.images[name], name);
         const fresh = after.migrations.filter((j) => !before.migrations.includes(j));
         log(`migration Jobs: ${before.migrations.join(", ")} -> ${after.migrations.join(", ")}`);
@@ -219,7 +213,7 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
 
     it("(d) a task-image change: nothing rolls but the task_images Variable, and the next task runs the new digest", async function () {
         await settled();
-        const before = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs() };
+        const before = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs(NS) };
         const dockerfile = fs.readFileSync(path.join(REPO_DIR, "images", "tasks", "example", "Dockerfile"), "utf8");
         context("spec-task-example", "images/tasks/example", { Dockerfile: `${dockerfile}\n# the lab's task image change\nENV LAB_TASK_REVISION=2\n` });
         const { changes } = previewSteps(STACK, configFile);
@@ -228,7 +222,7 @@ describe("Images built by the stack through the Pulumi engine, in the cluster an
         assert.deepStrictEqual([...new Set(changes.filter((s) => s.type !== IMAGE).map((s) => s.name))], ["airflow-task-images"], "only the Job that sets the Variable");
         const t = Date.now();
         deploy(STACK, configFile, "pulumi", log);
-        const after = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs() };
+        const after = { images: stackImages(STACK), rolled: snapshot(), migrations: migrationJobs(NS) };
         const task = after.images["airflow-images-task-example"];
         assert.notStrictEqual(task, before.images["airflow-images-task-example"]);
         assert.deepStrictEqual(after.rolled, before.rolled, "no pod rolled, no workload changed");

@@ -14,7 +14,7 @@ import { kubectl, kubectlBinary, labKubeconfig, labVolumes, namespaceLeftovers, 
 import { pods, secretValue, seconds, uiServiceUrl, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { AirflowApi } from "../../lab/ts/airflow/airflowApi";
 import { deploy, deployPath, destroy, labStackOverrides, stackExport, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { psql, readConnection, runToEnd } from "../../lab/ts/airflow/probes";
+import { migrationJobs, psql, readConnection, runToEnd, schemaRevision } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 
@@ -121,9 +121,7 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
         await waitReady(NS, 600);
         api = apiFor(NS);
         await waitFor("a healthy API server", 180, async () => ((await api.health()).scheduler?.status === "healthy" ? true : undefined));
-        const job = kubectl(["get", "jobs", "-n", NS, "-o", "name"])
-            .stdout.split("\n")
-            .find((j) => j.startsWith("job.batch/airflow-migrate-"));
+        const job = migrationJobs(NS)[0];
         assert.ok(job, "a migration Job");
         const check = kubectl(["logs", "-n", NS, job, "-c", "schema-check"]).stdout.trim();
         const snapshot = kubectl(["logs", "-n", NS, job, "-c", "snapshot"]).stdout.trim();
@@ -146,27 +144,24 @@ describe("reliability on the lab's real node: database snapshots and restore, ke
     });
 
     it("snapshots before a migration that changes the schema (the database taken back to Airflow 3.2.0's schema, then the migration Job again)", async function () {
-        const migration = kubectl(["get", "jobs", "-n", NS, "-o", "name"])
-            .stdout.split("\n")
-            .find((j) => j.startsWith("job.batch/airflow-migrate-"))!
-            .split("/")[1];
+        const migration = migrationJobs(NS)[0].split("/")[1];
         const replicas = scaleControlPlane(NS, 0);
         await waitFor("the control plane to stop", 240, async () =>
             pods(NS).some((p) => CONTROL_PLANE.includes(p.metadata.labels?.["app.kubernetes.io/component"] ?? "")) ? undefined : true,
         );
-        const head = psql(NS, "airflow-postgres-0", "select version_num from alembic_version");
+        const head = schemaRevision(NS, "airflow-postgres-0");
         const downgrade = runJobLike(NS, migration, "lab-downgrade", (spec) => {
             spec.initContainers = undefined;
             spec.containers[0].args = ["bash", "-c", "airflow db downgrade --to-version 3.2.0 --yes"];
         });
-        const older = psql(NS, "airflow-postgres-0", "select version_num from alembic_version");
+        const older = schemaRevision(NS, "airflow-postgres-0");
         log(`schema ${head} taken down to ${older} (3.2.0): ${downgrade.trim().split("\n").slice(-2).join(" | ")}`);
         assert.notStrictEqual(older, head);
         const again = runJobLike(NS, migration, "lab-migrate-again", () => {});
         const snapshotLine = again.split("\n").find((l) => l.startsWith("snapshot airflow-"));
         log(`the migration Job again: "${again.split("\n").find((l) => l.startsWith("schema check:"))}"; "${snapshotLine}"`);
         assert.match(snapshotLine ?? "", new RegExp(`^snapshot airflow-\\d{8}T\\d{6}Z-g0-pre-migration-${older}\\.dump: \\d+ bytes, schema revision ${older}$`));
-        assert.strictEqual(psql(NS, "airflow-postgres-0", "select version_num from alembic_version"), head, "migrated back to the image's schema");
+        assert.strictEqual(schemaRevision(NS, "airflow-postgres-0"), head, "migrated back to the image's schema");
         scaleControlPlane(NS, replicas);
         await waitReady(NS, 600);
         for (const j of ["lab-downgrade", "lab-migrate-again"]) kubectl(["delete", "job", j, "-n", NS, "--wait=false"]);

@@ -13,15 +13,10 @@ import * as assert from "assert";
 import { kubectl, labVolumes, namespaceLeftovers } from "../../lab/ts";
 import { apiFor, labImages, seconds, waitFor, waitReady } from "../../lab/ts/airflow/cluster";
 import { deploy, deployPath, destroy, labStackOverrides, writeStackConfig } from "../../lab/ts/airflow/deploy";
-import { ONE_RETRY, psql, readConnection, runToEnd, SCHEDULER_SHELL, STANDALONE_SHELL, whileServing } from "../../lab/ts/airflow/probes";
+import { migrationJobs, ONE_RETRY, readConnection, runToEnd, SCHEDULER_SHELL, schemaRevision, STANDALONE_SHELL, whileServing } from "../../lab/ts/airflow/probes";
 
 const log = (line: string) => process.stdout.write(`      ${line}\n`);
 const CURRENT = "3.3.2";
-
-const migrationJobs = (ns: string) =>
-    kubectl(["get", "jobs", "-n", ns, "-o", "name"])
-        .stdout.split("\n")
-        .filter((j) => j.startsWith("job.batch/airflow-migrate-"));
 
 /** What differs between the two architectures in this scenario. */
 const ARCHITECTURES = {
@@ -87,7 +82,7 @@ function upgradeInPlace(architecture: keyof typeof ARCHITECTURES): void {
             await waitReady(a.ns, 600);
             const api = apiFor(a.ns);
             const version = (await api.get("/api/v2/version")).version;
-            revisionBefore = psql(a.ns, a.databasePod, "select version_num from alembic_version");
+            revisionBefore = schemaRevision(a.ns, a.databasePod);
             log(`the API server reports Airflow ${version}; schema revision ${revisionBefore}`);
             assert.strictEqual(version, previous);
             await api.request("POST", "/api/v2/connections", { connection_id: conn, conn_type: "http", host: "example.invalid", login: "lab", password: connPassword });
@@ -117,7 +112,7 @@ function upgradeInPlace(architecture: keyof typeof ARCHITECTURES): void {
                 const v = (await api.get("/api/v2/version")).version;
                 return v === CURRENT ? v : undefined;
             });
-            const revisionAfter = psql(a.ns, a.databasePod, "select version_num from alembic_version");
+            const revisionAfter = schemaRevision(a.ns, a.databasePod);
             log(`the API server reports Airflow ${version} ${seconds(t).toFixed(1)} s after the update started; schema revision ${revisionBefore} -> ${revisionAfter}`);
             if (architecture === "production") {
                 assert.strictEqual(failed, 0, "rolling updates keep a ready API server pod");

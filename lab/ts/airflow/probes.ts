@@ -69,6 +69,19 @@ export function psql(namespace: string, pod: string, sql: string): string {
     return kubectl(["exec", "-n", namespace, pod, "-c", "postgres", "--", "psql", "-U", "airflow", "-d", "airflow", "-XtAq", "-c", sql]).stdout.trim();
 }
 
+/** The metadata database's schema revision (Alembic's), read in the Postgres container of `pod`. */
+export function schemaRevision(namespace: string, pod: string): string {
+    return psql(namespace, pod, "select version_num from alembic_version");
+}
+
+/** The migration Jobs of `namespace` (`job.batch/airflow-migrate-<hash>`), sorted. */
+export function migrationJobs(namespace: string): string[] {
+    return kubectl(["get", "jobs", "-n", namespace, "-o", "name"])
+        .stdout.split("\n")
+        .filter((j) => j.startsWith("job.batch/airflow-migrate-"))
+        .sort();
+}
+
 /** One retry, 5 s after a failure, for every task: Airflow's own rule, through the package's extraEnv. */
 export const ONE_RETRY = { AIRFLOW__CORE__DEFAULT_TASK_RETRIES: "1", AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY: "5" };
 
