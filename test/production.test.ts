@@ -648,11 +648,13 @@ describe("task_images Variable: a new task image rolls no pod (issue 20 item 1)"
         assert.notStrictEqual(published.example, JSON.parse(envOf(variableJob(before).spec.template.spec.containers[0]).TASK_IMAGES).example);
     });
 
-    it("sets the Variable after the migrations and before the workloads start", async () => {
+    it("sets the Variable after the migrations and before the dag-processor starts; the other workloads do not wait for it", async () => {
         const r = await renderStack(config("images/tasks/example"));
         assert.ok(r.dependsOn.get("airflow-task-images")?.includes("airflow-migrate"), "after the migration Job");
-        for (const name of ["scheduler", "api-server", "dag-processor", "triggerer"]) {
-            assert.ok(r.dependsOn.get(`airflow-${name}`)?.includes("airflow-task-images"), `${name} waits for the Variable`);
+        assert.ok(r.dependsOn.get("airflow-dag-processor")?.includes("airflow-task-images"), "the dag-processor parses DAGs only once the Variable is set");
+        for (const name of ["scheduler", "api-server", "triggerer"]) {
+            assert.ok(r.dependsOn.get(`airflow-${name}`)?.includes("airflow-migrate"), `${name} waits for the migrations`);
+            assert.ok(!r.dependsOn.get(`airflow-${name}`)?.includes("airflow-task-images"), `${name} does not wait for the Variable (it parses no DAG file)`);
         }
         assert.strictEqual(variableJob(await renderStack({})), undefined, "no task images, no Job");
     });

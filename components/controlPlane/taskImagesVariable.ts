@@ -25,7 +25,7 @@ export function taskImagesJson(taskImages: Record<string, string>): string {
 
 /**
  * The Job that sets the Variable: after the migrations (the table must exist), with the migration
- * Job's identity, image and database access. The workloads wait for it, so DAGs are first parsed
+ * Job's identity, image and database access. The dag-processor waits for it, so DAGs are first parsed
  * with the Variable set; a later change replaces only this Job.
  */
 export function taskImagesVariableJob(

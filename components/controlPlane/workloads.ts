@@ -37,7 +37,7 @@ export interface WorkloadParts {
     webserverConfig: WebserverConfigParts;
     urls: ApiUrls;
     migration: k8s.batch.v1.Job;
-    /** The Job that sets the task_images Variable, when there are task images: DAGs are first parsed with it set. */
+    /** The Job that sets the task_images Variable, when there are task images: the dag-processor waits for it. */
     taskImagesVariable?: k8s.batch.v1.Job;
 }
 
@@ -82,7 +82,7 @@ function deployment(
         },
         {
             parent: cp.parent,
-            dependsOn: [parts.migration, ...(parts.taskImagesVariable ? [parts.taskImagesVariable] : []), ...cp.args.storage.ready, ...(more.dependsOn ?? [])],
+            dependsOn: [parts.migration, ...cp.args.storage.ready, ...(more.dependsOn ?? [])],
             customTimeouts: rolloutTimeouts(cp.args.config.rolloutTimeoutMinutes),
         },
     );
@@ -203,7 +203,10 @@ function heartbeatProcess(
         dagBundles: own.dagBundles,
         probes: { livenessProbe: jobCheck(own.jobType) },
     });
-    return deployment(cp, parts, component, w, spec);
+    // Only the dag-processor parses DAG files, so only it waits for the task_images Variable (DAGs
+    // are first parsed with it set); the other components start right after the migrations.
+    const parsesDags = component === COMPONENT.dagProcessor && parts.taskImagesVariable;
+    return deployment(cp, parts, component, w, spec, parsesDags ? { dependsOn: [parts.taskImagesVariable!] } : {});
 }
 
 /** The four Deployments; returns the API server's (the autoscaler's target) and all four. */
