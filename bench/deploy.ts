@@ -46,6 +46,7 @@ const changeOverrides = { apiServer: { resources: { requests: { cpu: CHANGED_CPU
 /** What `helm upgrade` with unchanged values would change, from its dry run (first round). */
 let chartNoopChanges: string | undefined;
 const eventLogs: { seconds: number; file: string }[] = [];
+const destroyLogs: { seconds: number; file: string }[] = [];
 /** No-op previews of an empty Node.js program, beside the package's: the fixed cost of any program. */
 const emptyProgram = { shipped: [] as number[], preloaded: [] as number[], oneObject: [] as number[] };
 /** The package's no-op preview with the CLI's automatic debug log unable to start: what that log costs. */
@@ -131,7 +132,10 @@ const tools: Record<Tool, (config: string, objectsFile: string, changed: { confi
         emptyProgram.preloaded.push(emptyProgramPreview(true));
         emptyProgram.oneObject.push(emptyProgramPreview(true, true));
         times.pulumi.change.push(timed(() => deploy(STACK, changed.config, "pulumi", () => undefined)));
-        times.pulumi.teardown.push(timed(() => destroy(STACK, "pulumi", changed.config, NS, true)));
+        let destroyEvents = "";
+        const teardown = timed(() => (destroyEvents = destroy(STACK, "pulumi", changed.config, NS, true) ?? ""));
+        times.pulumi.teardown.push(teardown);
+        destroyLogs.push({ seconds: teardown, file: destroyEvents });
         removeStack(STACK);
     },
     floor(_config, objectsFile, changed) {
@@ -243,8 +247,10 @@ function main(): void {
             }
         }
         // before lab/down.sh, which removes the event logs with the rest of the lab's run state
-        const medianUp = [...eventLogs].sort((a, b) => a.seconds - b.seconds)[Math.floor(eventLogs.length / 2)];
-        criticalPath = `Critical path of the median \`pulumi up\` (${medianUp.seconds.toFixed(1)} s; engine events in whole seconds):\n\n${criticalPathReport(medianUp.file).split("\n\n")[1]}`;
+        const medianOf = (logs: typeof eventLogs) => [...logs].sort((a, b) => a.seconds - b.seconds)[Math.floor(logs.length / 2)];
+        const report = (command: string, logs: typeof eventLogs) =>
+            `Critical path of the median \`${command}\` (${medianOf(logs).seconds.toFixed(1)} s; engine events in whole seconds):\n\n${criticalPathReport(medianOf(logs).file).split("\n\n")[1]}`;
+        criticalPath = `${report("pulumi up", eventLogs)}\n${report("pulumi destroy", destroyLogs)}`;
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
         sh("bash", [path.join(LAB_DIR, "down.sh")], { allowFail: true });

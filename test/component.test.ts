@@ -226,7 +226,7 @@ describe("AirflowOnKubernetes args validation", () => {
 });
 
 describe("teardown through the namespace", () => {
-    it("lets the namespace's deletion take every namespaced object but the pod owners with it, and nothing cluster-scoped", () => {
+    it("lets the namespace's deletion take every namespaced object but the pod owners with it, and nothing cluster-scoped", async () => {
         const { deleteWithNamespace } = require("../components/deploy") as typeof import("../components/deploy");
         const namespace = { urn: "ns" } as any;
         const transform = deleteWithNamespace(namespace);
@@ -234,9 +234,14 @@ describe("teardown through the namespace", () => {
         for (const type of ["kubernetes:core/v1:PersistentVolumeClaim", "kubernetes:core/v1:Secret", "kubernetes:core/v1:ConfigMap", "kubernetes:networking.k8s.io/v1:NetworkPolicy"]) {
             assert.strictEqual((apply(type) as any)?.opts.deletedWith, namespace, type);
         }
-        // deleted by Pulumi first, so no running pod is left for the namespace controller to wait on
+        // deleted by Pulumi first, so no running pod is left for the namespace controller to wait on,
+        // in the background, so no level of the dependency order waits for the pods of the level before
         for (const type of ["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1:StatefulSet", "kubernetes:batch/v1:Job", "kubernetes:batch/v1:CronJob", "kubernetes:core/v1:Pod"]) {
-            assert.strictEqual(apply(type), undefined, type);
+            const t = transform({ type, name: "x", props: { metadata: { name: "x", annotations: { kept: "yes" } } }, opts: {}, resource: {} as any } as any) as any;
+            assert.strictEqual(t.opts.deletedWith, undefined, type);
+            assert.strictEqual(t.props.metadata.name, "x", type);
+            const annotations = await new Promise((resolve) => t.props.metadata.annotations.apply(resolve));
+            assert.deepStrictEqual(annotations, { kept: "yes", "pulumi.com/deletionPropagationPolicy": "background" }, type);
         }
         for (const type of ["kubernetes:core/v1:Namespace", "kubernetes:core/v1:PersistentVolume", "random:index/randomPassword:RandomPassword", "gcp:filestore/instance:Instance"]) {
             assert.strictEqual(apply(type), undefined, type);
@@ -257,6 +262,17 @@ describe("teardown through the namespace, as rendered", () => {
         assert.ok(namespaced.filter((x) => !podOwner(x.type)).length > 25);
         assert.ok(namespaced.filter((x) => podOwner(x.type)).length >= 7);
         for (const x of namespaced) assert.strictEqual(deletedWith.get(`${x.type}::${x.name}`), podOwner(x.type) ? undefined : "namespace", `${x.type} ${x.name}`);
+        const owners = r.objects.filter((o) => ["Deployment", "StatefulSet", "Job", "CronJob"].includes(o.kind));
+        assert.ok(owners.length >= 7);
+        for (const o of owners as any[]) assert.strictEqual(o.metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], "background", `${o.kind} ${o.metadata.name}`);
+    });
+
+    it("keeps the provider's foreground deletes when a platform team owns the namespace (no namespace deletion to wait for the pods)", async () => {
+        const { renderStack } = require("./support/harness") as typeof import("./support/harness");
+        const r = await renderStack({ createNamespace: false });
+        const owners = r.objects.filter((o) => ["Deployment", "StatefulSet", "Job", "CronJob"].includes(o.kind));
+        assert.ok(owners.length >= 7);
+        for (const o of owners as any[]) assert.strictEqual(o.metadata.annotations?.["pulumi.com/deletionPropagationPolicy"], undefined, `${o.kind} ${o.metadata.name}`);
     });
 });
 
