@@ -85,9 +85,13 @@ describe("operations: the UI through an Ingress", () => {
         assert.strictEqual(worker.AIRFLOW__CORE__EXECUTION_API_SERVER_URL, url);
         assert.strictEqual(worker.AIRFLOW__API__BASE_URL, "https://data.example.com/airflow");
         const api = container(podOf(r, "api-server"), "api-server");
-        for (const probe of [api.startupProbe, api.readinessProbe, api.livenessProbe]) {
+        for (const probe of [api.readinessProbe, api.livenessProbe]) {
             assert.strictEqual(probe.httpGet.path, "/airflow/api/v2/monitor/health");
         }
+        const startup = api.startupProbe.exec.command.join(" ");
+        assert.match(startup, /http:\/\/127\.0\.0\.1:8080\/airflow\{path\}/);
+        assert.match(startup, /'\/api\/v2\/monitor\/health'/);
+        assert.match(startup, /'\/execution\/health'/);
     });
 
     it("trusts the controller's X-Forwarded-* headers in uvicorn and in FAB", () => {

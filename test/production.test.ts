@@ -283,11 +283,12 @@ describe("production architecture (KubernetesExecutor)", () => {
         }
     });
 
-    it("probes the API server on /api/v2/monitor/health and the scheduler on its health server", () => {
+    it("probes the API server on /api/v2/monitor/health (its start also on the execution API) and the scheduler on its health server", () => {
         const api = container(find(r.objects, "Deployment", "airflow-api-server").spec.template.spec, "api-server");
-        for (const probe of ["startupProbe", "readinessProbe", "livenessProbe"]) {
+        for (const probe of ["readinessProbe", "livenessProbe"]) {
             assert.deepStrictEqual(api[probe].httpGet, { path: "/api/v2/monitor/health", port: "http" }, probe);
         }
+        assert.match(api.startupProbe.exec.command[2], /'\/api\/v2\/monitor\/health'[\s\S]*'\/execution\/health'/);
         assert.deepStrictEqual(api.ports, [{ name: "http", containerPort: 8080 }]);
         const scheduler = container(find(r.objects, "Deployment", "airflow-scheduler").spec.template.spec, "scheduler");
         assert.deepStrictEqual(scheduler.livenessProbe.httpGet, { path: "/health", port: "health" });
