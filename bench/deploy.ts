@@ -21,7 +21,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { criticalPathReport } from "../scripts/critical-path";
+import { medianCriticalPath } from "../scripts/critical-path";
 import { median } from "../tools/median";
 import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../lab/ts";
 import { deploy, deployPath, destroy, emptyProgramPreview, noopPreview, removeStack, renderObjects, writeStackConfig } from "../lab/ts/airflow/deploy";
@@ -247,10 +247,7 @@ function main(): void {
             }
         }
         // before lab/down.sh, which removes the event logs with the rest of the lab's run state
-        const medianOf = (logs: typeof eventLogs) => [...logs].sort((a, b) => a.seconds - b.seconds)[Math.floor(logs.length / 2)];
-        const report = (command: string, logs: typeof eventLogs) =>
-            `Critical path of the median \`${command}\` (${medianOf(logs).seconds.toFixed(1)} s; engine events in whole seconds):\n\n${criticalPathReport(medianOf(logs).file).split("\n\n")[1]}`;
-        criticalPath = `${report("pulumi up", eventLogs)}\n${report("pulumi destroy", destroyLogs)}`;
+        criticalPath = `${medianCriticalPath("pulumi up", eventLogs)}\n${medianCriticalPath("pulumi destroy", destroyLogs)}`;
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
         sh("bash", [path.join(LAB_DIR, "down.sh")], { allowFail: true });

@@ -20,7 +20,7 @@ import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { criticalPathReport } from "../scripts/critical-path";
+import { medianCriticalPath } from "../scripts/critical-path";
 import { median } from "../tools/median";
 import { kubectl, LAB_DIR, labCacheDir, labKubeconfig, labVolumes, REPO_DIR } from "../lab/ts";
 import { AirflowApi } from "../lab/ts/airflow/airflowApi";
@@ -399,13 +399,12 @@ async function main(): Promise<void> {
                 }
             }
         }
-        const medianLog = (logs: typeof eventLogs) => [...logs].sort((a, b) => a.seconds - b.seconds)[Math.floor(logs.length / 2)];
-        const medianUp = medianLog(eventLogs);
-        const medianDown = medianLog(destroyLogs);
-        if (medianUp)
-            criticalPath = `Critical path of the median \`pulumi up\` (${medianUp.seconds.toFixed(1)} s; engine events in whole seconds):\n\n${criticalPathReport(medianUp.file).split("\n\n")[1]}`;
-        if (medianDown)
-            criticalPath += `\nCritical path of the median \`pulumi destroy\` (teardown ${medianDown.seconds.toFixed(1)} s, the namespace's own deletion included):\n\n${criticalPathReport(medianDown.file).split("\n\n")[1]}`;
+        criticalPath = [
+            medianCriticalPath("pulumi up", eventLogs),
+            medianCriticalPath("pulumi destroy", destroyLogs, (s) => `teardown ${s.toFixed(1)} s, the namespace's own deletion included`),
+        ]
+            .filter(Boolean)
+            .join("\n");
     } finally {
         sh("bash", [path.join(LAB_DIR, "down.sh")], { allowFail: true });
     }

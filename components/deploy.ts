@@ -38,7 +38,7 @@ const POD_OWNERS = new Set(["kubernetes:apps/v1:Deployment", "kubernetes:apps/v1
  * The kubernetes provider's annotation for how a delete cascades; its default is foreground, where
  * the owner stays (and Pulumi waits) until every pod it owns has stopped.
  */
-export const DELETION_PROPAGATION = "pulumi.com/deletionPropagationPolicy";
+const DELETION_PROPAGATION = "pulumi.com/deletionPropagationPolicy";
 
 /**
  * On destroy, deleting the namespace the stack created deletes everything in it, so Pulumi need not

@@ -53,6 +53,16 @@ export function criticalPathReport(file: string): string {
     return out.join("\n") + "\n";
 }
 
+/**
+ * The critical path of the median run among `runs` (each an event log and the seconds the command
+ * took), headed for `command`; `about` says what the seconds are. Empty without runs.
+ */
+export function medianCriticalPath(command: string, runs: { seconds: number; file: string }[], about = (s: number) => `${s.toFixed(1)} s; engine events in whole seconds`): string {
+    if (!runs.length) return "";
+    const median = [...runs].sort((a, b) => a.seconds - b.seconds)[Math.floor(runs.length / 2)];
+    return `Critical path of the median \`${command}\` (${about(median.seconds)}):\n\n${criticalPathReport(median.file).split("\n\n")[1]}`;
+}
+
 if (require.main === module) {
     const file = process.argv[2];
     if (!file) throw new Error("usage: critical-path.ts FILE.events.jsonl (from PULUMI_DEBUG_COMMANDS=true pulumi up --event-log FILE)");

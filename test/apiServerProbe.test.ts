@@ -1,14 +1,14 @@
-// The API server's start-up probe (components/controlPlane/workloads.ts executionApiStartupProbe),
+// The API server's start-up probe (components/podParts.ts executionApiStartupProbe),
 // run for real: its script against a local HTTP server standing in for the API server.
 import * as assert from "assert";
 import { execFile, spawnSync } from "child_process";
 import * as http from "http";
 import type { AddressInfo } from "net";
-import { executionApiStartupProbe } from "../components/controlPlane/workloads";
+import { executionApiStartupProbe } from "../components/podParts";
 import { container, find, renderStack } from "./support/harness";
 
 /** The probe's command, as rendered (the input types allow Outputs; this one is plain). */
-const commandOf = (prefix: string, workers: number): string[] => (executionApiStartupProbe(prefix, workers, 300) as any).exec.command;
+const commandOf = (prefix: string, workers: number): string[] => (executionApiStartupProbe(`http://127.0.0.1:8080${prefix}`, workers, 300) as any).exec.command;
 
 const python = spawnSync("python3", ["--version"]).status === 0 ? "python3" : undefined;
 

@@ -11,6 +11,7 @@ import type { PodExtensionSettings, WorkloadSettings } from "../config";
 import { COMPONENT } from "../names";
 import {
     execProbe,
+    executionApiStartupProbe,
     extendPodSpec,
     httpProbe,
     keyGenerationAnnotation,
@@ -144,27 +145,6 @@ function scheduler(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployme
     });
 }
 
-/**
- * The API server's start-up probe: the core API answers, and so does the execution API in every
- * uvicorn worker. Cadwyn, which serves the execution API's versions, builds its versioned routes on
- * a worker's first request to it (2.6 s of CPU per worker with Airflow 3.3.2, measured in the lab
- * image), so without this the first tasks after every start of the API server waited that long for
- * their first call. Twice as many concurrent requests as workers reach every worker: one that is
- * building its routes accepts no connection until it is done, so the others take the rest.
- */
-export function executionApiStartupProbe(prefix: string, workers: number, budgetSeconds: number): k8s.types.input.core.v1.Probe {
-    const base = `http://127.0.0.1:${API_PORT}${prefix}`;
-    const script = [
-        "import concurrent.futures, sys, urllib.request",
-        "get = lambda path: urllib.request.urlopen(f'" + base + "{path}', timeout=25).status",
-        "get('/api/v2/monitor/health')",
-        `with concurrent.futures.ThreadPoolExecutor(${2 * workers}) as pool:`,
-        `    sys.exit(0 if all(code == 200 for code in pool.map(get, ['/execution/health'] * ${2 * workers})) else 1)`,
-    ].join("\n");
-    const period = 2;
-    return execProbe(["python", "-c", script], period, budgetSeconds / period, 30);
-}
-
 function apiServer(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployment {
     const { apiServer: a, ui } = cp.args.config;
     const fab = ui.authManager === "fab";
@@ -196,7 +176,7 @@ function apiServer(cp: ControlPlane, parts: WorkloadParts): k8s.apps.v1.Deployme
         extraMounts: parts.webserverConfig.mounts,
         ports: [{ name: "http", containerPort: API_PORT }],
         probes: {
-            startupProbe: executionApiStartupProbe(parts.urls.prefix, a.workers, 300),
+            startupProbe: executionApiStartupProbe(`http://127.0.0.1:${API_PORT}${parts.urls.prefix}`, a.workers, 300),
             readinessProbe: httpProbe(healthPath, "http", READINESS_PROBE_PERIOD, 3),
             livenessProbe: httpProbe(healthPath, "http", 20, 5, 10),
         },
@@ -226,8 +206,8 @@ function heartbeatProcess(
     });
     // Only the dag-processor parses DAG files, so only it waits for the task_images Variable (DAGs
     // are first parsed with it set); the other components start right after the migrations.
-    const parsesDags = component === COMPONENT.dagProcessor && parts.taskImagesVariable;
-    return deployment(cp, parts, component, w, spec, parsesDags ? { dependsOn: [parts.taskImagesVariable!] } : {});
+    const variable = component === COMPONENT.dagProcessor ? parts.taskImagesVariable : undefined;
+    return deployment(cp, parts, component, w, spec, variable ? { dependsOn: [variable] } : {});
 }
 
 /** The four Deployments; returns the API server's (the autoscaler's target) and all four. */
