@@ -14,8 +14,8 @@
 // check would change is read from helm's own dry run (its manifest against the release's). Beside each
 // no-op preview, one of an empty Node.js program (with and without tools/preload.js): the part of a
 // preview no program avoids; and one of the package with the CLI's automatic debug log unable to
-// start, which shows what that log costs. Ends with the critical path of the median `pulumi up`
-// (scripts/critical-path.ts).
+// start, which shows what that log costs. Ends with the critical paths of the median `pulumi up`
+// and `pulumi destroy` (scripts/critical-path.ts).
 // Needs the Pulumi CLI with the kubernetes and random plugins; says so and exits 2 without them.
 import { spawnSync } from "child_process";
 import * as fs from "fs";
